@@ -1,0 +1,56 @@
+//! The `kantakoe` command line: parsing only; each subcommand lives in [`crate::cmd`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Kantakoe: rehearse the Kanta deployment test ("käyttöönottokoe") of the social welfare
+/// client data repository against a mock archive.
+#[derive(Debug, Parser)]
+#[command(name = "kantakoe", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make or check the test PKI (CA, TLS and system-signature certificates).
+    #[command(subcommand)]
+    Pki(cmd::pki::PkiCommand),
+    /// Connection test ("yhteystesti"): mutual TLS to an archive, certificates checked.
+    Preflight(cmd::preflight::Args),
+    /// Print what was read from an HL7 V3 message or a bare CDA document.
+    Inspect(cmd::inspect::Args),
+    /// Add a system signature to a CDA document or the CDA inside a message.
+    Sign(cmd::sign::Args),
+    /// Verify the system signature of a CDA document or the CDA inside a message.
+    Verify(cmd::verify::Args),
+    /// Measure the archive: start-up, handshakes and requests per second.
+    Bench(cmd::bench::Args),
+}
+
+/// Parses the command line and runs the subcommand. Exit codes: 0 pass, 1 test failures,
+/// 2 usage or environment error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pki(c) => cmd::pki::run(c),
+        Command::Preflight(a) => cmd::preflight::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Sign(a) => cmd::sign::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("kantakoe: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per `kantakoe` subcommand; each has an `Args` struct and a `run` function.
+
+pub mod bench;
+pub mod inspect;
+pub mod pki;
+pub mod preflight;
+pub mod sign;
+pub mod verify;

@@ -1,0 +1,21 @@
+//! A TLS mock of Kanta's social welfare client data repository
+//! ("Sosiaalihuollon asiakastietovaranto").
+//!
+//! The archive demands a client certificate, reads HL7 V3 messages carrying CDA R2 documents,
+//! checks their system signature, identity codes and register-holder routing, stores what it
+//! accepts durably and acknowledges like the real archive.
+//!
+//! The format knowledge ([`format`], [`signature`], [`cert`]) is public so that the harness
+//! reuses it to *build* what the archive *reads*. The transport (TLS, HTTP) is private: the
+//! only way in is [`MockArchive::builder`] and HTTPS.
+
+pub mod cert;
+pub mod config;
+pub mod format;
+mod http;
+pub mod server;
+pub mod signature;
+mod tls;
+
+pub use config::{ArchiveConfig, TlsFiles};
+pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

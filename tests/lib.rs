@@ -1,0 +1,1 @@
+//! Support crate for the workspace integration tests; the tests live in `tests.rs`.
