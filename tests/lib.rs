@@ -1,1 +1,1 @@
-//! Support crate for the workspace integration tests; the tests live in `tests.rs`.
+//! Shared test support lives in the integration binary's `support` module.

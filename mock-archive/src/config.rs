@@ -1,9 +1,236 @@
-//! Archive configuration.
+//! Archive configuration in stages: a raw TOML file and command-line flags are merged into one
+//! validated [`ArchiveConfig`], which is passed down explicitly.
 
-/// Archive configuration (placeholder).
-#[derive(Debug, Clone, Default)]
-pub struct ArchiveConfig {}
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// TLS files.
-#[derive(Debug, Clone, Default)]
-pub struct TlsFiles {}
+use serde::Deserialize;
+
+/// The message path the archive answers on. [convention] No public WSDL names one.
+pub const DEFAULT_MESSAGE_PATH: &str = "/archive";
+
+/// The archive's TLS files: its server certificate and key, and the CA it trusts for TLS
+/// clients (client certificates are always required).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Server private key (PEM, PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// CA certificate(s) trusted for TLS client certificates (PEM).
+    pub client_ca: PathBuf,
+}
+
+impl TlsFiles {
+    /// The files of a Kantakoe test PKI directory (`kantakoe pki init`): `server.pem`,
+    /// `server.key.pem` and `ca.pem`.
+    pub fn from_pki_dir(dir: impl AsRef<Path>) -> Self {
+        let dir = dir.as_ref();
+        Self {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key.pem"),
+            client_ca: dir.join("ca.pem"),
+        }
+    }
+}
+
+/// The validated configuration of one archive.
+#[derive(Debug, Clone)]
+pub struct ArchiveConfig {
+    /// Where the message listener binds (port 0: any free port).
+    pub listen: SocketAddr,
+    /// TLS files.
+    pub tls: TlsFiles,
+    /// The message path.
+    pub message_path: String,
+    /// How long a TLS handshake may take before the connection is dropped.
+    pub handshake_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl ArchiveConfig {
+    /// A configuration with defaults for everything but the TLS files: loopback, any port.
+    pub fn new(tls: TlsFiles) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls,
+            message_path: DEFAULT_MESSAGE_PATH.to_owned(),
+            handshake_timeout: Duration::from_secs(10),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// The archive's TOML configuration file, as written by a person: every field optional,
+/// command-line flags win.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Listen address, e.g. `127.0.0.1:8443`.
+    pub listen: Option<SocketAddr>,
+    /// A Kantakoe PKI directory supplying the TLS files not given one by one.
+    pub pki: Option<PathBuf>,
+    /// Server certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub key: Option<PathBuf>,
+    /// CA trusted for TLS client certificates (PEM).
+    pub client_ca: Option<PathBuf>,
+    /// Message path.
+    pub message_path: Option<String>,
+    /// Handshake timeout in seconds.
+    pub handshake_timeout_secs: Option<u64>,
+    /// Largest request body, bytes.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// A configuration that could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("{}:{line}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A TLS file was given neither directly nor through a PKI directory.
+    #[error("no {0} given: pass --{0} FILE or --pki DIR (or set it in the config file)")]
+    Missing(&'static str),
+    /// The message path does not start with '/'.
+    #[error("message path {0:?} must start with '/'")]
+    BadPath(String),
+}
+
+impl RawConfig {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses TOML text; `path` names it in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            line: e
+                .span()
+                .map_or(1, |s| text[..s.start].matches('\n').count() + 1),
+            message: e.message().trim().to_owned(),
+        })
+    }
+
+    /// Overlays `over` (e.g. flags) on `self` (e.g. the file): fields set in `over` win.
+    pub fn overlay(self, over: RawConfig) -> RawConfig {
+        RawConfig {
+            listen: over.listen.or(self.listen),
+            pki: over.pki.or(self.pki),
+            cert: over.cert.or(self.cert),
+            key: over.key.or(self.key),
+            client_ca: over.client_ca.or(self.client_ca),
+            message_path: over.message_path.or(self.message_path),
+            handshake_timeout_secs: over.handshake_timeout_secs.or(self.handshake_timeout_secs),
+            max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+        }
+    }
+
+    /// Validates into an [`ArchiveConfig`].
+    pub fn validate(self) -> Result<ArchiveConfig, ConfigError> {
+        let from_pki = self.pki.as_deref().map(TlsFiles::from_pki_dir);
+        let pick = |given: Option<PathBuf>, name, from: fn(&TlsFiles) -> &PathBuf| {
+            given
+                .or_else(|| from_pki.as_ref().map(|f| from(f).clone()))
+                .ok_or(ConfigError::Missing(name))
+        };
+        let tls = TlsFiles {
+            cert: pick(self.cert, "cert", |f| &f.cert)?,
+            key: pick(self.key, "key", |f| &f.key)?,
+            client_ca: pick(self.client_ca, "client-ca", |f| &f.client_ca)?,
+        };
+        let mut config = ArchiveConfig::new(tls);
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(path) = self.message_path {
+            if !path.starts_with('/') {
+                return Err(ConfigError::BadPath(path));
+            }
+            config.message_path = path;
+        }
+        if let Some(secs) = self.handshake_timeout_secs {
+            config.handshake_timeout = Duration::from_secs(secs);
+        }
+        if let Some(max) = self.max_body_bytes {
+            config.max_body_bytes = max;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_pki_fills_the_rest() {
+        let file = RawConfig::from_toml(
+            "listen = \"127.0.0.1:9000\"\npki = \"/p\"\nkey = \"/k.pem\"\n",
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        let flags = RawConfig {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..RawConfig::default()
+        };
+        let c = file.overlay(flags).validate().unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.tls.key, PathBuf::from("/k.pem"));
+        assert_eq!(c.tls.cert, PathBuf::from("/p/server.pem"));
+        assert_eq!(c.tls.client_ca, PathBuf::from("/p/ca.pem"));
+        assert_eq!(c.message_path, "/archive");
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_missing_flag() {
+        let err = RawConfig::from_toml("listen = \"x\"\n", Path::new("a.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("a.toml:1: "), "{err}");
+        let err = RawConfig::from_toml("\nbogus = 1\n", Path::new("a.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("a.toml:2: unknown field `bogus`"),
+            "{err}"
+        );
+        let err = RawConfig::default().validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no cert given: pass --cert FILE or --pki DIR (or set it in the config file)"
+        );
+        let raw = RawConfig {
+            pki: Some("/p".into()),
+            message_path: Some("archive".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            raw.validate().unwrap_err().to_string(),
+            "message path \"archive\" must start with '/'"
+        );
+    }
+}

@@ -1,1 +1,162 @@
-//! http
+//! HTTP for the message listener: hyper's HTTP/1.1 server on one TLS connection, routing
+//! `GET /health` and `POST <message path>`. This is the only module that touches hyper.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::Watcher;
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::server::Shared;
+use crate::tls::TlsPeer;
+
+/// Serves one connection until the peer closes it or shutdown is requested.
+pub(crate) async fn serve_connection<S>(
+    io: S,
+    peer: TlsPeer,
+    shared: Arc<Shared>,
+    graceful: Watcher,
+) -> Result<(), hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = Arc::new(peer);
+    let service = hyper::service::service_fn(move |req| {
+        let peer = peer.clone();
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(req, &peer, &shared).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    graceful.watch(conn).await
+}
+
+async fn route(req: Request<Incoming>, peer: &TlsPeer, shared: &Shared) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == "/health" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => health(peer, shared),
+            _ => text(StatusCode::METHOD_NOT_ALLOWED, "use GET /health\n"),
+        };
+    }
+    if path == shared.config.message_path {
+        if req.method() != Method::POST {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("messages are POSTed to {path}\n"),
+            );
+        }
+        let limit = shared.config.max_body_bytes;
+        let body = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return soap_fault(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("request body larger than {limit} bytes or unreadable"),
+                );
+            }
+        };
+        return archive(&body);
+    }
+    text(StatusCode::NOT_FOUND, &format!("no such path: {path}\n"))
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    service: &'static str,
+    version: &'static str,
+    client: HealthClient<'a>,
+    tls: HealthTls<'a>,
+}
+
+#[derive(Serialize)]
+struct HealthClient<'a> {
+    organisation_oid: Option<&'a str>,
+    organisation: Option<&'a str>,
+    common_name: Option<&'a str>,
+    subject: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct HealthTls<'a> {
+    version: &'a str,
+    cipher: &'a str,
+}
+
+fn health(peer: &TlsPeer, _shared: &Shared) -> Response<Full<Bytes>> {
+    let cert = peer.cert.as_ref();
+    let body = Health {
+        status: "ok",
+        service: "kantakoe mock-archive",
+        version: env!("CARGO_PKG_VERSION"),
+        client: HealthClient {
+            organisation_oid: cert.and_then(|c| c.organisation_oid.as_deref()),
+            organisation: cert.and_then(|c| c.organisation.as_deref()),
+            common_name: cert.and_then(|c| c.common_name.as_deref()),
+            subject: cert.map(|c| c.subject.as_str()),
+        },
+        tls: HealthTls {
+            version: &peer.version,
+            cipher: &peer.cipher,
+        },
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    response(StatusCode::OK, "application/json", json)
+}
+
+fn archive(_body: &Bytes) -> Response<Full<Bytes>> {
+    soap_fault(
+        StatusCode::NOT_IMPLEMENTED,
+        "storing documents is not implemented in this version of the mock archive",
+    )
+}
+
+fn soap_fault(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {
+    let code = if status.is_server_error() {
+        "soap:Server"
+    } else {
+        "soap:Client"
+    };
+    let mut reason_escaped = String::with_capacity(reason.len());
+    for c in reason.chars() {
+        match c {
+            '<' => reason_escaped.push_str("&lt;"),
+            '>' => reason_escaped.push_str("&gt;"),
+            '&' => reason_escaped.push_str("&amp;"),
+            c => reason_escaped.push(c),
+        }
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{reason_escaped}</faultstring></soap:Fault></soap:Body></soap:Envelope>\n"
+    );
+    response(status, "text/xml; charset=utf-8", body.into_bytes())
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    response(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}

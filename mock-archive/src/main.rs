@@ -1,1 +1,98 @@
-fn main() {}
+//! The `mock-archive` binary: parses flags and a config file, then runs the library's server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mock_archive::config::RawConfig;
+
+/// A TLS mock of Kanta's social welfare client data repository.
+#[derive(Debug, Parser)]
+#[command(name = "mock-archive", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the archive until SIGINT or SIGTERM. Prints one JSON line with the bound address
+    /// on standard output when ready.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// A TOML configuration file; flags override its values.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address (port 0: any free port). Default 127.0.0.1:0.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// A Kantakoe test PKI directory (`kantakoe pki init`) for the TLS files not given below.
+    #[arg(long, value_name = "DIR")]
+    pki: Option<PathBuf>,
+    /// Server certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// CA certificate(s) trusted for TLS client certificates (PEM).
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Message path.
+    #[arg(long, value_name = "PATH")]
+    message_path: Option<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOCK_ARCHIVE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mock-archive: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None => RawConfig::default(),
+    };
+    let flags = RawConfig {
+        listen: args.listen,
+        pki: args.pki,
+        cert: args.cert,
+        key: args.key,
+        client_ca: args.client_ca,
+        message_path: args.message_path,
+        ..RawConfig::default()
+    };
+    let config = file.overlay(flags).validate()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(mock_archive::server::run(config, |addr| {
+        // One machine-readable line; everything else goes to stderr.
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "listening",
+                "addr": addr.to_string(),
+                "url": format!("https://localhost:{}", addr.port()),
+            })
+        );
+        tracing::info!("mock archive listening on https://{addr}");
+    }))?;
+    tracing::info!("mock archive stopped");
+    Ok(())
+}

@@ -11,5 +11,8 @@ pub struct Args {
 
 /// Runs `kantakoe sign`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("kantakoe sign is not built yet (file {})", args.file.display())
+    anyhow::bail!(
+        "kantakoe sign is not built yet (file {})",
+        args.file.display()
+    )
 }

@@ -11,5 +11,8 @@ pub struct Args {
 
 /// Runs `kantakoe verify`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("kantakoe verify is not built yet (file {})", args.file.display())
+    anyhow::bail!(
+        "kantakoe verify is not built yet (file {})",
+        args.file.display()
+    )
 }
