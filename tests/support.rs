@@ -8,15 +8,26 @@ use kantakoe::client::{Identity, Target, TlsClient};
 use kantakoe::pki::{Pki, PkiSpec, Role};
 use mock_archive::{MockArchive, MockArchiveHandle};
 
-/// One test PKI for the whole test binary (RSA key generation is slow in debug builds).
+/// One test PKI for every test of the day (nextest runs each test in its own process, and RSA
+/// key generation is slow in debug builds). It is made in a private directory and renamed into
+/// place, so concurrent test processes never see half a PKI.
 pub fn pki() -> &'static Pki {
-    static PKI: OnceLock<(tempfile::TempDir, Pki)> = OnceLock::new();
-    &PKI.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pki = Pki::init(dir.path(), &PkiSpec::default(), false).expect("test PKI");
-        (dir, pki)
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let today = time::OffsetDateTime::now_utc().date();
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{today}"));
+        if let Ok(pki) = Pki::open(&shared) {
+            return pki;
+        }
+        let mine = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&mine);
+        Pki::init(&mine, &PkiSpec::default(), false).expect("test PKI");
+        if std::fs::rename(&mine, &shared).is_err() {
+            // Another test process got there first.
+            let _ = std::fs::remove_dir_all(&mine);
+        }
+        Pki::open(&shared).expect("shared test PKI")
     })
-    .1
 }
 
 /// Starts an archive on 127.0.0.1, any port, with the shared PKI.

@@ -328,3 +328,21 @@ fn client_certificate_must_match_its_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn bench_measures_both_servers_side_by_side() {
+    let config = kantakoe::bench::BenchConfig {
+        archive_bin: support::bin("mock-archive"),
+        pki_dir: pki().dir().to_owned(),
+        connections: 2,
+        duration: std::time::Duration::from_millis(200),
+        startups: 1,
+    };
+    let report = kantakoe::bench::run(&config).await.unwrap();
+    for f in [&report.baseline, &report.archive] {
+        assert!(f.requests_per_s > 0.0 && f.handshakes_per_s > 0.0, "{f:?}");
+        assert!(f.startup_median_ms > 0.0 && f.p99_ms >= f.p50_ms, "{f:?}");
+    }
+    assert_eq!(report.baseline.server, "bare baseline");
+    assert!(report.render().contains("archive/baseline: requests "));
+}

@@ -5,6 +5,7 @@
 //! Architecture invariant: the harness reaches the archive only over HTTPS ([`client`]),
 //! never through its internals, even when it embeds one in-process.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -49,6 +49,9 @@ pub struct ArchiveConfig {
     pub handshake_timeout: Duration,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Benchmark baseline: answer every request with a fixed body, parsing and storing
+    /// nothing (the same TLS and HTTP stack, for side-by-side measurements).
+    pub bare_baseline: bool,
 }
 
 impl ArchiveConfig {
@@ -60,6 +63,7 @@ impl ArchiveConfig {
             message_path: DEFAULT_MESSAGE_PATH.to_owned(),
             handshake_timeout: Duration::from_secs(10),
             max_body_bytes: 8 * 1024 * 1024,
+            bare_baseline: false,
         }
     }
 }

@@ -39,7 +39,15 @@ where
     graceful.watch(conn).await
 }
 
+/// The benchmark baseline's fixed answer.
+const BASELINE_BODY: &[u8] = b"{\"status\":\"ok\"}";
+
 async fn route(req: Request<Incoming>, peer: &TlsPeer, shared: &Shared) -> Response<Full<Bytes>> {
+    if shared.config.bare_baseline {
+        // Drain the body so keep-alive works, answer the same bytes to everything.
+        let _ = req.into_body().collect().await;
+        return response(StatusCode::OK, "application/json", BASELINE_BODY.to_vec());
+    }
     let path = req.uri().path();
     if path == "/health" {
         return match *req.method() {

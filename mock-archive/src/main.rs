@@ -45,6 +45,9 @@ struct ServeArgs {
     /// Message path.
     #[arg(long, value_name = "PATH")]
     message_path: Option<String>,
+    /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
+    #[arg(long, hide = true)]
+    bare_baseline: bool,
 }
 
 fn main() -> ExitCode {
@@ -79,7 +82,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         message_path: args.message_path,
         ..RawConfig::default()
     };
-    let config = file.overlay(flags).validate()?;
+    let mut config = file.overlay(flags).validate()?;
+    config.bare_baseline = args.bare_baseline;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(mock_archive::server::run(config, |addr| {
         // One machine-readable line; everything else goes to stderr.

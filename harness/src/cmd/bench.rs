@@ -1,12 +1,55 @@
-//! `kantakoe bench`.
+//! `kantakoe bench`: the archive against a bare baseline, side by side in one run.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::bench::{self, BenchConfig};
+use crate::pki::{Pki, PkiSpec};
 
 /// Arguments of `kantakoe bench`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The `mock-archive` program (default: the one next to `kantakoe`). Use a release build.
+    #[arg(long, value_name = "FILE")]
+    pub archive_bin: Option<PathBuf>,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Seconds per throughput run.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Start-ups timed per server (the median is reported).
+    #[arg(long, default_value_t = 11)]
+    pub startups: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `kantakoe bench`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("kantakoe bench is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let archive_bin = args
+        .archive_bin
+        .or_else(bench::sibling_archive_bin)
+        .context("no mock-archive program next to kantakoe; build it (`cargo build --release -p mock-archive`) or pass --archive-bin")?;
+    let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let pki = Pki::init(dir.path(), &PkiSpec::default(), false)?;
+    let config = BenchConfig {
+        archive_bin,
+        pki_dir: pki.dir().to_owned(),
+        connections: args.connections.max(1),
+        duration: Duration::from_secs_f64(args.seconds.max(0.1)),
+        startups: args.startups.max(1),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(bench::run(&config))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,287 @@
+//! Benchmarks of the archive as a process, always side by side with a bare baseline (the same
+//! TLS and HTTP stack answering a fixed body, `mock-archive serve --bare-baseline`), so that
+//! the figures are ratios measured in one run on the same machine.
+//!
+//! Measured: start-up (spawn to first answered `/health` over mTLS), keep-alive request
+//! throughput with latency percentiles, full-handshake throughput, and the server's CPU time
+//! per request (from `/proc/<pid>/stat`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::client::{ClientError, Identity, Target, TlsClient};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// The `mock-archive` program.
+    pub archive_bin: PathBuf,
+    /// The test PKI directory.
+    pub pki_dir: PathBuf,
+    /// Concurrent connections for the throughput runs.
+    pub connections: usize,
+    /// How long each throughput run lasts.
+    pub duration: Duration,
+    /// How many start-ups to time per server.
+    pub startups: usize,
+}
+
+/// Figures for one server.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFigures {
+    /// Which server.
+    pub server: &'static str,
+    /// Median spawn-to-first-answer time, ms.
+    pub startup_median_ms: f64,
+    /// Keep-alive `/health` requests per second.
+    pub requests_per_s: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Server CPU per keep-alive request, µs.
+    pub server_cpu_us_per_request: Option<f64>,
+    /// Full handshakes (new connection + one request) per second.
+    pub handshakes_per_s: f64,
+}
+
+/// Both servers and their ratios.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Concurrent connections used.
+    pub connections: usize,
+    /// Seconds per throughput run.
+    pub seconds: f64,
+    /// The bare baseline.
+    pub baseline: ServerFigures,
+    /// The archive.
+    pub archive: ServerFigures,
+    /// archive / baseline request rate.
+    pub request_rate_ratio: f64,
+    /// archive / baseline handshake rate.
+    pub handshake_rate_ratio: f64,
+    /// archive − baseline start-up, ms.
+    pub startup_difference_ms: f64,
+}
+
+struct Server {
+    child: Child,
+    target: Target,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(config: &BenchConfig, bare: bool) -> anyhow::Result<Server> {
+    use std::io::BufRead as _;
+    let mut cmd = Command::new(&config.archive_bin);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--pki"])
+        .arg(&config.pki_dir)
+        .env("MOCK_ARCHIVE_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if bare {
+        cmd.arg("--bare-baseline");
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        anyhow::anyhow!("cannot run {}: {e} (build it with `cargo build --release -p mock-archive`)", config.archive_bin.display())
+    })?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let v: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| anyhow::anyhow!("archive printed {line:?} instead of its listening line: {e}"))?;
+    let url = v["url"].as_str().ok_or_else(|| anyhow::anyhow!("no url in {line:?}"))?;
+    Ok(Server { child, target: Target::parse(url)? })
+}
+
+fn tls(config: &BenchConfig) -> Result<TlsClient, ClientError> {
+    TlsClient::new(
+        &config.pki_dir.join("ca.pem"),
+        Some(&Identity {
+            cert: config.pki_dir.join("client.pem"),
+            key: config.pki_dir.join("client.key.pem"),
+        }),
+    )
+}
+
+/// Spawn to first answered `/health`: the process must bind, print its line, and serve one
+/// full mTLS request.
+async fn startup_ms(config: &BenchConfig, client: &TlsClient, bare: bool) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let server = spawn(config, bare)?;
+    let mut conn = client.connect(&server.target).await?;
+    let reply = conn.get("/health").await?;
+    anyhow::ensure!(reply.status == 200, "health answered {}", reply.status);
+    Ok(start.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second for `/proc` times (USER_HZ); 100 on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+async fn keep_alive(
+    client: &TlsClient,
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<(u64, Vec<Duration>)> {
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let client = client.clone();
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = client.connect(&target).await?;
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let reply = conn.get("/health").await?;
+                if reply.status != 200 {
+                    anyhow::bail!("health answered {}", reply.status);
+                }
+                lat.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok((all.len() as u64, all))
+}
+
+async fn handshakes(client: &TlsClient, target: &Target, connections: usize, duration: Duration) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let client = client.clone();
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let mut conn = client.connect(&target).await?;
+                conn.get("/health").await?;
+                n += 1;
+            }
+            Ok::<_, anyhow::Error>(n)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+async fn measure(config: &BenchConfig, client: &TlsClient, bare: bool) -> anyhow::Result<ServerFigures> {
+    let mut startups = Vec::new();
+    for _ in 0..config.startups {
+        startups.push(startup_ms(config, client, bare).await?);
+    }
+    let server = spawn(config, bare)?;
+    // Warm up: one connection, a few requests.
+    keep_alive(client, &server.target, 1, Duration::from_millis(200)).await?;
+    let pid = server.child.id();
+    let before = cpu_ticks(pid);
+    let t = Instant::now();
+    let (n, mut lat) = keep_alive(client, &server.target, config.connections, config.duration).await?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let after = cpu_ticks(pid);
+    lat.sort();
+    let cpu = before.zip(after).map(|(b, a)| (a - b) as f64 / TICKS_PER_SECOND * 1e6 / n.max(1) as f64);
+    let t = Instant::now();
+    let hs = handshakes(client, &server.target, config.connections, config.duration).await?;
+    let hs_elapsed = t.elapsed().as_secs_f64();
+    Ok(ServerFigures {
+        server: if bare { "bare baseline" } else { "mock-archive" },
+        startup_median_ms: median(startups),
+        requests_per_s: n as f64 / elapsed,
+        p50_ms: percentile(&lat, 0.50),
+        p99_ms: percentile(&lat, 0.99),
+        server_cpu_us_per_request: cpu,
+        handshakes_per_s: hs as f64 / hs_elapsed,
+    })
+}
+
+/// Runs the benchmark: baseline first, then the archive, with the same client settings.
+pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
+    let client = tls(config)?;
+    let baseline = measure(config, &client, true).await?;
+    let archive = measure(config, &client, false).await?;
+    Ok(BenchReport {
+        connections: config.connections,
+        seconds: config.duration.as_secs_f64(),
+        request_rate_ratio: archive.requests_per_s / baseline.requests_per_s,
+        handshake_rate_ratio: archive.handshakes_per_s / baseline.handshakes_per_s,
+        startup_difference_ms: archive.startup_median_ms - baseline.startup_median_ms,
+        baseline,
+        archive,
+    })
+}
+
+impl BenchReport {
+    /// A table for people.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "{} connections, {:.1} s per run\n{:<15} {:>11} {:>10} {:>8} {:>8} {:>12} {:>13}\n",
+            self.connections, self.seconds, "server", "start-up ms", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "handshakes/s"
+        );
+        for f in [&self.baseline, &self.archive] {
+            s += &format!(
+                "{:<15} {:>11.1} {:>10.0} {:>8.2} {:>8.2} {:>12} {:>13.0}\n",
+                f.server,
+                f.startup_median_ms,
+                f.requests_per_s,
+                f.p50_ms,
+                f.p99_ms,
+                f.server_cpu_us_per_request.map_or("n/a".into(), |c| format!("{c:.1}")),
+                f.handshakes_per_s
+            );
+        }
+        s += &format!(
+            "archive/baseline: requests {:.2}, handshakes {:.2}, start-up {:+.1} ms\n",
+            self.request_rate_ratio, self.handshake_rate_ratio, self.startup_difference_ms
+        );
+        s
+    }
+}
+
+/// The `mock-archive` program next to the running `kantakoe`, if there is one.
+pub fn sibling_archive_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir: &Path = exe.parent()?;
+    let bin = dir.join("mock-archive");
+    bin.exists().then_some(bin)
+}

@@ -1,0 +1,25 @@
+# Kantakoe's everyday commands; each is one line over cargo.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the main job: connection test against an embedded archive.
+preflight:
+    cargo run -p kantakoe -- preflight
+
+# Run every test.
+test:
+    cargo nextest run --workspace
+
+# Check formatting and lints as CI does.
+lint:
+    cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings
+
+# Measure the archive against the bare baseline (release builds).
+bench:
+    cargo build --release -p mock-archive -p kantakoe && target/release/kantakoe bench
+
+# Run everything CI runs.
+ci:
+    bash .ci/run
