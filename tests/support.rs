@@ -19,7 +19,8 @@ pub fn pki() -> &'static Pki {
         if let Ok(pki) = Pki::open(&shared) {
             return pki;
         }
-        let mine = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{}", std::process::id()));
+        let mine =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&mine);
         Pki::init(&mine, &PkiSpec::default(), false).expect("test PKI");
         if std::fs::rename(&mine, &shared).is_err() {

@@ -104,7 +104,11 @@ async fn expired_client_certificate_is_refused_by_the_archive_and_caught_by_pref
     );
     // Preflight catches it before connecting and names the file and dates.
     let p = preflight_for(&archive.url(), Some(support::identity(Role::ExpiredClient)));
-    snapshot!("preflight_expired", preflight_text(&p).await);
+    let text = preflight_text(&p).await;
+    snapshot!(
+        "preflight_expired",
+        text.replace(&pki().dir().display().to_string(), "[PKI]")
+    );
 }
 
 #[tokio::test]
@@ -345,4 +349,28 @@ async fn bench_measures_both_servers_side_by_side() {
     }
     assert_eq!(report.baseline.server, "bare baseline");
     assert!(report.render().contains("archive/baseline: requests "));
+}
+
+#[tokio::test]
+async fn preflight_warns_when_a_certificate_expires_within_30_days() {
+    let archive = start_archive().await;
+    let der = support::client(Role::Client).client_cert.clone().unwrap();
+    let not_after = mock_archive::cert::CertInfo::from_der(&der)
+        .unwrap()
+        .not_after;
+    let mut p = preflight_for(&archive.url(), Some(support::identity(Role::Client)));
+    p.now = not_after - time::Duration::days(10);
+    let report = preflight::run(&p).await.unwrap();
+    assert_eq!(
+        report.warnings,
+        vec![format!(
+            "the client certificate expires in 10 days, on {}",
+            not_after.date()
+        )]
+    );
+    assert!(
+        report
+            .render()
+            .contains("\nwarning: the client certificate expires in 10 days")
+    );
 }

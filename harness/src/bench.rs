@@ -92,15 +92,27 @@ fn spawn(config: &BenchConfig, bare: bool) -> anyhow::Result<Server> {
         cmd.arg("--bare-baseline");
     }
     let mut child = cmd.spawn().map_err(|e| {
-        anyhow::anyhow!("cannot run {}: {e} (build it with `cargo build --release -p mock-archive`)", config.archive_bin.display())
+        anyhow::anyhow!(
+            "cannot run {}: {e} (build it with `cargo build --release -p mock-archive`)",
+            config.archive_bin.display()
+        )
     })?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let v: serde_json::Value = serde_json::from_str(&line)
-        .map_err(|e| anyhow::anyhow!("archive printed {line:?} instead of its listening line: {e}"))?;
-    let url = v["url"].as_str().ok_or_else(|| anyhow::anyhow!("no url in {line:?}"))?;
-    Ok(Server { child, target: Target::parse(url)? })
+    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+        anyhow::anyhow!("archive printed {line:?} instead of its listening line: {e}")
+    })?;
+    let url = v["url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no url in {line:?}"))?;
+    Ok(Server {
+        child,
+        target: Target::parse(url)?,
+    })
 }
 
 fn tls(config: &BenchConfig) -> Result<TlsClient, ClientError> {
@@ -169,7 +181,12 @@ async fn keep_alive(
     Ok((all.len() as u64, all))
 }
 
-async fn handshakes(client: &TlsClient, target: &Target, connections: usize, duration: Duration) -> anyhow::Result<u64> {
+async fn handshakes(
+    client: &TlsClient,
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<u64> {
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for _ in 0..connections {
@@ -205,7 +222,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-async fn measure(config: &BenchConfig, client: &TlsClient, bare: bool) -> anyhow::Result<ServerFigures> {
+async fn measure(
+    config: &BenchConfig,
+    client: &TlsClient,
+    bare: bool,
+) -> anyhow::Result<ServerFigures> {
     let mut startups = Vec::new();
     for _ in 0..config.startups {
         startups.push(startup_ms(config, client, bare).await?);
@@ -216,16 +237,23 @@ async fn measure(config: &BenchConfig, client: &TlsClient, bare: bool) -> anyhow
     let pid = server.child.id();
     let before = cpu_ticks(pid);
     let t = Instant::now();
-    let (n, mut lat) = keep_alive(client, &server.target, config.connections, config.duration).await?;
+    let (n, mut lat) =
+        keep_alive(client, &server.target, config.connections, config.duration).await?;
     let elapsed = t.elapsed().as_secs_f64();
     let after = cpu_ticks(pid);
     lat.sort();
-    let cpu = before.zip(after).map(|(b, a)| (a - b) as f64 / TICKS_PER_SECOND * 1e6 / n.max(1) as f64);
+    let cpu = before
+        .zip(after)
+        .map(|(b, a)| (a - b) as f64 / TICKS_PER_SECOND * 1e6 / n.max(1) as f64);
     let t = Instant::now();
     let hs = handshakes(client, &server.target, config.connections, config.duration).await?;
     let hs_elapsed = t.elapsed().as_secs_f64();
     Ok(ServerFigures {
-        server: if bare { "bare baseline" } else { "mock-archive" },
+        server: if bare {
+            "bare baseline"
+        } else {
+            "mock-archive"
+        },
         startup_median_ms: median(startups),
         requests_per_s: n as f64 / elapsed,
         p50_ms: percentile(&lat, 0.50),
@@ -256,7 +284,15 @@ impl BenchReport {
     pub fn render(&self) -> String {
         let mut s = format!(
             "{} connections, {:.1} s per run\n{:<15} {:>11} {:>10} {:>8} {:>8} {:>12} {:>13}\n",
-            self.connections, self.seconds, "server", "start-up ms", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "handshakes/s"
+            self.connections,
+            self.seconds,
+            "server",
+            "start-up ms",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "CPU µs/req",
+            "handshakes/s"
         );
         for f in [&self.baseline, &self.archive] {
             s += &format!(
@@ -266,7 +302,8 @@ impl BenchReport {
                 f.requests_per_s,
                 f.p50_ms,
                 f.p99_ms,
-                f.server_cpu_us_per_request.map_or("n/a".into(), |c| format!("{c:.1}")),
+                f.server_cpu_us_per_request
+                    .map_or("n/a".into(), |c| format!("{c:.1}")),
                 f.handshakes_per_s
             );
         }

@@ -175,10 +175,12 @@ impl ClientError {
             if let Some(tls) = e.downcast_ref::<rustls::Error>() {
                 return Some(Self::from_rustls(tls, host));
             }
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    return Some(Self::from_rustls(tls, host));
-                }
+            if let Some(tls) = e
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+            {
+                return Some(Self::from_rustls(tls, host));
             }
             cur = e.source();
         }
@@ -358,7 +360,7 @@ impl TlsClient {
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?;
-        let driver = tokio::spawn(async move { connection.await });
+        let driver = tokio::spawn(connection);
         Ok(Connection {
             sender,
             driver,

@@ -128,14 +128,14 @@ pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
         .client_cert
         .as_deref()
         .and_then(|der| CertInfo::from_der(der).ok());
-    if let (Some(info), Some(id)) = (&client_info, &p.identity) {
-        if !info.valid_at(p.now) {
-            return Err(PreflightError::OwnCertExpired {
-                path: id.cert.clone(),
-                not_before: info.not_before,
-                not_after: info.not_after,
-            });
-        }
+    if let (Some(info), Some(id)) = (&client_info, &p.identity)
+        && !info.valid_at(p.now)
+    {
+        return Err(PreflightError::OwnCertExpired {
+            path: id.cert.clone(),
+            not_before: info.not_before,
+            not_after: info.not_after,
+        });
     }
     let mut conn = tls.connect(&p.target).await?;
     let reply = conn.get("/health").await?;
@@ -158,14 +158,14 @@ pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
     let client_cert = client_info.map(|i| CertSummary::new(&i, p.now));
     let mut warnings = Vec::new();
     for (which, cert) in [("server", &server_cert), ("client", &client_cert)] {
-        if let Some(c) = cert {
-            if c.not_after - p.now < Duration::days(EXPIRY_WARNING_DAYS) {
-                warnings.push(format!(
-                    "the {which} certificate expires in {} days, on {}",
-                    c.days_left,
-                    c.not_after.date()
-                ));
-            }
+        if let Some(c) = cert
+            && c.not_after - p.now < Duration::days(EXPIRY_WARNING_DAYS)
+        {
+            warnings.push(format!(
+                "the {which} certificate expires in {} days, on {}",
+                c.days_left,
+                c.not_after.date()
+            ));
         }
     }
     Ok(Report {
