@@ -341,6 +341,7 @@ async fn bench_measures_both_servers_side_by_side() {
         connections: 2,
         duration: std::time::Duration::from_millis(200),
         startups: 1,
+        rounds: 1,
     };
     let report = kantakoe::bench::run(&config).await.unwrap();
     for f in [&report.baseline, &report.archive] {

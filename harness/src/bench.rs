@@ -27,6 +27,8 @@ pub struct BenchConfig {
     pub duration: Duration,
     /// How many start-ups to time per server.
     pub startups: usize,
+    /// Alternating throughput rounds per server.
+    pub rounds: usize,
 }
 
 /// Figures for one server.
@@ -55,6 +57,8 @@ pub struct BenchReport {
     pub connections: usize,
     /// Seconds per throughput run.
     pub seconds: f64,
+    /// Alternating rounds per server (medians are reported).
+    pub rounds: usize,
     /// The bare baseline.
     pub baseline: ServerFigures,
     /// The archive.
@@ -222,55 +226,80 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-async fn measure(
-    config: &BenchConfig,
-    client: &TlsClient,
-    bare: bool,
-) -> anyhow::Result<ServerFigures> {
-    let mut startups = Vec::new();
-    for _ in 0..config.startups {
-        startups.push(startup_ms(config, client, bare).await?);
-    }
-    let server = spawn(config, bare)?;
-    // Warm up: one connection, a few requests.
-    keep_alive(client, &server.target, 1, Duration::from_millis(200)).await?;
+/// Throughput figures of one round on one server.
+struct Round {
+    requests_per_s: f64,
+    latencies: Vec<Duration>,
+    cpu_us_per_request: Option<f64>,
+    handshakes_per_s: f64,
+}
+
+async fn round(config: &BenchConfig, client: &TlsClient, server: &Server) -> anyhow::Result<Round> {
     let pid = server.child.id();
     let before = cpu_ticks(pid);
     let t = Instant::now();
-    let (n, mut lat) =
+    let (n, latencies) =
         keep_alive(client, &server.target, config.connections, config.duration).await?;
     let elapsed = t.elapsed().as_secs_f64();
     let after = cpu_ticks(pid);
-    lat.sort();
-    let cpu = before
+    let cpu_us_per_request = before
         .zip(after)
         .map(|(b, a)| (a - b) as f64 / TICKS_PER_SECOND * 1e6 / n.max(1) as f64);
     let t = Instant::now();
     let hs = handshakes(client, &server.target, config.connections, config.duration).await?;
-    let hs_elapsed = t.elapsed().as_secs_f64();
-    Ok(ServerFigures {
-        server: if bare {
-            "bare baseline"
-        } else {
-            "mock-archive"
-        },
-        startup_median_ms: median(startups),
+    Ok(Round {
         requests_per_s: n as f64 / elapsed,
-        p50_ms: percentile(&lat, 0.50),
-        p99_ms: percentile(&lat, 0.99),
-        server_cpu_us_per_request: cpu,
-        handshakes_per_s: hs as f64 / hs_elapsed,
+        latencies,
+        cpu_us_per_request,
+        handshakes_per_s: hs as f64 / t.elapsed().as_secs_f64(),
     })
 }
 
-/// Runs the benchmark: baseline first, then the archive, with the same client settings.
+fn figures(server: &'static str, startups: Vec<f64>, rounds: Vec<Round>) -> ServerFigures {
+    let mut lat: Vec<Duration> = rounds
+        .iter()
+        .flat_map(|r| r.latencies.iter().copied())
+        .collect();
+    lat.sort();
+    let cpu: Vec<f64> = rounds.iter().filter_map(|r| r.cpu_us_per_request).collect();
+    ServerFigures {
+        server,
+        startup_median_ms: median(startups),
+        requests_per_s: median(rounds.iter().map(|r| r.requests_per_s).collect()),
+        p50_ms: percentile(&lat, 0.50),
+        p99_ms: percentile(&lat, 0.99),
+        server_cpu_us_per_request: (!cpu.is_empty()).then(|| median(cpu)),
+        handshakes_per_s: median(rounds.iter().map(|r| r.handshakes_per_s).collect()),
+    }
+}
+
+/// Runs the benchmark. The two servers run side by side and are measured in alternating
+/// rounds (baseline, archive, baseline, ...), and medians are reported, so that noise from
+/// other work on the machine hits both alike.
 pub async fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let client = tls(config)?;
-    let baseline = measure(config, &client, true).await?;
-    let archive = measure(config, &client, false).await?;
+    let (mut base_startups, mut arch_startups) = (Vec::new(), Vec::new());
+    for _ in 0..config.startups {
+        base_startups.push(startup_ms(config, &client, true).await?);
+        arch_startups.push(startup_ms(config, &client, false).await?);
+    }
+    let base = spawn(config, true)?;
+    let arch = spawn(config, false)?;
+    for server in [&base, &arch] {
+        // Warm up: one connection, a few requests.
+        keep_alive(&client, &server.target, 1, Duration::from_millis(200)).await?;
+    }
+    let (mut base_rounds, mut arch_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..config.rounds {
+        base_rounds.push(round(config, &client, &base).await?);
+        arch_rounds.push(round(config, &client, &arch).await?);
+    }
+    let baseline = figures("bare baseline", base_startups, base_rounds);
+    let archive = figures("mock-archive", arch_startups, arch_rounds);
     Ok(BenchReport {
         connections: config.connections,
         seconds: config.duration.as_secs_f64(),
+        rounds: config.rounds,
         request_rate_ratio: archive.requests_per_s / baseline.requests_per_s,
         handshake_rate_ratio: archive.handshakes_per_s / baseline.handshakes_per_s,
         startup_difference_ms: archive.startup_median_ms - baseline.startup_median_ms,
@@ -283,8 +312,9 @@ impl BenchReport {
     /// A table for people.
     pub fn render(&self) -> String {
         let mut s = format!(
-            "{} connections, {:.1} s per run\n{:<15} {:>11} {:>10} {:>8} {:>8} {:>12} {:>13}\n",
+            "{} connections, {} alternating rounds of {:.1} s per server (medians)\n{:<15} {:>11} {:>10} {:>8} {:>8} {:>12} {:>13}\n",
             self.connections,
+            self.rounds,
             self.seconds,
             "server",
             "start-up ms",

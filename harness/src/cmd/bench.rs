@@ -24,6 +24,9 @@ pub struct Args {
     /// Start-ups timed per server (the median is reported).
     #[arg(long, default_value_t = 11)]
     pub startups: usize,
+    /// Alternating throughput rounds per server (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -43,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         connections: args.connections.max(1),
         duration: Duration::from_secs_f64(args.seconds.max(0.1)),
         startups: args.startups.max(1),
+        rounds: args.rounds.max(1),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let report = runtime.block_on(bench::run(&config))?;
