@@ -331,7 +331,11 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
     x.push_str("<code nullFlavor=\"NA\"/>\n");
     let _ = writeln!(x, "<title>{}</title>", e(&template.title));
     let _ = writeln!(x, "<effectiveTime value=\"{}\"/>", e(&v.effective_time));
-    let _ = writeln!(x, "<confidentialityCode {}/>", code_attrs(&codes::CONFIDENTIALITY_SOCIAL));
+    let _ = writeln!(
+        x,
+        "<confidentialityCode {}/>",
+        code_attrs(&codes::CONFIDENTIALITY_SOCIAL)
+    );
     x.push_str("<languageCode code=\"fi\"/>\n");
     let _ = writeln!(x, "<setId root=\"{}\"/>", e(&v.set_id));
     let _ = writeln!(x, "<versionNumber value=\"{}\"/>", v.version);
@@ -384,9 +388,21 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         e(&v.service_unit.name)
     );
     x.push_str("<hl7fi:localSocialHeader>\n");
-    let _ = writeln!(x, "<hl7fi:creationTime value=\"{}\"/>", e(&v.effective_time));
-    let _ = writeln!(x, "<hl7fi:documentGroup {}/>", code_attrs(&template.document_group));
-    let _ = writeln!(x, "<hl7fi:fileFormat {}/>", code_attrs(&codes::FILE_FORMAT_XHTML));
+    let _ = writeln!(
+        x,
+        "<hl7fi:creationTime value=\"{}\"/>",
+        e(&v.effective_time)
+    );
+    let _ = writeln!(
+        x,
+        "<hl7fi:documentGroup {}/>",
+        code_attrs(&template.document_group)
+    );
+    let _ = writeln!(
+        x,
+        "<hl7fi:fileFormat {}/>",
+        code_attrs(&codes::FILE_FORMAT_XHTML)
+    );
     let _ = writeln!(
         x,
         "<hl7fi:softwareSupport moderator=\"{}\" product=\"{}\" version=\"{}\"/>",
@@ -394,8 +410,16 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         e(&template.software_product),
         e(&template.software_version)
     );
-    let _ = writeln!(x, "<hl7fi:recordStatus {}/>", code_attrs(&codes::RECORD_STATUS_READY));
-    let _ = writeln!(x, "<hl7fi:registryType {}/>", code_attrs(&codes::REGISTER_SOCIAL));
+    let _ = writeln!(
+        x,
+        "<hl7fi:recordStatus {}/>",
+        code_attrs(&codes::RECORD_STATUS_READY)
+    );
+    let _ = writeln!(
+        x,
+        "<hl7fi:registryType {}/>",
+        code_attrs(&codes::REGISTER_SOCIAL)
+    );
     if let Some(o) = &v.organiser {
         let _ = writeln!(
             x,
@@ -404,8 +428,16 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
             e(&o.name)
         );
     }
-    let _ = writeln!(x, "<hl7fi:totalRetentionPeriodClass {}/>", code_attrs(&template.retention));
-    let _ = writeln!(x, "<hl7fi:specialContent {}/>", code_attrs(&codes::SPECIAL_CONTENT_NO));
+    let _ = writeln!(
+        x,
+        "<hl7fi:totalRetentionPeriodClass {}/>",
+        code_attrs(&template.retention)
+    );
+    let _ = writeln!(
+        x,
+        "<hl7fi:specialContent {}/>",
+        code_attrs(&codes::SPECIAL_CONTENT_NO)
+    );
     let _ = writeln!(
         x,
         "<hl7fi:contentSpecificationId>{}</hl7fi:contentSpecificationId>",
@@ -450,10 +482,18 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
         codes::CONTROL_ACT_STORE
     };
     let mut x = String::with_capacity(cda.len() * 4 / 3 + 4096);
-    let _ = writeln!(x, "<{interaction} xmlns=\"urn:hl7-org:v3\" ITSVersion=\"XML_1.0\">");
+    let _ = writeln!(
+        x,
+        "<{interaction} xmlns=\"urn:hl7-org:v3\" ITSVersion=\"XML_1.0\">"
+    );
     match &v.message_id_extension {
         Some(ext) => {
-            let _ = writeln!(x, "<id root=\"{}\" extension=\"{}\"/>", e(&v.message_id_root), e(ext));
+            let _ = writeln!(
+                x,
+                "<id root=\"{}\" extension=\"{}\"/>",
+                e(&v.message_id_root),
+                e(ext)
+            );
         }
         None => {
             let _ = writeln!(x, "<id root=\"{}\"/>", e(&v.message_id_root));
@@ -465,7 +505,11 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
         "<interactionId extension=\"{interaction}\" root=\"{}\"/>",
         codes::INTERACTION_ID_ROOT.value
     );
-    let _ = writeln!(x, "<processingCode code=\"{}\"/>", codes::PROCESSING_CODE.value);
+    let _ = writeln!(
+        x,
+        "<processingCode code=\"{}\"/>",
+        codes::PROCESSING_CODE.value
+    );
     x.push_str("<processingModeCode code=\"T\"/>\n<acceptAckCode code=\"ER\"/>\n");
     let _ = writeln!(
         x,
@@ -483,7 +527,11 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
         "<code code=\"{}\" codeSystem=\"{}\"/>",
         control_act.code, control_act.system.oid
     );
-    let _ = writeln!(x, "<reasonCode {}/>", code_attrs(&codes::SERVICE_REQUEST_SP1));
+    let _ = writeln!(
+        x,
+        "<reasonCode {}/>",
+        code_attrs(&codes::SERVICE_REQUEST_SP1)
+    );
     let _ = writeln!(x, "<reasonCode {}/>", code_attrs(&v.usage_situation.code()));
     x.push_str("<authorOrPerformer typeCode=\"PRF\"><assignedPerson>");
     if let Some(p) = &v.professional {
@@ -569,9 +617,17 @@ mod tests {
     }
 
     /// Asserts that what was read equals what was built.
-    fn assert_same(v: &MessageValues, template: &DocumentTemplate, wrapping: Wrapping, m: &Message) {
+    fn assert_same(
+        v: &MessageValues,
+        template: &DocumentTemplate,
+        wrapping: Wrapping,
+        m: &Message,
+    ) {
         let id = |root: &str| Some(InstanceId::root(root));
-        let client = Some(InstanceId::with_extension("1.2.246.21", v.client.identity_code.clone()));
+        let client = Some(InstanceId::with_extension(
+            "1.2.246.21",
+            v.client.identity_code.clone(),
+        ));
         let client_name = Some(format!("{} {}", v.client.given, v.client.family));
         assert_eq!(m.wrapping, wrapping);
         assert_eq!(m.interaction, v.interaction());
@@ -584,13 +640,32 @@ mod tests {
         );
         assert_eq!(m.creation_time.as_deref(), Some(v.creation_time.as_str()));
         assert_eq!(m.sender, id(&v.sender));
-        assert!(m.service_request.as_ref().unwrap().is(&codes::SERVICE_REQUEST_SP1));
-        assert!(m.usage_situation.as_ref().unwrap().is(&v.usage_situation.code()));
+        assert!(
+            m.service_request
+                .as_ref()
+                .unwrap()
+                .is(&codes::SERVICE_REQUEST_SP1)
+        );
+        assert!(
+            m.usage_situation
+                .as_ref()
+                .unwrap()
+                .is(&v.usage_situation.code())
+        );
         let unit = m.service_unit.as_ref().unwrap();
-        assert_eq!((&unit.id, unit.name.as_deref()), (&id(&v.service_unit.oid), Some(v.service_unit.name.as_str())));
+        assert_eq!(
+            (&unit.id, unit.name.as_deref()),
+            (&id(&v.service_unit.oid), Some(v.service_unit.name.as_str()))
+        );
         match (&v.professional, &m.professional) {
             (Some(p), Some(q)) => {
-                assert_eq!(q.id, Some(InstanceId::with_extension("1.2.246.21", p.identity_code.clone())));
+                assert_eq!(
+                    q.id,
+                    Some(InstanceId::with_extension(
+                        "1.2.246.21",
+                        p.identity_code.clone()
+                    ))
+                );
                 assert_eq!(q.name, Some(format!("{} {}", p.given, p.family)));
             }
             (None, None) => {}
@@ -608,12 +683,18 @@ mod tests {
         match &v.replaces {
             Some(r) => {
                 let p = d.replaces.as_ref().unwrap();
-                assert_eq!((&p.id, &p.set_id, p.version_number), (&id(&r.parent_id), &id(&v.set_id), Some(r.parent_version)));
+                assert_eq!(
+                    (&p.id, &p.set_id, p.version_number),
+                    (&id(&r.parent_id), &id(&v.set_id), Some(r.parent_version))
+                );
                 assert!(d.replacement_reason.as_ref().unwrap().is(&r.reason.code()));
             }
             None => assert!(d.replaces.is_none()),
         }
-        assert_eq!(m.mime.as_ref().unwrap().content_id.as_deref(), Some(v.document_id.as_str()));
+        assert_eq!(
+            m.mime.as_ref().unwrap().content_id.as_deref(),
+            Some(v.document_id.as_str())
+        );
         let c = m.cda.as_ref().unwrap();
         assert_eq!(c.id, id(&v.document_id));
         assert_eq!(c.set_id, id(&v.set_id));
@@ -622,23 +703,49 @@ mod tests {
         assert_eq!(c.record_target.as_ref().unwrap().id, client);
         assert_eq!(c.record_target.as_ref().unwrap().name, client_name);
         let cust = c.custodian.as_ref().unwrap();
-        assert_eq!((&cust.id, cust.name.as_deref()), (&id(&v.custodian.oid), Some(v.custodian.name.as_str())));
+        assert_eq!(
+            (&cust.id, cust.name.as_deref()),
+            (&id(&v.custodian.oid), Some(v.custodian.name.as_str()))
+        );
         assert_eq!(c.service_unit.as_ref().unwrap().id, id(&v.service_unit.oid));
-        assert!(c.confidentiality.as_ref().unwrap().is(&codes::CONFIDENTIALITY_SOCIAL));
+        assert!(
+            c.confidentiality
+                .as_ref()
+                .unwrap()
+                .is(&codes::CONFIDENTIALITY_SOCIAL)
+        );
         let h = c.header.as_ref().unwrap();
         assert_eq!(h.kind, HeaderKind::Social);
-        assert!(h.document_group.as_ref().unwrap().is(&template.document_group));
-        assert!(h.registry_type.as_ref().unwrap().is(&codes::REGISTER_SOCIAL));
+        assert!(
+            h.document_group
+                .as_ref()
+                .unwrap()
+                .is(&template.document_group)
+        );
+        assert!(
+            h.registry_type
+                .as_ref()
+                .unwrap()
+                .is(&codes::REGISTER_SOCIAL)
+        );
         assert_eq!(
             h.organiser.as_ref().map(|o| (o.id.clone(), o.name.clone())),
-            v.organiser.as_ref().map(|o| (id(&o.oid), Some(o.name.clone())))
+            v.organiser
+                .as_ref()
+                .map(|o| (id(&o.oid), Some(o.name.clone())))
         );
         assert!(c.signature.is_none());
         let body = c.body.as_ref().unwrap();
         assert_eq!(body.kind, BodyKind::NonXml);
         assert_eq!(body.id, Some(format!("OID{}", v.document_id)));
-        assert_eq!(body.narrative.as_deref(), Some(narrative_xhtml(&v.document_id, &template.title, &v.narrative).as_str()));
-        assert_eq!(m.cda_bytes.as_deref(), Some(build_cda(template, v).as_bytes()));
+        assert_eq!(
+            body.narrative.as_deref(),
+            Some(narrative_xhtml(&v.document_id, &template.title, &v.narrative).as_str())
+        );
+        assert_eq!(
+            m.cda_bytes.as_deref(),
+            Some(build_cda(template, v).as_bytes())
+        );
     }
 
     #[test]
@@ -659,7 +766,10 @@ mod tests {
         let mut v = example_values();
         v.document_id = "1.2.246.10.99999991.95777.2026.2".to_owned();
         v.version = 2;
-        for reason in [ReplacementReason::Correction, ReplacementReason::Invalidation] {
+        for reason in [
+            ReplacementReason::Correction,
+            ReplacementReason::Invalidation,
+        ] {
             v.replaces = Some(Replaces {
                 parent_id: v.set_id.clone(),
                 parent_version: 1,
@@ -683,9 +793,17 @@ mod tests {
         let (m, problems) = read(&built.message);
         assert_eq!(problems, []);
         let narrative = m.cda.unwrap().body.unwrap().narrative.unwrap();
-        assert!(narrative.contains("<p>&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;quotes&quot;</p>"), "{narrative}");
+        assert!(
+            narrative.contains(
+                "<p>&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;quotes&quot;</p>"
+            ),
+            "{narrative}"
+        );
         assert!(!narrative.contains("<script>"));
-        assert_eq!(m.document.record_target.unwrap().name.as_deref(), Some("Aino <b>Testi</b>"));
+        assert_eq!(
+            m.document.record_target.unwrap().name.as_deref(),
+            Some("Aino <b>Testi</b>")
+        );
     }
 
     #[test]
@@ -725,7 +843,10 @@ mod tests {
         assert_eq!(problems, []);
         assert_eq!(m.cda_bytes.as_deref(), Some(built.cda.as_slice()));
         let sig = m.cda.unwrap().signature.unwrap();
-        assert_eq!((sig.id.as_deref(), sig.timestamp_id.as_deref()), (Some("s1"), Some("t1")));
+        assert_eq!(
+            (sig.id.as_deref(), sig.timestamp_id.as_deref()),
+            (Some("s1"), Some("t1"))
+        );
         let err = build_message(&t, &example_values(), Wrapping::Bare, Some(&Failing)).unwrap_err();
         assert_eq!(err.to_string(), "no signing key");
     }
@@ -738,7 +859,15 @@ mod tests {
     }
 
     fn hetu_code() -> impl Strategy<Value = String> {
-        (1u32..=28, 1u32..=12, 0i32..100, prop::sample::select(vec!['+', '-', 'Y', 'X', 'W', 'V', 'U', 'A', 'B', 'C', 'D', 'E', 'F']), 900u32..1000)
+        (
+            1u32..=28,
+            1u32..=12,
+            0i32..100,
+            prop::sample::select(vec![
+                '+', '-', 'Y', 'X', 'W', 'V', 'U', 'A', 'B', 'C', 'D', 'E', 'F',
+            ]),
+            900u32..1000,
+        )
             .prop_map(|(d, m, yy, s, n)| hetu::make(d, m, hetu::century_of(s).unwrap() + yy, s, n))
     }
 
@@ -750,12 +879,27 @@ mod tests {
     }
 
     fn ts() -> impl Strategy<Value = String> {
-        (2020u32..2030, 1u32..=12, 1u32..=28, 0u32..24, prop::bool::ANY)
-            .prop_map(|(y, m, d, h, zone)| format!("{y}{m:02}{d:02}{h:02}0000{}", if zone { "+0200" } else { "" }))
+        (
+            2020u32..2030,
+            1u32..=12,
+            1u32..=28,
+            0u32..24,
+            prop::bool::ANY,
+        )
+            .prop_map(|(y, m, d, h, zone)| {
+                format!(
+                    "{y}{m:02}{d:02}{h:02}0000{}",
+                    if zone { "+0200" } else { "" }
+                )
+            })
     }
 
     fn person() -> impl Strategy<Value = PersonValues> {
-        (hetu_code(), text(), text()).prop_map(|(identity_code, given, family)| PersonValues { identity_code, given, family })
+        (hetu_code(), text(), text()).prop_map(|(identity_code, given, family)| PersonValues {
+            identity_code,
+            given,
+            family,
+        })
     }
 
     fn org() -> impl Strategy<Value = Org> {

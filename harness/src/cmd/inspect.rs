@@ -97,12 +97,11 @@ fn client(p: Option<&Person>) -> String {
     if let Some(n) = &p.name {
         let _ = write!(s, " \"{n}\"");
     }
-    let test = p
-        .id
-        .as_ref()
-        .filter(|i| i.root == format::codes::IDENTITY_CODE_ROOT.value)
-        .and_then(|i| i.extension.as_deref())
-        .and_then(|e| format::hetu::Hetu::parse(e).ok());
+    let test =
+        p.id.as_ref()
+            .filter(|i| i.root == format::codes::IDENTITY_CODE_ROOT.value)
+            .and_then(|i| i.extension.as_deref())
+            .and_then(|e| format::hetu::Hetu::parse(e).ok());
     if let Some(h) = test {
         s.push_str(if h.is_test() {
             " [test identity code]"
@@ -143,7 +142,10 @@ fn message_lines(line: &mut impl FnMut(&str, String), m: &Message) {
     line("kind", format!("HL7 V3 message ({:?})", m.wrapping));
     line("interaction", m.interaction.clone());
     line("message id", id(m.id.as_ref()));
-    line("creation time", m.creation_time.clone().unwrap_or("-".into()));
+    line(
+        "creation time",
+        m.creation_time.clone().unwrap_or("-".into()),
+    );
     line("sender", id(m.sender.as_ref()));
     line("service request", code(m.service_request.as_ref()));
     line("usage situation", code(m.usage_situation.as_ref()));
@@ -162,8 +164,14 @@ fn message_lines(line: &mut impl FnMut(&str, String), m: &Message) {
     line("register", code(d.register.as_ref()));
     line("document id", id(d.id.as_ref()));
     line("set id", id(d.set_id.as_ref()));
-    line("version", d.version_number.map_or("-".into(), |v| v.to_string()));
-    line("effective time", d.effective_time.clone().unwrap_or("-".into()));
+    line(
+        "version",
+        d.version_number.map_or("-".into(), |v| v.to_string()),
+    );
+    line(
+        "effective time",
+        d.effective_time.clone().unwrap_or("-".into()),
+    );
     line(
         "replaces",
         d.replaces.as_ref().map_or("-".into(), |p| {
@@ -201,7 +209,10 @@ fn message_lines(line: &mut impl FnMut(&str, String), m: &Message) {
 fn cda_lines(line: &mut impl FnMut(&str, String), c: &Cda) {
     line("cda id", id(c.id.as_ref()));
     line("cda set id", id(c.set_id.as_ref()));
-    line("cda version", c.version_number.map_or("-".into(), |v| v.to_string()));
+    line(
+        "cda version",
+        c.version_number.map_or("-".into(), |v| v.to_string()),
+    );
     if let Some(p) = &c.replaces {
         line(
             "cda replaces",
@@ -259,7 +270,11 @@ fn cda_lines(line: &mut impl FnMut(&str, String), c: &Cda) {
                 s.timestamp_id.as_deref().unwrap_or("-"),
                 s.timestamp.as_deref().unwrap_or("-"),
                 s.reference_uris.join(" "),
-                if s.has_certificate { ", certificate" } else { ", no certificate" }
+                if s.has_certificate {
+                    ", certificate"
+                } else {
+                    ", no certificate"
+                }
             )
         }),
     );

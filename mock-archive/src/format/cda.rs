@@ -18,7 +18,11 @@ pub fn read_cda(input: &[u8], limits: &Limits) -> (Option<Cda>, Vec<Problem>) {
 }
 
 /// Reads a CDA whose locations continue `base` (the `text` element of a message).
-pub(crate) fn read_cda_at(input: &[u8], limits: &Limits, base: &str) -> (Option<Cda>, Vec<Problem>) {
+pub(crate) fn read_cda_at(
+    input: &[u8],
+    limits: &Limits,
+    base: &str,
+) -> (Option<Cda>, Vec<Problem>) {
     let parsed = xml::parse(input, limits, base);
     let mut problems = parsed.problems;
     let Some(root) = parsed.root else {
@@ -30,9 +34,9 @@ pub(crate) fn read_cda_at(input: &[u8], limits: &Limits, base: &str) -> (Option<
             ProblemCode::WrongNamespace,
             path,
             format!(
-                "the root element `{}` is in namespace `{}`, expected urn:hl7-org:v3",
+                "the root element `{}` is in {}, expected urn:hl7-org:v3",
                 root.name,
-                root.ns.uri()
+                root.ns.describe()
             ),
         ));
         return (None, problems);
@@ -41,7 +45,10 @@ pub(crate) fn read_cda_at(input: &[u8], limits: &Limits, base: &str) -> (Option<
         problems.push(Problem::new(
             ProblemCode::WrongDocumentKind,
             path,
-            format!("the root element is `{}`, expected ClinicalDocument", root.name),
+            format!(
+                "the root element is `{}`, expected ClinicalDocument",
+                root.name
+            ),
         ));
         return (None, problems);
     }
@@ -92,7 +99,11 @@ fn read_root(f: &mut Fields, doc: &Node<'_>) -> Cda {
         .and_then(|o| f.organisation(Some(&o)));
 
     let custodian = f
-        .require(doc, "custodian/assignedCustodian", "custodian/assignedCustodian")
+        .require(
+            doc,
+            "custodian/assignedCustodian",
+            "custodian/assignedCustodian",
+        )
         .and_then(|c| {
             let org = c
                 .child("representedCustodianOrganization")
@@ -143,7 +154,9 @@ fn read_root(f: &mut Fields, doc: &Node<'_>) -> Cda {
             None
         }
     };
-    let header = header_node.as_ref().map(|(kind, h)| read_header(f, *kind, h));
+    let header = header_node
+        .as_ref()
+        .map(|(kind, h)| read_header(f, *kind, h));
     let signature = header_node
         .as_ref()
         .and_then(|(_, h)| h.child_ns(&Ns::Hl7Fi, "signatureCollection"))
@@ -177,7 +190,11 @@ fn read_root(f: &mut Fields, doc: &Node<'_>) -> Cda {
 
 /// Reads `relatedDocument[@typeCode='RPLC']/parentDocument`.
 pub(crate) fn read_parent(f: &mut Fields, related: &Node<'_>) -> ParentDocument {
-    let Some(parent) = f.require(related, "parentDocument", "the replaced document (parentDocument)") else {
+    let Some(parent) = f.require(
+        related,
+        "parentDocument",
+        "the replaced document (parentDocument)",
+    ) else {
         return ParentDocument {
             id: None,
             set_id: None,
@@ -187,7 +204,10 @@ pub(crate) fn read_parent(f: &mut Fields, related: &Node<'_>) -> ParentDocument 
     ParentDocument {
         id: f.required_id(&parent, "id", "the replaced document's id"),
         set_id: f.id(parent.child("setId").as_ref()),
-        version_number: f.number(parent.child("versionNumber").as_ref(), "the replaced document's versionNumber"),
+        version_number: f.number(
+            parent.child("versionNumber").as_ref(),
+            "the replaced document's versionNumber",
+        ),
     }
 }
 
@@ -235,7 +255,8 @@ fn read_header(f: &mut Fields, kind: HeaderKind, h: &Node<'_>) -> LocalHeader {
         total_retention_period_class,
         special_content,
         content_specification_id: fi("contentSpecificationId").map(|n| n.el.text.trim().to_owned()),
-        encompassing_client_relationship: fi("encompassingClientRelationship").and_then(|n| f.id(Some(&n))),
+        encompassing_client_relationship: fi("encompassingClientRelationship")
+            .and_then(|n| f.id(Some(&n))),
         document_type,
         function_code,
     }
@@ -264,7 +285,10 @@ fn read_signature(s: &Node<'_>) -> SignatureSummary {
                 display_name: d.attr("displayName").map(str::to_owned),
             })
         }),
-        timestamp_id: timestamp.as_ref().and_then(|t| t.attr("ID")).map(str::to_owned),
+        timestamp_id: timestamp
+            .as_ref()
+            .and_then(|t| t.attr("ID"))
+            .map(str::to_owned),
         timestamp: timestamp.as_ref().map(|t| t.el.text.trim().to_owned()),
         reference_uris,
         has_signature_value: ds
@@ -315,7 +339,9 @@ fn read_body(f: &mut Fields, doc: &Node<'_>, id: Option<&InstanceId>) -> Option<
                 format!("{}/@ID", body.path),
                 format!(
                     "the body ID is {}, expected `{expected}`",
-                    body_id.as_deref().map_or("missing".to_owned(), |b| format!("`{b}`"))
+                    body_id
+                        .as_deref()
+                        .map_or("missing".to_owned(), |b| format!("`{b}`"))
                 ),
             );
         }
@@ -346,14 +372,22 @@ fn read_narrative(f: &mut Fields, body: &Node<'_>) -> (Option<String>, Option<St
         );
         return (media_type, None);
     }
-    let bytes = decode_base64(&text.el.text, &text.path, "the nonXMLBody narrative", &mut f.problems);
+    let bytes = decode_base64(
+        &text.el.text,
+        &text.path,
+        "the nonXMLBody narrative",
+        &mut f.problems,
+    );
     let narrative = bytes.and_then(|b| match String::from_utf8(b) {
         Ok(s) => Some(s),
         Err(e) => {
             f.push(
                 ProblemCode::CdaNarrative,
                 text.path.clone(),
-                format!("the narrative is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "the narrative is not UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
             );
             None
         }

@@ -99,9 +99,12 @@ pub enum Entry {
 }
 
 const SOCIAL_MESSAGE: &str = "interop/social/Asiakkuusasiakirja_K.xml (Warc0ck/SH-Kanta-validator, 2026 Apotti message frame)";
-const SOCIAL_CDA: &str = "interop/social/Asiakkuusasiakirja_S.xml (Warc0ck/SH-Kanta-validator, 2026 Apotti CDA)";
-const HUS_STORE: &str = "interop/RCMR_IN100002FI01.xml (tietolaurip/HUS-tietoallas-integration, 2017)";
-const HUS_REPLACE: &str = "interop/RCMR_IN100016FI01.xml (tietolaurip/HUS-tietoallas-integration, 2017)";
+const SOCIAL_CDA: &str =
+    "interop/social/Asiakkuusasiakirja_S.xml (Warc0ck/SH-Kanta-validator, 2026 Apotti CDA)";
+const HUS_STORE: &str =
+    "interop/RCMR_IN100002FI01.xml (tietolaurip/HUS-tietoallas-integration, 2017)";
+const HUS_REPLACE: &str =
+    "interop/RCMR_IN100016FI01.xml (tietolaurip/HUS-tietoallas-integration, 2017)";
 const HUS_BOTH: &str = "interop/RCMR_IN100002FI01.xml and RCMR_IN100016FI01.xml (HUS, 2017)";
 const ALL_FILES: &str = "every file in interop/ (HUS 2017 and the 2026 social welfare sample)";
 
@@ -434,53 +437,194 @@ pub const INTERACTION_ACK: Value = Value {
 
 /// Everything above, for documentation and tests.
 pub const ALL: &[Entry] = &[
-    Entry::System { name: "SERVICE_REQUEST_SYSTEM", system: SERVICE_REQUEST_SYSTEM },
-    Entry::System { name: "USAGE_SITUATION_SYSTEM", system: USAGE_SITUATION_SYSTEM },
-    Entry::System { name: "REGISTER_SYSTEM", system: REGISTER_SYSTEM },
-    Entry::System { name: "PATIENT_REGISTER_SYSTEM", system: PATIENT_REGISTER_SYSTEM },
-    Entry::System { name: "DOCUMENT_GROUP_SYSTEM", system: DOCUMENT_GROUP_SYSTEM },
-    Entry::System { name: "FILE_FORMAT_SYSTEM", system: FILE_FORMAT_SYSTEM },
-    Entry::System { name: "ARCHIVE_FILE_FORMAT_SYSTEM", system: ARCHIVE_FILE_FORMAT_SYSTEM },
-    Entry::System { name: "RECORD_STATUS_SYSTEM", system: RECORD_STATUS_SYSTEM },
-    Entry::System { name: "SIGNATURE_TYPE_SYSTEM", system: SIGNATURE_TYPE_SYSTEM },
-    Entry::System { name: "REPLACEMENT_REASON_SYSTEM", system: REPLACEMENT_REASON_SYSTEM },
-    Entry::System { name: "CONFIDENTIALITY_SYSTEM", system: CONFIDENTIALITY_SYSTEM },
-    Entry::System { name: "RETENTION_SYSTEM", system: RETENTION_SYSTEM },
-    Entry::System { name: "YES_NO_SYSTEM", system: YES_NO_SYSTEM },
-    Entry::System { name: "TRIGGER_EVENT_SYSTEM", system: TRIGGER_EVENT_SYSTEM },
-    Entry::System { name: "ACK_DETAIL_SYSTEM", system: ACK_DETAIL_SYSTEM },
-    Entry::Code { name: "SERVICE_REQUEST_SP1", code: SERVICE_REQUEST_SP1 },
-    Entry::Code { name: "USAGE_OWN", code: USAGE_OWN },
-    Entry::Code { name: "USAGE_REGISTER_USAGE_RIGHT", code: USAGE_REGISTER_USAGE_RIGHT },
-    Entry::Code { name: "REGISTER_SOCIAL", code: REGISTER_SOCIAL },
-    Entry::Code { name: "PATIENT_REGISTER_PUBLIC", code: PATIENT_REGISTER_PUBLIC },
-    Entry::Code { name: "DOCUMENT_GROUP_CLIENT_RELATIONSHIP", code: DOCUMENT_GROUP_CLIENT_RELATIONSHIP },
-    Entry::Code { name: "FILE_FORMAT_XHTML", code: FILE_FORMAT_XHTML },
-    Entry::Code { name: "STRUCTURED_FILE_FORMAT_JSON", code: STRUCTURED_FILE_FORMAT_JSON },
-    Entry::Code { name: "FILE_FORMAT_CDA_R2", code: FILE_FORMAT_CDA_R2 },
-    Entry::Code { name: "RECORD_STATUS_READY", code: RECORD_STATUS_READY },
-    Entry::Code { name: "SIGNATURE_SYSTEM", code: SIGNATURE_SYSTEM },
-    Entry::Code { name: "REPLACEMENT_CORRECTION", code: REPLACEMENT_CORRECTION },
-    Entry::Code { name: "REPLACEMENT_INVALIDATION", code: REPLACEMENT_INVALIDATION },
-    Entry::Code { name: "CONFIDENTIALITY_SOCIAL", code: CONFIDENTIALITY_SOCIAL },
-    Entry::Code { name: "RETENTION_PERMANENT", code: RETENTION_PERMANENT },
-    Entry::Code { name: "SPECIAL_CONTENT_NO", code: SPECIAL_CONTENT_NO },
-    Entry::Code { name: "CONTROL_ACT_STORE", code: CONTROL_ACT_STORE },
-    Entry::Code { name: "CONTROL_ACT_REPLACE", code: CONTROL_ACT_REPLACE },
-    Entry::Value { name: "INTERACTION_STORE", value: INTERACTION_STORE },
-    Entry::Value { name: "INTERACTION_REPLACE", value: INTERACTION_REPLACE },
-    Entry::Value { name: "INTERACTION_PATIENT_STORE", value: INTERACTION_PATIENT_STORE },
-    Entry::Value { name: "INTERACTION_PATIENT_REPLACE", value: INTERACTION_PATIENT_REPLACE },
-    Entry::Value { name: "INTERACTION_ID_ROOT", value: INTERACTION_ID_ROOT },
-    Entry::Value { name: "TYPE_ID_ROOT", value: TYPE_ID_ROOT },
-    Entry::Value { name: "TYPE_ID_EXTENSION", value: TYPE_ID_EXTENSION },
-    Entry::Value { name: "REALM_FI", value: REALM_FI },
-    Entry::Value { name: "IDENTITY_CODE_ROOT", value: IDENTITY_CODE_ROOT },
-    Entry::Value { name: "KANTA_RECEIVER", value: KANTA_RECEIVER },
-    Entry::Value { name: "PROCESSING_CODE", value: PROCESSING_CODE },
-    Entry::Value { name: "CONTENT_SPEC_CLIENT_RELATIONSHIP", value: CONTENT_SPEC_CLIENT_RELATIONSHIP },
-    Entry::Value { name: "DEFAULT_MESSAGE_PATH", value: DEFAULT_MESSAGE_PATH },
-    Entry::Value { name: "INTERACTION_ACK", value: INTERACTION_ACK },
+    Entry::System {
+        name: "SERVICE_REQUEST_SYSTEM",
+        system: SERVICE_REQUEST_SYSTEM,
+    },
+    Entry::System {
+        name: "USAGE_SITUATION_SYSTEM",
+        system: USAGE_SITUATION_SYSTEM,
+    },
+    Entry::System {
+        name: "REGISTER_SYSTEM",
+        system: REGISTER_SYSTEM,
+    },
+    Entry::System {
+        name: "PATIENT_REGISTER_SYSTEM",
+        system: PATIENT_REGISTER_SYSTEM,
+    },
+    Entry::System {
+        name: "DOCUMENT_GROUP_SYSTEM",
+        system: DOCUMENT_GROUP_SYSTEM,
+    },
+    Entry::System {
+        name: "FILE_FORMAT_SYSTEM",
+        system: FILE_FORMAT_SYSTEM,
+    },
+    Entry::System {
+        name: "ARCHIVE_FILE_FORMAT_SYSTEM",
+        system: ARCHIVE_FILE_FORMAT_SYSTEM,
+    },
+    Entry::System {
+        name: "RECORD_STATUS_SYSTEM",
+        system: RECORD_STATUS_SYSTEM,
+    },
+    Entry::System {
+        name: "SIGNATURE_TYPE_SYSTEM",
+        system: SIGNATURE_TYPE_SYSTEM,
+    },
+    Entry::System {
+        name: "REPLACEMENT_REASON_SYSTEM",
+        system: REPLACEMENT_REASON_SYSTEM,
+    },
+    Entry::System {
+        name: "CONFIDENTIALITY_SYSTEM",
+        system: CONFIDENTIALITY_SYSTEM,
+    },
+    Entry::System {
+        name: "RETENTION_SYSTEM",
+        system: RETENTION_SYSTEM,
+    },
+    Entry::System {
+        name: "YES_NO_SYSTEM",
+        system: YES_NO_SYSTEM,
+    },
+    Entry::System {
+        name: "TRIGGER_EVENT_SYSTEM",
+        system: TRIGGER_EVENT_SYSTEM,
+    },
+    Entry::System {
+        name: "ACK_DETAIL_SYSTEM",
+        system: ACK_DETAIL_SYSTEM,
+    },
+    Entry::Code {
+        name: "SERVICE_REQUEST_SP1",
+        code: SERVICE_REQUEST_SP1,
+    },
+    Entry::Code {
+        name: "USAGE_OWN",
+        code: USAGE_OWN,
+    },
+    Entry::Code {
+        name: "USAGE_REGISTER_USAGE_RIGHT",
+        code: USAGE_REGISTER_USAGE_RIGHT,
+    },
+    Entry::Code {
+        name: "REGISTER_SOCIAL",
+        code: REGISTER_SOCIAL,
+    },
+    Entry::Code {
+        name: "PATIENT_REGISTER_PUBLIC",
+        code: PATIENT_REGISTER_PUBLIC,
+    },
+    Entry::Code {
+        name: "DOCUMENT_GROUP_CLIENT_RELATIONSHIP",
+        code: DOCUMENT_GROUP_CLIENT_RELATIONSHIP,
+    },
+    Entry::Code {
+        name: "FILE_FORMAT_XHTML",
+        code: FILE_FORMAT_XHTML,
+    },
+    Entry::Code {
+        name: "STRUCTURED_FILE_FORMAT_JSON",
+        code: STRUCTURED_FILE_FORMAT_JSON,
+    },
+    Entry::Code {
+        name: "FILE_FORMAT_CDA_R2",
+        code: FILE_FORMAT_CDA_R2,
+    },
+    Entry::Code {
+        name: "RECORD_STATUS_READY",
+        code: RECORD_STATUS_READY,
+    },
+    Entry::Code {
+        name: "SIGNATURE_SYSTEM",
+        code: SIGNATURE_SYSTEM,
+    },
+    Entry::Code {
+        name: "REPLACEMENT_CORRECTION",
+        code: REPLACEMENT_CORRECTION,
+    },
+    Entry::Code {
+        name: "REPLACEMENT_INVALIDATION",
+        code: REPLACEMENT_INVALIDATION,
+    },
+    Entry::Code {
+        name: "CONFIDENTIALITY_SOCIAL",
+        code: CONFIDENTIALITY_SOCIAL,
+    },
+    Entry::Code {
+        name: "RETENTION_PERMANENT",
+        code: RETENTION_PERMANENT,
+    },
+    Entry::Code {
+        name: "SPECIAL_CONTENT_NO",
+        code: SPECIAL_CONTENT_NO,
+    },
+    Entry::Code {
+        name: "CONTROL_ACT_STORE",
+        code: CONTROL_ACT_STORE,
+    },
+    Entry::Code {
+        name: "CONTROL_ACT_REPLACE",
+        code: CONTROL_ACT_REPLACE,
+    },
+    Entry::Value {
+        name: "INTERACTION_STORE",
+        value: INTERACTION_STORE,
+    },
+    Entry::Value {
+        name: "INTERACTION_REPLACE",
+        value: INTERACTION_REPLACE,
+    },
+    Entry::Value {
+        name: "INTERACTION_PATIENT_STORE",
+        value: INTERACTION_PATIENT_STORE,
+    },
+    Entry::Value {
+        name: "INTERACTION_PATIENT_REPLACE",
+        value: INTERACTION_PATIENT_REPLACE,
+    },
+    Entry::Value {
+        name: "INTERACTION_ID_ROOT",
+        value: INTERACTION_ID_ROOT,
+    },
+    Entry::Value {
+        name: "TYPE_ID_ROOT",
+        value: TYPE_ID_ROOT,
+    },
+    Entry::Value {
+        name: "TYPE_ID_EXTENSION",
+        value: TYPE_ID_EXTENSION,
+    },
+    Entry::Value {
+        name: "REALM_FI",
+        value: REALM_FI,
+    },
+    Entry::Value {
+        name: "IDENTITY_CODE_ROOT",
+        value: IDENTITY_CODE_ROOT,
+    },
+    Entry::Value {
+        name: "KANTA_RECEIVER",
+        value: KANTA_RECEIVER,
+    },
+    Entry::Value {
+        name: "PROCESSING_CODE",
+        value: PROCESSING_CODE,
+    },
+    Entry::Value {
+        name: "CONTENT_SPEC_CLIENT_RELATIONSHIP",
+        value: CONTENT_SPEC_CLIENT_RELATIONSHIP,
+    },
+    Entry::Value {
+        name: "DEFAULT_MESSAGE_PATH",
+        value: DEFAULT_MESSAGE_PATH,
+    },
+    Entry::Value {
+        name: "INTERACTION_ACK",
+        value: INTERACTION_ACK,
+    },
 ];
 
 /// The interactions this project knows, with whether each belongs to the social welfare

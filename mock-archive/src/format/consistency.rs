@@ -23,7 +23,10 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
             push(
                 ProblemCode::InteractionMismatch,
                 format!("{root}/interactionId/@extension"),
-                format!("interactionId names `{ext}`, but the message is `{}`", message.interaction),
+                format!(
+                    "interactionId names `{ext}`, but the message is `{}`",
+                    message.interaction
+                ),
             );
         }
         if iid.root != codes::INTERACTION_ID_ROOT.value {
@@ -39,7 +42,9 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
         }
     }
     let replace = codes::is_replace_interaction(&message.interaction);
-    let known = codes::INTERACTIONS.iter().any(|(v, _)| v.value == message.interaction);
+    let known = codes::INTERACTIONS
+        .iter()
+        .any(|(v, _)| v.value == message.interaction);
     if let (true, Some(act)) = (known, &message.control_act) {
         let expected = if replace {
             codes::CONTROL_ACT_REPLACE
@@ -69,7 +74,14 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
                 message.interaction
             ),
         ),
-        (true, Some(parent)) => check_parent(&mut push, &doc_path, doc.id.as_ref(), doc.set_id.as_ref(), doc.version_number, parent),
+        (true, Some(parent)) => check_parent(
+            &mut push,
+            &doc_path,
+            doc.id.as_ref(),
+            doc.set_id.as_ref(),
+            doc.version_number,
+            parent,
+        ),
         (false, Some(_)) if known => push(
             ProblemCode::Replacement,
             format!("{doc_path}/relatedDocument"),
@@ -125,14 +137,20 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
 
     // Message-level metadata equals the CDA's.
     if let Some(cda) = &message.cda {
-        let mut same = |field: &str, cda_field: &str, what: &str, m: Option<String>, c: Option<String>| {
+        let mut same = |field: &str,
+                        cda_field: &str,
+                        what: &str,
+                        m: Option<String>,
+                        c: Option<String>| {
             if let (Some(m), Some(c)) = (&m, &c)
                 && m != c
             {
                 push(
                     ProblemCode::MetadataMismatch,
                     format!("{doc_path}/{field}"),
-                    format!("{what}: the message says {m}, the CDA ({cda_path}/{cda_field}) says {c}"),
+                    format!(
+                        "{what}: the message says {m}, the CDA ({cda_path}/{cda_field}) says {c}"
+                    ),
                 );
             }
         };
@@ -193,7 +211,9 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
         {
             push(
                 ProblemCode::MetadataMismatch,
-                format!("{root}/controlActProcess/authorOrPerformer/assignedPerson/representedOrganization/id"),
+                format!(
+                    "{root}/controlActProcess/authorOrPerformer/assignedPerson/representedOrganization/id"
+                ),
                 format!(
                     "service unit: the message says {m}, the CDA ({cda_path}/componentOf/encompassingEncounter/encounterParticipant) says {c}"
                 ),
@@ -239,7 +259,10 @@ fn check_parent(
         (Some(v), Some(p)) if p + 1 != v => push(
             ProblemCode::Replacement,
             format!("{loc}/versionNumber/@value"),
-            format!("the replaced document is version {p}, but this is version {v} (expected {})", p + 1),
+            format!(
+                "the replaced document is version {p}, but this is version {v} (expected {})",
+                p + 1
+            ),
         ),
         _ => {}
     }
@@ -271,7 +294,11 @@ pub fn check_test_identities(message: &Message) -> Vec<Problem> {
         }
     };
     check(
-        message.document.record_target.as_ref().and_then(|p| p.id.as_ref()),
+        message
+            .document
+            .record_target
+            .as_ref()
+            .and_then(|p| p.id.as_ref()),
         format!("{doc_path}/recordTarget/patient/id/@extension"),
     );
     if let Some(cda) = &message.cda {

@@ -81,10 +81,11 @@ impl Hetu {
         if bytes.len() != 11 || !code.is_ascii() {
             return Err(format_err());
         }
-        let (day, month, yy, individual) = match (digits(0..2), digits(2..4), digits(4..6), digits(7..10)) {
-            (Some(d), Some(m), Some(y), Some(i)) => (d, m, y, i),
-            _ => return Err(format_err()),
-        };
+        let (day, month, yy, individual) =
+            match (digits(0..2), digits(2..4), digits(4..6), digits(7..10)) {
+                (Some(d), Some(m), Some(y), Some(i)) => (d, m, y, i),
+                _ => return Err(format_err()),
+            };
         let sign = bytes[6] as char;
         let century = century_of(sign).ok_or_else(|| HetuError::CenturySign {
             code: code.to_owned(),
@@ -220,25 +221,54 @@ mod tests {
         assert!(!h.is_test());
         assert_eq!(h.individual_number(), 896);
         // The public DVV example.
-        assert_eq!(Hetu::parse("131052-308T").unwrap().birth_date(), (1952, 10, 13));
+        assert_eq!(
+            Hetu::parse("131052-308T").unwrap().birth_date(),
+            (1952, 10, 13)
+        );
     }
 
     #[test]
     fn distinct_errors_with_exact_text() {
         let e = |c: &str| Hetu::parse(c).unwrap_err().to_string();
-        assert_eq!(e("13105-308T"), "identity code `13105-308T` is not of the form DDMMYYCZZZQ (11 characters)");
-        assert_eq!(e("131052G308T"), "identity code `131052G308T` has an unknown century sign `G`");
-        assert_eq!(e("290223A9xxx"), "identity code `290223A9xxx` is not of the form DDMMYYCZZZQ (11 characters)");
-        assert_eq!(e("290223A905J"), "identity code `290223A905J` has no real date of birth (29.02.2023)");
-        assert_eq!(e("131052-001X"), "identity code `131052-001X` has individual number 001, which is never issued");
-        assert_eq!(e("131052-308U"), "identity code `131052-308U` has check character `U`, expected `T`");
+        assert_eq!(
+            e("13105-308T"),
+            "identity code `13105-308T` is not of the form DDMMYYCZZZQ (11 characters)"
+        );
+        assert_eq!(
+            e("131052G308T"),
+            "identity code `131052G308T` has an unknown century sign `G`"
+        );
+        assert_eq!(
+            e("290223A9xxx"),
+            "identity code `290223A9xxx` is not of the form DDMMYYCZZZQ (11 characters)"
+        );
+        assert_eq!(
+            e("290223A905J"),
+            "identity code `290223A905J` has no real date of birth (29.02.2023)"
+        );
+        assert_eq!(
+            e("131052-001X"),
+            "identity code `131052-001X` has individual number 001, which is never issued"
+        );
+        assert_eq!(
+            e("131052-308U"),
+            "identity code `131052-308U` has check character `U`, expected `T`"
+        );
         assert!(Hetu::parse(&make(29, 2, 2000, 'A', 950)).is_ok());
-        assert!(matches!(Hetu::parse("290200-950X"), Err(HetuError::Date { year: 1900, .. })));
-        assert!(matches!(Hetu::parse("131052-308t"), Err(HetuError::CheckCharacter { .. })));
+        assert!(matches!(
+            Hetu::parse("290200-950X"),
+            Err(HetuError::Date { year: 1900, .. })
+        ));
+        assert!(matches!(
+            Hetu::parse("131052-308t"),
+            Err(HetuError::CheckCharacter { .. })
+        ));
     }
 
     fn sign() -> impl Strategy<Value = char> {
-        prop::sample::select(vec!['+', '-', 'Y', 'X', 'W', 'V', 'U', 'A', 'B', 'C', 'D', 'E', 'F'])
+        prop::sample::select(vec![
+            '+', '-', 'Y', 'X', 'W', 'V', 'U', 'A', 'B', 'C', 'D', 'E', 'F',
+        ])
     }
 
     proptest! {

@@ -28,9 +28,9 @@ pub fn read_message(input: &[u8], limits: &Limits) -> (Option<Message>, Vec<Prob
             ProblemCode::WrongNamespace,
             path,
             format!(
-                "the message root `{}` is in namespace `{}`, expected urn:hl7-org:v3",
+                "the message root `{}` is in {}, expected urn:hl7-org:v3",
                 el.name,
-                el.ns.uri()
+                el.ns.describe()
             ),
         ));
         return (None, problems);
@@ -47,7 +47,10 @@ pub fn read_message(input: &[u8], limits: &Limits) -> (Option<Message>, Vec<Prob
         problems.push(Problem::new(
             ProblemCode::UnknownInteraction,
             path.clone(),
-            format!("`{}` is not an archive interaction this archive knows", el.name),
+            format!(
+                "`{}` is not an archive interaction this archive knows",
+                el.name
+            ),
         ));
     }
     let mut f = Fields::default();
@@ -66,8 +69,8 @@ fn unwrap<'a>(root: &'a Element, problems: &mut Vec<Problem>) -> Option<(Wrappin
                 ProblemCode::WrongNamespace,
                 "/Envelope",
                 format!(
-                    "a SOAP Envelope in namespace `{}`, expected SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) or SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope)",
-                    ns.uri()
+                    "a SOAP Envelope in {}, expected SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) or SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope)",
+                    ns.describe()
                 ),
             ));
             return None;
@@ -88,7 +91,10 @@ fn unwrap<'a>(root: &'a Element, problems: &mut Vec<Problem>) -> Option<(Wrappin
             problems.push(Problem::new(
                 ProblemCode::SoapBody,
                 "/Envelope/Body",
-                format!("the SOAP Body holds {} elements, expected exactly one message", many.len()),
+                format!(
+                    "the SOAP Body holds {} elements, expected exactly one message",
+                    many.len()
+                ),
             ));
             None
         }
@@ -120,7 +126,9 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
     let mut usage_situation = None;
     if let Some(cap) = &cap {
         for rc in cap.children("reasonCode") {
-            let Some(code) = f.code(Some(&rc)) else { continue };
+            let Some(code) = f.code(Some(&rc)) else {
+                continue;
+            };
             let system = code.code_system.as_deref();
             if system == Some(codes::USAGE_SITUATION_SYSTEM.oid) {
                 usage_situation = Some(code);
@@ -152,8 +160,10 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
         .and_then(|o| f.organisation(Some(&o)));
     if social && service_unit.as_ref().and_then(|s| s.id.as_ref()).is_none() {
         f.missing(
-            cap.as_ref()
-                .map_or_else(|| m.path_to("controlActProcess"), |c| c.path_to("authorOrPerformer/assignedPerson/representedOrganization/id")),
+            cap.as_ref().map_or_else(
+                || m.path_to("controlActProcess"),
+                |c| c.path_to("authorOrPerformer/assignedPerson/representedOrganization/id"),
+            ),
             "the service unit id",
         );
     }
@@ -167,18 +177,15 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
     let mut cda_bytes = None;
     if let Some(d) = &doc_node {
         document = read_document(f, d);
-        match f.require(d, "text", "the clinicalDocument text (the MIME part)") {
-            Some(text) => {
-                let read = read_text(f, &text, document.id.as_ref().map(|i| i.root.as_str()));
-                mime_part = read.part;
-                if let Some(bytes) = read.content {
-                    let (c, problems) = read_cda_at(&bytes, limits, &text.path);
-                    f.problems.extend(problems);
-                    cda = c;
-                    cda_bytes = Some(bytes);
-                }
+        if let Some(text) = f.require(d, "text", "the clinicalDocument text (the MIME part)") {
+            let read = read_text(f, &text, document.id.as_ref().map(|i| i.root.as_str()));
+            mime_part = read.part;
+            if let Some(bytes) = read.content {
+                let (c, problems) = read_cda_at(&bytes, limits, &text.path);
+                f.problems.extend(problems);
+                cda = c;
+                cda_bytes = Some(bytes);
             }
-            None => {}
         }
     }
     Message {
@@ -225,7 +232,11 @@ fn read_document(f: &mut Fields, d: &Node<'_>) -> MessageDocument {
         f.person(id_node.as_ref(), person.as_ref(), true)
     });
     let custodian = f
-        .require(d, "custodian/assignedCustodian", "custodian/assignedCustodian")
+        .require(
+            d,
+            "custodian/assignedCustodian",
+            "custodian/assignedCustodian",
+        )
         .and_then(|c| {
             let org = c
                 .child("representedOrganization")

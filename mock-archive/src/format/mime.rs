@@ -25,9 +25,9 @@ fn split_headers(text: &str) -> (Vec<Header>, &str) {
         if line.trim().is_empty() {
             return (headers, after);
         }
-        let named = line
-            .split_once(':')
-            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        let named = line.split_once(':').filter(|(n, _)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
         match (named, headers.last_mut()) {
             (Some((name, value)), _) if !line.starts_with([' ', '\t']) => {
                 headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
@@ -46,7 +46,10 @@ fn split_headers(text: &str) -> (Vec<Header>, &str) {
 }
 
 fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The media type (lower case) and the parameters of a `Content-Type` value.
@@ -170,7 +173,10 @@ pub(crate) fn read(
         problems.push(Problem::new(
             ProblemCode::MimePartCount,
             loc,
-            format!("the multipart body holds {} parts, expected one (the CDA)", parts.len()),
+            format!(
+                "the multipart body holds {} parts, expected one (the CDA)",
+                parts.len()
+            ),
         ));
     }
     let (part_headers, content) = split_headers(&parts[0]);
@@ -287,28 +293,73 @@ mod tests {
     #[test]
     fn reports_each_problem_with_exact_text() {
         let (_, p) = run(GOOD, "1.2.4");
-        assert_eq!(p, ["MIME_CONTENT_ID_MISMATCH at /t: the MIME part's Content-ID is <1.2.3>, but the document id is 1.2.4"]);
+        assert_eq!(
+            p,
+            [
+                "MIME_CONTENT_ID_MISMATCH at /t: the MIME part's Content-ID is <1.2.3>, but the document id is 1.2.4"
+            ]
+        );
         let (_, p) = run(&GOOD.replace("PGEv", "P!Ev"), "1.2.3");
-        assert_eq!(p, ["BASE64_INVALID at /t: the MIME part is not valid base64: Invalid symbol 33, offset 1."]);
+        assert_eq!(
+            p,
+            [
+                "BASE64_INVALID at /t: the MIME part is not valid base64: Invalid symbol 33, offset 1."
+            ]
+        );
         let (_, p) = run(&GOOD.replace("--b1--", ""), "1.2.3");
-        assert_eq!(p, ["MIME_BOUNDARY at /t: the closing delimiter `--b1--` is missing"]);
+        assert_eq!(
+            p,
+            ["MIME_BOUNDARY at /t: the closing delimiter `--b1--` is missing"]
+        );
         let (_, p) = run(&GOOD.replace("--b1", "--b2"), "1.2.3");
-        assert_eq!(p, ["MIME_BOUNDARY at /t: the body never uses the declared boundary `b1`"]);
+        assert_eq!(
+            p,
+            ["MIME_BOUNDARY at /t: the body never uses the declared boundary `b1`"]
+        );
         let (_, p) = run(&GOOD.replace("BASE64", "8bit"), "1.2.3");
-        assert_eq!(p, ["MIME_TRANSFER_ENCODING at /t: the MIME part's Content-Transfer-Encoding is `8bit`, expected base64"]);
+        assert_eq!(
+            p,
+            [
+                "MIME_TRANSFER_ENCODING at /t: the MIME part's Content-Transfer-Encoding is `8bit`, expected base64"
+            ]
+        );
         let (_, p) = run(&GOOD.replace("Content-ID: <1.2.3>\r\n", ""), "1.2.3");
-        assert_eq!(p, ["MIME_CONTENT_ID_MISSING at /t: the MIME part has no Content-ID (it must be <document OID>)"]);
+        assert_eq!(
+            p,
+            [
+                "MIME_CONTENT_ID_MISSING at /t: the MIME part has no Content-ID (it must be <document OID>)"
+            ]
+        );
         let (_, p) = run(&GOOD.replace("text/xml", "image/png"), "1.2.3");
-        assert_eq!(p, ["MIME_CONTENT_TYPE at /t: the MIME part's Content-Type is `image/png`, expected text/xml"]);
+        assert_eq!(
+            p,
+            [
+                "MIME_CONTENT_TYPE at /t: the MIME part's Content-Type is `image/png`, expected text/xml"
+            ]
+        );
         let (_, p) = run("hello", "1.2.3");
-        assert_eq!(p, ["MIME_HEADER at /t: the MIME headers have no Content-Type"]);
+        assert_eq!(
+            p,
+            ["MIME_HEADER at /t: the MIME headers have no Content-Type"]
+        );
         let (_, p) = run("Content-Type: text/plain\n\nx", "1.2.3");
-        assert_eq!(p, ["MIME_HEADER at /t: the MIME Content-Type is `text/plain`, expected multipart/related"]);
+        assert_eq!(
+            p,
+            [
+                "MIME_HEADER at /t: the MIME Content-Type is `text/plain`, expected multipart/related"
+            ]
+        );
         let (_, p) = run("Content-Type: multipart/related\n\nx", "1.2.3");
-        assert_eq!(p, ["MIME_BOUNDARY at /t: the multipart Content-Type declares no boundary"]);
+        assert_eq!(
+            p,
+            ["MIME_BOUNDARY at /t: the multipart Content-Type declares no boundary"]
+        );
         let two = GOOD.replace("--b1--", "--b1\nContent-Type: text/xml\n\n--b1--");
         let (_, p) = run(&two, "1.2.3");
-        assert_eq!(p, ["MIME_PART_COUNT at /t: the multipart body holds 2 parts, expected one (the CDA)"]);
+        assert_eq!(
+            p,
+            ["MIME_PART_COUNT at /t: the multipart body holds 2 parts, expected one (the CDA)"]
+        );
     }
 
     proptest::proptest! {

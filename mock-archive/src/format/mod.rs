@@ -12,9 +12,9 @@
 //! Reading is secure by construction (see [`Limits`]): no DTD, no entity expansion, bounded
 //! size, depth and element count, linear time, no panics.
 
+mod cda;
 pub mod codes;
 mod consistency;
-mod cda;
 pub mod hetu;
 mod message;
 mod mime;

@@ -59,7 +59,8 @@ pub fn check_oid(oid: &str) -> Result<(), OidError> {
             });
         }
     }
-    let second_ok = |limit: u64| arcs[1].len() <= 2 && arcs[1].parse::<u64>().is_ok_and(|n| n <= limit);
+    let second_ok =
+        |limit: u64| arcs[1].len() <= 2 && arcs[1].parse::<u64>().is_ok_and(|n| n <= limit);
     let root_ok = arcs.len() >= 2
         && match arcs[0] {
             "0" | "1" => second_ok(39),
@@ -111,7 +112,8 @@ pub fn ytunnus_check_digit(digits: [u32; 7]) -> Option<u32> {
 /// Checks a business ID (Y-tunnus) `1234567-8`: weights 7, 9, 10, 5, 8, 4, 2, mod 11.
 pub fn check_ytunnus(code: &str) -> Result<(), YTunnusError> {
     let b = code.as_bytes();
-    let shape = b.len() == 9 && b[7] == b'-' && b[..7].iter().chain(&b[8..]).all(u8::is_ascii_digit);
+    let shape =
+        b.len() == 9 && b[7] == b'-' && b[..7].iter().chain(&b[8..]).all(u8::is_ascii_digit);
     if !shape {
         return Err(YTunnusError::Format(code.to_owned()));
     }
@@ -138,7 +140,13 @@ mod tests {
 
     #[test]
     fn oid_syntax() {
-        for ok in ["1.2.246.21", "1.2.246.10.32213561.10.0", "2.999", "0.0", "2.25.1234567890123456789012345"] {
+        for ok in [
+            "1.2.246.21",
+            "1.2.246.10.32213561.10.0",
+            "2.999",
+            "0.0",
+            "2.25.1234567890123456789012345",
+        ] {
             assert_eq!(check_oid(ok), Ok(()), "{ok}");
         }
         let e = |s: &str| check_oid(s).unwrap_err().to_string();
@@ -147,10 +155,22 @@ mod tests {
         assert_eq!(e("1.2."), "OID `1.2.` has an empty arc");
         assert_eq!(e("1.2.x"), "OID `1.2.x` has a non-numeric arc `x`");
         assert_eq!(e("1.2.-3"), "OID `1.2.-3` has a non-numeric arc `-3`");
-        assert_eq!(e("1.02.3"), "OID `1.02.3` has an arc with a leading zero `02`");
-        assert_eq!(e("3.1"), "OID `3.1` does not start with a valid first and second arc");
-        assert_eq!(e("1"), "OID `1` does not start with a valid first and second arc");
-        assert_eq!(e("1.40.1"), "OID `1.40.1` does not start with a valid first and second arc");
+        assert_eq!(
+            e("1.02.3"),
+            "OID `1.02.3` has an arc with a leading zero `02`"
+        );
+        assert_eq!(
+            e("3.1"),
+            "OID `3.1` does not start with a valid first and second arc"
+        );
+        assert_eq!(
+            e("1"),
+            "OID `1` does not start with a valid first and second arc"
+        );
+        assert_eq!(
+            e("1.40.1"),
+            "OID `1.40.1` does not start with a valid first and second arc"
+        );
     }
 
     #[test]
@@ -159,9 +179,18 @@ mod tests {
         assert_eq!(check_ytunnus("0246246-0"), Ok(()));
         assert_eq!(check_ytunnus("1572860-0"), Ok(()));
         let e = |s: &str| check_ytunnus(s).unwrap_err().to_string();
-        assert_eq!(e("0246246-1"), "business ID `0246246-1` has check digit 1, expected 0");
-        assert_eq!(e("024624-60"), "business ID `024624-60` is not of the form 1234567-8");
-        assert_eq!(e("0000030-1"), "business ID `0000030-1` has digits that allow no check digit (remainder 1)");
+        assert_eq!(
+            e("0246246-1"),
+            "business ID `0246246-1` has check digit 1, expected 0"
+        );
+        assert_eq!(
+            e("024624-60"),
+            "business ID `024624-60` is not of the form 1234567-8"
+        );
+        assert_eq!(
+            e("0000030-1"),
+            "business ID `0000030-1` has digits that allow no check digit (remainder 1)"
+        );
     }
 
     proptest! {

@@ -31,7 +31,13 @@ impl Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at {}: {}", self.code.as_str(), self.location, self.message)
+        write!(
+            f,
+            "{} at {}: {}",
+            self.code.as_str(),
+            self.location,
+            self.message
+        )
     }
 }
 
@@ -180,7 +186,8 @@ mod tests {
             let text = code.as_str();
             assert!(seen.insert(text), "duplicate code {text}");
             assert!(
-                text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                text.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
                 "{text}"
             );
         }
@@ -189,6 +196,9 @@ mod tests {
     #[test]
     fn display_names_code_location_and_message() {
         let p = Problem::new(ProblemCode::XmlDoctype, "/", "a document type declaration");
-        assert_eq!(p.to_string(), "XML_DOCTYPE at /: a document type declaration");
+        assert_eq!(
+            p.to_string(),
+            "XML_DOCTYPE at /: a document type declaration"
+        );
     }
 }

@@ -68,7 +68,12 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    pub(crate) fn push(&mut self, code: ProblemCode, loc: impl Into<String>, msg: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        code: ProblemCode,
+        loc: impl Into<String>,
+        msg: impl Into<String>,
+    ) {
         self.problems.push(Problem::new(code, loc, msg));
     }
 
@@ -78,7 +83,12 @@ impl Fields {
     }
 
     /// Follows `chain` from `from`, reporting it as missing when absent.
-    pub(crate) fn require<'a>(&mut self, from: &Node<'a>, chain: &str, what: &str) -> Option<Node<'a>> {
+    pub(crate) fn require<'a>(
+        &mut self,
+        from: &Node<'a>,
+        chain: &str,
+        what: &str,
+    ) -> Option<Node<'a>> {
         let found = from.walk(chain);
         if found.is_none() {
             self.missing(from.path_to(chain), what);
@@ -98,7 +108,11 @@ impl Fields {
             return None;
         };
         if let Err(err) = check_oid(root) {
-            self.push(ProblemCode::OidSyntax, format!("{}/@root", node.path), err.to_string());
+            self.push(
+                ProblemCode::OidSyntax,
+                format!("{}/@root", node.path),
+                err.to_string(),
+            );
         }
         Some(InstanceId {
             root: root.to_owned(),
@@ -107,7 +121,12 @@ impl Fields {
     }
 
     /// Reads a required `II` child `chain` of `from`.
-    pub(crate) fn required_id(&mut self, from: &Node<'_>, chain: &str, what: &str) -> Option<InstanceId> {
+    pub(crate) fn required_id(
+        &mut self,
+        from: &Node<'_>,
+        chain: &str,
+        what: &str,
+    ) -> Option<InstanceId> {
         let node = self.require(from, chain, what)?;
         let id = self.id(Some(&node));
         if id.is_none() && node.attr("nullFlavor").is_some() {
@@ -128,7 +147,12 @@ impl Fields {
     }
 
     /// Reads a required coded value.
-    pub(crate) fn required_code(&mut self, from: &Node<'_>, chain: &str, what: &str) -> Option<CodeValue> {
+    pub(crate) fn required_code(
+        &mut self,
+        from: &Node<'_>,
+        chain: &str,
+        what: &str,
+    ) -> Option<CodeValue> {
         let node = self.require(from, chain, what)?;
         let code = self.code(Some(&node));
         if code.is_none() {
@@ -200,7 +224,9 @@ impl Fields {
         }
         Person {
             id,
-            name: name_node.and_then(|n| n.child("name")).and_then(|n| person_name(n.el)),
+            name: name_node
+                .and_then(|n| n.child("name"))
+                .and_then(|n| person_name(n.el)),
         }
     }
 
@@ -271,10 +297,15 @@ pub(crate) fn is_hl7_timestamp(value: &str) -> bool {
         Some((d, f)) => (d, Some(f)),
         None => (main, None),
     };
-    let digits_ok = matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14) && digits.bytes().all(|b| b.is_ascii_digit());
+    let digits_ok = matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14)
+        && digits.bytes().all(|b| b.is_ascii_digit());
     let fraction_ok = match fraction {
         None => true,
-        Some(f) => digits.len() == 14 && (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()),
+        Some(f) => {
+            digits.len() == 14
+                && (1..=9).contains(&f.len())
+                && f.bytes().all(|b| b.is_ascii_digit())
+        }
     };
     digits_ok && fraction_ok
 }
@@ -285,10 +316,24 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        for ok in ["2026", "20260717130652+0300", "20170922151558.936", "20170922151552", "20260717"] {
+        for ok in [
+            "2026",
+            "20260717130652+0300",
+            "20170922151558.936",
+            "20170922151552",
+            "20260717",
+        ] {
             assert!(is_hl7_timestamp(ok), "{ok}");
         }
-        for bad in ["", "202", "20260717T1306", "2026071713065", "20260717+03", "2026.5", "20260717130652.x"] {
+        for bad in [
+            "",
+            "202",
+            "20260717T1306",
+            "2026071713065",
+            "20260717+03",
+            "2026.5",
+            "20260717130652.x",
+        ] {
             assert!(!is_hl7_timestamp(bad), "{bad}");
         }
     }

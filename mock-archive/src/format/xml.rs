@@ -72,6 +72,14 @@ impl Ns {
         }
     }
 
+    /// "namespace `URI`", or "no namespace".
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Ns::None => "no namespace".to_owned(),
+            other => format!("namespace `{}`", other.uri()),
+        }
+    }
+
     /// The namespace URI, `""` for none.
     pub(crate) fn uri(&self) -> &str {
         match self {
@@ -108,9 +116,7 @@ impl Element {
 
     /// The first child element with this namespace and local name.
     pub(crate) fn child(&self, ns: &Ns, name: &str) -> Option<&Element> {
-        self.children
-            .iter()
-            .find(|c| c.name == name && &c.ns == ns)
+        self.children.iter().find(|c| c.name == name && &c.ns == ns)
     }
 
     /// All child elements with this namespace and local name.
@@ -177,7 +183,10 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                 limits.max_bytes
             ),
         );
-        return Parsed { root: None, problems };
+        return Parsed {
+            root: None,
+            problems,
+        };
     }
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = match std::str::from_utf8(input) {
@@ -189,7 +198,10 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                 "/".into(),
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             );
-            return Parsed { root: None, problems };
+            return Parsed {
+                root: None,
+                problems,
+            };
         }
     };
     let mut reader = NsReader::from_str(text);
@@ -209,7 +221,10 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
         ($code:expr, $msg:expr) => {{
             let loc = path_of(&stack);
             fatal(&mut problems, $code, loc, $msg);
-            return Parsed { root: None, problems };
+            return Parsed {
+                root: None,
+                problems,
+            };
         }};
     }
 
@@ -348,7 +363,10 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
             Event::Text(t) => {
                 let content = match t.xml10_content() {
                     Ok(c) => c,
-                    Err(err) => stop!(ProblemCode::XmlMalformed, format!("text at byte {pos}: {err}")),
+                    Err(err) => stop!(
+                        ProblemCode::XmlMalformed,
+                        format!("text at byte {pos}: {err}")
+                    ),
                 };
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&content),
@@ -420,7 +438,9 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                 }
                 stop!(
                     ProblemCode::XmlDoctype,
-                    format!("a document type declaration (<!DOCTYPE>) at byte {pos}; none is allowed")
+                    format!(
+                        "a document type declaration (<!DOCTYPE>) at byte {pos}; none is allowed"
+                    )
                 );
             }
             Event::Decl(d) => {
@@ -577,7 +597,10 @@ mod tests {
         assert!(p.root.is_some());
         assert_eq!(p.problems.len(), 1);
         assert_eq!(p.problems[0].location, "/a/c/@ID");
-        assert_eq!(p.problems[0].message, "ID `x` is used again (first at /a/b)");
+        assert_eq!(
+            p.problems[0].message,
+            "ID `x` is used again (first at /a/b)"
+        );
     }
 
     proptest::proptest! {
