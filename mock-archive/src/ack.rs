@@ -16,6 +16,7 @@ use std::fmt;
 use std::io;
 
 use quick_xml::Writer;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -54,6 +55,11 @@ macro_rules! ack_codes {
         impl AckCode {
             /// Every code, in declaration order.
             pub const ALL: &'static [AckCode] = &[ $( AckCode::$variant, )* ];
+
+            /// The code with this stable string.
+            pub fn from_code(code: &str) -> Option<AckCode> {
+                match code { $( $code => Some(AckCode::$variant), )* _ => None }
+            }
 
             /// The stable string written into `code@code`.
             pub fn code(self) -> &'static str {
@@ -477,11 +483,12 @@ fn write_detail(w: &mut Writer<Vec<u8>>, detail: &AckDetail) -> io::Result<()> {
                 .with_attribute(("codeSystemName", ACK_CODE_SYSTEM_NAME))
                 .with_attribute(("displayName", detail.code.finnish()))
                 .write_empty()?;
+            // Text content needs only `<`, `>` and `&` escaped; quotes stay readable.
             w.create_element("text")
-                .write_text_content(BytesText::new(&text))?;
+                .write_text_content(BytesText::from_escaped(partial_escape(&text)))?;
             if let Some(location) = &detail.location {
                 w.create_element("location")
-                    .write_text_content(BytesText::new(location))?;
+                    .write_text_content(BytesText::from_escaped(partial_escape(location)))?;
             }
             Ok(())
         })?;
@@ -519,6 +526,7 @@ mod tests {
             assert!(seen.insert(code.code()), "duplicate code {}", code.code());
             assert!(!code.finnish().is_empty() && !code.english().is_empty());
             assert_eq!(code.to_string(), code.code());
+            assert_eq!(AckCode::from_code(code.code()), Some(*code));
         }
     }
 
