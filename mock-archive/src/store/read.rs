@@ -357,6 +357,22 @@ impl Store {
         })
     }
 
+    /// SQLite's `PRAGMA integrity_check`: `Ok(())` when the database file is sound, else the
+    /// problems it lists.
+    pub fn integrity_check(&self) -> Result<Result<(), Vec<String>>, StoreError> {
+        self.with_reader(|conn| {
+            let mut statement = conn
+                .prepare("PRAGMA integrity_check")
+                .map_err(sql("checking integrity"))?;
+            let lines = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(sql("checking integrity"))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql("checking integrity"))?;
+            Ok(if lines == ["ok"] { Ok(()) } else { Err(lines) })
+        })
+    }
+
     /// The register usage rights granted by one register holder, as stored by
     /// [`Store::sync_registry`].
     pub fn usage_rights_granted(&self, organiser: &str) -> Result<Vec<UsageRight>, StoreError> {

@@ -173,6 +173,15 @@ pub(crate) fn parse_codes(text: &str, column: &'static str) -> Result<Vec<AckCod
         .collect()
 }
 
+/// Runs a statement through the connection's statement cache.
+fn cached(
+    conn: &Connection,
+    sql_text: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql_text)?.execute(params)
+}
+
 /// A message id answered before.
 struct Answered {
     hash: Vec<u8>,
@@ -202,7 +211,8 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
         Action::Refuse(_) => (register_holder, None),
     };
     let audit = |type_code: AckType, codes: &[AckCode], replayed: bool| {
-        conn.execute(
+        cached(
+            conn,
             "INSERT INTO audit (at, tls_peer, message_id, register_holder, document_id, outcome, \
              codes, replayed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -222,8 +232,11 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
 
     if let Some(id) = &message_id {
         let earlier = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT request_sha256, outcome, codes, ack, at FROM messages WHERE message_id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(
                 [id],
                 |row| {
                     Ok(Answered {
@@ -235,6 +248,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
                     })
                 },
             )
+            })
             .optional()
             .map_err(sql("looking up the message id"))?;
         if let Some(Answered {
@@ -302,7 +316,8 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
     let codes: Vec<AckCode> = details.iter().map(|d| d.code).collect();
     let ack = acknowledge(type_code, &details);
     if let Some(id) = &message_id {
-        conn.execute(
+        cached(
+            conn,
             "INSERT INTO messages (message_id, request_sha256, outcome, codes, ack, at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -336,18 +351,22 @@ struct Row {
 }
 
 fn row_of(conn: &Connection, sql_text: &str, key: &str) -> Result<Option<Row>, StoreError> {
-    conn.query_row(sql_text, [key], |row| {
-        Ok(Row {
-            document_id: row.get(0)?,
-            set_id: row.get(1)?,
-            version: row.get(2)?,
-            status: row.get(3)?,
-            register_holder: row.get(4)?,
-            client: row.get(5)?,
+    let mut statement = conn
+        .prepare_cached(sql_text)
+        .map_err(sql("reading the document versions"))?;
+    statement
+        .query_row([key], |row| {
+            Ok(Row {
+                document_id: row.get(0)?,
+                set_id: row.get(1)?,
+                version: row.get(2)?,
+                status: row.get(3)?,
+                register_holder: row.get(4)?,
+                client: row.get(5)?,
+            })
         })
-    })
-    .optional()
-    .map_err(sql("reading the document versions"))
+        .optional()
+        .map_err(sql("reading the document versions"))
 }
 
 const COLUMNS: &str = "document_id, set_id, version, status, register_holder, client";
@@ -472,13 +491,15 @@ fn insert_document(
         _ => DocumentStatus::Active,
     };
     if let Some(replaces) = &doc.replaces {
-        conn.execute(
+        cached(
+            conn,
             "UPDATE documents SET status = 'replaced' WHERE document_id = ?1",
             [&replaces.document_id],
         )
         .map_err(sql("marking the replaced version"))?;
     }
-    conn.execute(
+    cached(
+        conn,
         "INSERT INTO documents (document_id, set_id, version, status, replaces, register_holder, \
          client, effective_time, service_unit, author, document_group, organiser, message_id, \
          stored_at, message, cda) \
