@@ -9,12 +9,16 @@
 //! reuses it to *build* what the archive *reads*. The transport (TLS, HTTP) is private: the
 //! only way in is [`MockArchive::builder`] and HTTPS.
 
+pub mod ack;
 pub mod cert;
 pub mod config;
 pub mod format;
 mod http;
+pub mod orgs;
+pub mod rules;
 pub mod server;
 pub mod signature;
+pub mod store;
 mod tls;
 
 pub use config::{ArchiveConfig, TlsFiles};

@@ -1,0 +1,376 @@
+//! Durable storage in SQLite: documents with their description metadata, versions, the audit
+//! log of every request, message-id idempotency, organisations and usage rights.
+//!
+//! One writer thread owns the write connection ([`writer`]). Callers send a [`Request`] and
+//! await the reply; the writer drains whatever is queued, runs it all in one transaction, commits
+//! durably and only then replies to every caller (group commit). The version rules that need the
+//! archive's state run inside that transaction, so of two concurrent replacements of one version
+//! exactly one wins, and the acknowledgement is rendered and stored in the same transaction as
+//! the document, so a replayed message id gets the very same bytes back.
+//!
+//! Reads ([`Store::documents`], [`Store::versions`], [`Store::document`], [`Store::audit`]) use
+//! a separate connection and are always scoped to one register holder (R8).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+use time::OffsetDateTime;
+
+use crate::ack::{AckCode, AckDetail, AckType};
+use crate::orgs::Registry;
+use crate::rules::{Replaces, Violation};
+
+mod read;
+pub mod schema;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use read::{AuditEntry, DocumentFilter, DocumentMeta, StoredDocument};
+pub use schema::Durability;
+
+/// The lifecycle state of one stored version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentStatus {
+    /// The latest version of a live set.
+    Active,
+    /// A later version replaced it.
+    Replaced,
+    /// The version that invalidated its set ("mitätöity"); the set takes nothing more.
+    Invalidated,
+}
+
+impl DocumentStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Active => "active",
+            DocumentStatus::Replaced => "replaced",
+            DocumentStatus::Invalidated => "invalidated",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(DocumentStatus::Active),
+            "replaced" => Some(DocumentStatus::Replaced),
+            "invalidated" => Some(DocumentStatus::Invalidated),
+            _ => None,
+        }
+    }
+}
+
+/// A document the rules accepted, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    /// Document id (OID).
+    pub document_id: String,
+    /// setId (id of version 1).
+    pub set_id: String,
+    /// Version number.
+    pub version: u32,
+    /// What it replaces, for a new version or an invalidation.
+    pub replaces: Option<Replaces>,
+    /// The register holder (custodian).
+    pub register_holder: String,
+    /// The client's identity code.
+    pub client: String,
+    /// `effectiveTime`.
+    pub effective_time: OffsetDateTime,
+    /// The service unit OID.
+    pub service_unit: String,
+    /// The author (professional id, or the author organisation when no person is named).
+    pub author: String,
+    /// Document group code (`hl7fi:documentGroup`), when present.
+    pub document_group: Option<String>,
+    /// The organiser (`outsourcingServiceCustomer`), when present.
+    pub organiser: Option<String>,
+    /// The original message bytes, as received.
+    pub message: Vec<u8>,
+    /// The CDA document bytes, as decoded from the message.
+    pub cda: Vec<u8>,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Store the document unless a version rule refuses it; the warnings go into the
+    /// acknowledgement either way.
+    Store {
+        /// The document (boxed: it carries the message and CDA bytes).
+        document: Box<NewDocument>,
+        /// Warnings from the rules (they do not refuse).
+        warnings: Vec<Violation>,
+    },
+    /// Record the refusal (audit and idempotency) without storing a document.
+    Refuse(Vec<Violation>),
+}
+
+/// Renders the acknowledgement bytes for the verdict the writer reached. Runs on the writer
+/// thread inside the transaction, so keep it to rendering.
+pub type AckRenderer = Box<dyn FnOnce(AckType, &[AckDetail]) -> Vec<u8> + Send>;
+
+/// One request to record: every request the archive answers goes through here, so that the
+/// audit log is complete.
+pub struct Request {
+    /// When the request arrived.
+    pub received_at: OffsetDateTime,
+    /// The TLS client certificate's organisation OID, if any.
+    pub tls_peer: Option<String>,
+    /// The message id (`id@root` and `@extension` joined as the pipeline chooses); `None` when
+    /// the message could not be read that far (then no idempotency applies).
+    pub message_id: Option<String>,
+    /// SHA-256 of the request body ([`request_hash`]): the same message id with another body is
+    /// refused.
+    pub request_sha256: [u8; 32],
+    /// The register holder the request concerns, for the audit log's scoping; for
+    /// [`Action::Store`] the document's register holder is used.
+    pub register_holder: Option<String>,
+    /// Store or refuse.
+    pub action: Action,
+    /// Renders the acknowledgement.
+    pub acknowledge: AckRenderer,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("received_at", &self.received_at)
+            .field("tls_peer", &self.tls_peer)
+            .field("message_id", &self.message_id)
+            .field("register_holder", &self.register_holder)
+            .field("action", &self.action)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The committed outcome of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// `AA`, `AE` or `AR`.
+    pub type_code: AckType,
+    /// The codes listed in the acknowledgement (warnings included).
+    pub codes: Vec<AckCode>,
+    /// The acknowledgement bytes to send.
+    pub ack: Vec<u8>,
+    /// Whether this is a resend of a message id already answered (the stored answer).
+    pub replayed: bool,
+    /// Whether this request stored a document.
+    pub stored: bool,
+}
+
+/// SHA-256 of a request body, for [`Request::request_sha256`].
+pub fn request_hash(body: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file could not be opened, configured or migrated.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database path.
+        path: String,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The temporary directory of an ephemeral database could not be created.
+    #[error("cannot create a temporary directory for the database: {0}")]
+    TempDir(#[source] std::io::Error),
+    /// A database statement failed.
+    #[error("database error while {operation}: {source}")]
+    Sql {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// A stored value could not be read back.
+    #[error("corrupt stored value in {column}: {value:?}")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// The writer thread could not be started.
+    #[error("cannot start the store's writer thread: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The writer thread has stopped (the store is shutting down or it panicked).
+    #[error("the store's writer thread has stopped")]
+    WriterGone,
+}
+
+pub(crate) fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { operation, source }
+}
+
+/// Counters of the writer, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreStats {
+    /// Requests recorded.
+    pub requests: u64,
+    /// Transactions committed (one per batch).
+    pub commits: u64,
+    /// The largest batch committed at once.
+    pub largest_batch: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    commits: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn batch(&self, size: u64) {
+        self.requests.fetch_add(size, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.largest_batch.fetch_max(size, Ordering::Relaxed);
+    }
+}
+
+/// The archive's database.
+pub struct Store {
+    jobs: Option<mpsc::Sender<writer::Job>>,
+    writer: Option<JoinHandle<()>>,
+    reader: Mutex<Connection>,
+    counters: Arc<Counters>,
+    path: PathBuf,
+    /// Keeps an ephemeral database's directory alive; removed on drop.
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating when missing) a durable database file: WAL, `synchronous=FULL`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref().to_owned(), Durability::Full, None)
+    }
+
+    /// Opens a throwaway database in a fresh temporary directory, removed when the store is
+    /// dropped (`--db :memory:`-style, for CI). WAL needs a file, so this is a file too, with
+    /// `synchronous=OFF`.
+    pub fn open_ephemeral() -> Result<Self, StoreError> {
+        let temp = tempfile::Builder::new()
+            .prefix("mock-archive-db-")
+            .tempdir()
+            .map_err(StoreError::TempDir)?;
+        let path = temp.path().join("archive.sqlite");
+        Self::open_with(path, Durability::Off, Some(temp))
+    }
+
+    fn open_with(
+        path: PathBuf,
+        durability: Durability,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<Self, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let write = Connection::open(&path).map_err(open_error)?;
+        schema::configure(&write, durability).map_err(open_error)?;
+        schema::migrate(&write).map_err(open_error)?;
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_error)?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_error)?;
+        let counters = Arc::new(Counters::default());
+        let (jobs, receiver) = mpsc::channel();
+        let writer =
+            writer::spawn(write, receiver, Arc::clone(&counters)).map_err(StoreError::Spawn)?;
+        Ok(Self {
+            jobs: Some(jobs),
+            writer: Some(writer),
+            reader: Mutex::new(reader),
+            counters,
+            path,
+            _temp: temp,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records a request (and stores its document when the version rules allow), commits
+    /// durably, and returns the outcome with the acknowledgement bytes. The acknowledgement
+    /// must be sent only after this returns `Ok`.
+    pub async fn submit(&self, request: Request) -> Result<Recorded, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(writer::Job::Submit(Box::new(request), reply))?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// [`Store::submit`] for threads outside an async runtime.
+    pub fn submit_blocking(&self, request: Request) -> Result<Recorded, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(writer::Job::Submit(Box::new(request), reply))?;
+        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Replaces the stored organisations, service units and usage rights with the registry's.
+    pub fn sync_registry(&self, registry: &Registry) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(writer::Job::Registry(Box::new(registry.clone()), reply))?;
+        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn send(&self, job: writer::Job) -> Result<(), StoreError> {
+        self.jobs
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(job)
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A poisoned lock only means another reader panicked; the connection is still usable.
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer after it has committed everything queued.
+        drop(self.jobs.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}

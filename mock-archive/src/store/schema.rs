@@ -1,0 +1,117 @@
+//! The SQLite schema and connection settings.
+//!
+//! Durability: WAL with `synchronous=FULL`. In WAL mode `NORMAL` survives a process kill but
+//! may lose the last commits on power loss; `FULL` syncs the WAL on every commit, so a commit
+//! that returned is on disk. Because an `AA` must only follow a durable commit, file databases
+//! use `FULL`, and group commit ([`super::writer`]) spreads the cost of that sync over every
+//! request waiting at the time. Ephemeral databases (CI) use `OFF`: nothing there must outlive
+//! the process.
+
+use rusqlite::Connection;
+
+/// The schema version written to `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Creates the tables when missing. Idempotent.
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS documents (
+    document_id     TEXT PRIMARY KEY NOT NULL,
+    set_id          TEXT NOT NULL,
+    version         INTEGER NOT NULL CHECK (version >= 1),
+    status          TEXT NOT NULL CHECK (status IN ('active', 'replaced', 'invalidated')),
+    replaces        TEXT REFERENCES documents (document_id),
+    register_holder TEXT NOT NULL,
+    client          TEXT NOT NULL,
+    effective_time  TEXT NOT NULL,
+    service_unit    TEXT NOT NULL,
+    author          TEXT NOT NULL,
+    document_group  TEXT,
+    organiser       TEXT,
+    message_id      TEXT,
+    stored_at       TEXT NOT NULL,
+    message         BLOB NOT NULL,
+    cda             BLOB NOT NULL,
+    UNIQUE (set_id, version)
+);
+CREATE INDEX IF NOT EXISTS documents_by_holder ON documents (register_holder, client);
+
+CREATE TABLE IF NOT EXISTS messages (
+    message_id      TEXT PRIMARY KEY NOT NULL,
+    request_sha256  BLOB NOT NULL,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('AA', 'AE', 'AR')),
+    codes           TEXT NOT NULL,
+    ack             BLOB NOT NULL,
+    at              TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    tls_peer        TEXT,
+    message_id      TEXT,
+    register_holder TEXT,
+    document_id     TEXT,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('AA', 'AE', 'AR')),
+    codes           TEXT NOT NULL,
+    replayed        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_holder ON audit (register_holder, id);
+
+CREATE TABLE IF NOT EXISTS organisations (
+    oid             TEXT PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL,
+    business_id     TEXT,
+    kind            TEXT NOT NULL,
+    licensed        INTEGER NOT NULL,
+    own_register    INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS service_units (
+    oid             TEXT PRIMARY KEY NOT NULL,
+    organisation    TEXT NOT NULL REFERENCES organisations (oid),
+    name            TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS usage_rights (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    organiser       TEXT NOT NULL REFERENCES organisations (oid),
+    producer        TEXT NOT NULL REFERENCES organisations (oid),
+    valid_from      TEXT NOT NULL,
+    valid_until     TEXT NOT NULL,
+    scope           TEXT NOT NULL
+);
+"#;
+
+/// How hard commits are pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a returned commit survives power loss.
+    Full,
+    /// `synchronous=OFF`: for ephemeral databases only.
+    Off,
+}
+
+/// Applies the connection settings shared by the writer and the readers.
+pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode stayed {mode}"
+        )));
+    }
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Off => "OFF",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Creates or checks the schema.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,774 @@
+//! Store tests: version rules inside the writer, idempotency, the audit log, R8 scoping,
+//! durability across reopen, concurrency (32 submitters; two racing replacements) and a
+//! micro-benchmark of group commit.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use time::macros::datetime;
+
+use super::*;
+use crate::ack::{self, AckInput, InstanceId};
+use crate::rules::{ReplaceReason, Replaces, violation};
+
+const HOLDER: &str = "2.999.5851.2.1";
+const COUNTY: &str = "2.999.5851.2.2";
+
+fn doc(
+    id: &str,
+    set_id: &str,
+    version: u32,
+    replaces: Option<(&str, ReplaceReason)>,
+) -> NewDocument {
+    NewDocument {
+        document_id: id.to_owned(),
+        set_id: set_id.to_owned(),
+        version,
+        replaces: replaces.map(|(document_id, reason)| Replaces {
+            document_id: document_id.to_owned(),
+            reason,
+        }),
+        register_holder: HOLDER.to_owned(),
+        client: "010190-901R".to_owned(),
+        effective_time: datetime!(2026-07-18 12:00 +03:00),
+        service_unit: "2.999.5851.2.1.1".to_owned(),
+        author: "2.999.5851.5.1".to_owned(),
+        document_group: Some("1".to_owned()),
+        organiser: Some(HOLDER.to_owned()),
+        message: format!("<message>{id}</message>").into_bytes(),
+        cda: format!("<ClinicalDocument>{id}</ClinicalDocument>").into_bytes(),
+    }
+}
+
+fn renderer(message_id: Option<String>) -> AckRenderer {
+    Box::new(move |type_code, details| {
+        ack::render(&AckInput {
+            id: InstanceId::root("2.999.5851.9.1"),
+            creation_time: datetime!(2026-07-18 12:00:01 +03:00),
+            processing_code: "T".to_owned(),
+            receiver: Some(InstanceId::root(HOLDER)),
+            sender: InstanceId::root("2.999.5851.3.1"),
+            target_message: message_id.map(InstanceId::root),
+            type_code,
+            details: details.to_vec(),
+        })
+        .into_bytes()
+    })
+}
+
+fn store_request(message_id: &str, document: NewDocument) -> Request {
+    Request {
+        received_at: datetime!(2026-07-18 12:00:00 +03:00),
+        tls_peer: Some(HOLDER.to_owned()),
+        message_id: Some(message_id.to_owned()),
+        request_sha256: request_hash(&document.message),
+        register_holder: None,
+        action: Action::Store {
+            document: Box::new(document),
+            warnings: Vec::new(),
+        },
+        acknowledge: renderer(Some(message_id.to_owned())),
+    }
+}
+
+fn summary(name: &str, recorded: &Recorded) -> String {
+    let codes: Vec<&str> = recorded.codes.iter().map(|c| c.code()).collect();
+    format!(
+        "{name}: {} [{}] stored={} replayed={}",
+        recorded.type_code,
+        codes.join(" "),
+        recorded.stored,
+        recorded.replayed
+    )
+}
+
+/// The details as the acknowledgement carries them (one line each), from the ack bytes.
+fn detail_texts(ack_bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8(ack_bytes.to_vec()).unwrap();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("<text>"))
+        .map(|l| l.trim_end_matches("</text>").to_owned())
+        .collect()
+}
+
+#[test]
+fn version_rules_run_in_the_writer() {
+    let store = Store::open_ephemeral().unwrap();
+    let mut report = String::new();
+    let steps: Vec<(&str, NewDocument)> = vec![
+        ("v1 of set A", doc("2.999.7.1", "2.999.7.1", 1, None)),
+        ("v1 of set B", doc("2.999.8.1", "2.999.8.1", 1, None)),
+        (
+            "correction: A v2",
+            doc(
+                "2.999.7.2",
+                "2.999.7.1",
+                2,
+                Some(("2.999.7.1", ReplaceReason::Correction)),
+            ),
+        ),
+        (
+            "replacing A v1 again (not the latest, wrong version)",
+            doc(
+                "2.999.7.3",
+                "2.999.7.1",
+                2,
+                Some(("2.999.7.1", ReplaceReason::Correction)),
+            ),
+        ),
+        (
+            "A v3 with version 5",
+            doc(
+                "2.999.7.3",
+                "2.999.7.1",
+                5,
+                Some(("2.999.7.2", ReplaceReason::Correction)),
+            ),
+        ),
+        (
+            "replacing an unknown document",
+            doc(
+                "2.999.7.3",
+                "2.999.7.1",
+                3,
+                Some(("2.999.404", ReplaceReason::Correction)),
+            ),
+        ),
+        (
+            "replacing A v2 under set B's setId",
+            doc(
+                "2.999.7.3",
+                "2.999.8.1",
+                3,
+                Some(("2.999.7.2", ReplaceReason::Correction)),
+            ),
+        ),
+        (
+            "replacing A v2 into another register for another client",
+            NewDocument {
+                register_holder: COUNTY.to_owned(),
+                client: "150575-9025".to_owned(),
+                ..doc(
+                    "2.999.7.3",
+                    "2.999.7.1",
+                    3,
+                    Some(("2.999.7.2", ReplaceReason::Correction)),
+                )
+            },
+        ),
+        (
+            "a different document under A v1's id",
+            doc("2.999.7.1", "2.999.7.1", 1, None),
+        ),
+        (
+            "a new set reusing set A's setId",
+            doc("2.999.9.1", "2.999.7.1", 1, None),
+        ),
+        (
+            "invalidation of B",
+            doc(
+                "2.999.8.2",
+                "2.999.8.1",
+                2,
+                Some(("2.999.8.1", ReplaceReason::Invalidation)),
+            ),
+        ),
+        (
+            "a new version on invalidated B",
+            doc(
+                "2.999.8.3",
+                "2.999.8.1",
+                3,
+                Some(("2.999.8.2", ReplaceReason::Correction)),
+            ),
+        ),
+    ];
+    for (i, (name, document)) in steps.into_iter().enumerate() {
+        let recorded = store
+            .submit_blocking(store_request(&format!("msg-{i}"), document))
+            .unwrap();
+        writeln!(report, "{}", summary(name, &recorded)).unwrap();
+        for text in detail_texts(&recorded.ack) {
+            writeln!(report, "  {text}").unwrap();
+        }
+    }
+    let versions: Vec<String> = store
+        .versions(HOLDER, "2.999.7.1")
+        .unwrap()
+        .iter()
+        .chain(&store.versions(HOLDER, "2.999.8.1").unwrap())
+        .map(|m| format!("{} v{} {}", m.document_id, m.version, m.status.as_str()))
+        .collect();
+    writeln!(report, "versions: {versions:#?}").unwrap();
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn stored_metadata_and_bytes_read_back_scoped_to_the_holder() {
+    let store = Store::open_ephemeral().unwrap();
+    let d = doc("2.999.7.1", "2.999.7.1", 1, None);
+    let recorded = store
+        .submit_blocking(store_request("m1", d.clone()))
+        .unwrap();
+    assert_eq!((recorded.type_code, recorded.stored), (AckType::Aa, true));
+    let got = store.document(HOLDER, "2.999.7.1").unwrap().unwrap();
+    assert_eq!((got.message, got.cda), (d.message, d.cda));
+    let m = got.meta;
+    assert_eq!(m.set_id, "2.999.7.1");
+    assert_eq!(m.version, 1);
+    assert_eq!(m.status, DocumentStatus::Active);
+    assert_eq!(m.client, "010190-901R");
+    assert_eq!(m.effective_time, datetime!(2026-07-18 12:00 +03:00));
+    assert_eq!(m.stored_at, datetime!(2026-07-18 12:00 +03:00));
+    assert_eq!(m.service_unit, "2.999.5851.2.1.1");
+    assert_eq!(m.author, "2.999.5851.5.1");
+    assert_eq!(m.document_group.as_deref(), Some("1"));
+    assert_eq!(m.organiser.as_deref(), Some(HOLDER));
+    assert_eq!(m.message_id.as_deref(), Some("m1"));
+    // R8: another register holder sees nothing of it.
+    assert!(store.document(COUNTY, "2.999.7.1").unwrap().is_none());
+    assert!(
+        store
+            .documents(COUNTY, &DocumentFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.versions(COUNTY, "2.999.7.1").unwrap().is_empty());
+    assert!(store.audit(COUNTY, 10).unwrap().is_empty());
+    let audit = store.audit(HOLDER, 10).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].outcome, AckType::Aa);
+    assert_eq!(audit[0].document_id.as_deref(), Some("2.999.7.1"));
+    assert_eq!(audit[0].tls_peer.as_deref(), Some(HOLDER));
+}
+
+#[test]
+fn document_filters() {
+    let store = Store::open_ephemeral().unwrap();
+    store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    store
+        .submit_blocking(store_request(
+            "m2",
+            NewDocument {
+                client: "030312A903K".to_owned(),
+                document_group: Some("2".to_owned()),
+                ..doc("2.999.8.1", "2.999.8.1", 1, None)
+            },
+        ))
+        .unwrap();
+    store
+        .submit_blocking(store_request(
+            "m3",
+            doc(
+                "2.999.7.2",
+                "2.999.7.1",
+                2,
+                Some(("2.999.7.1", ReplaceReason::Correction)),
+            ),
+        ))
+        .unwrap();
+    let ids = |filter: DocumentFilter| -> Vec<String> {
+        store
+            .documents(HOLDER, &filter)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.document_id)
+            .collect()
+    };
+    assert_eq!(
+        ids(DocumentFilter::default()),
+        ["2.999.7.2", "2.999.8.1", "2.999.7.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            status: Some(DocumentStatus::Active),
+            ..Default::default()
+        }),
+        ["2.999.7.2", "2.999.8.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            client: Some("030312A903K".to_owned()),
+            ..Default::default()
+        }),
+        ["2.999.8.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            set_id: Some("2.999.7.1".to_owned()),
+            ..Default::default()
+        }),
+        ["2.999.7.2", "2.999.7.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            document_group: Some("2".to_owned()),
+            ..Default::default()
+        }),
+        ["2.999.8.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            limit: Some(1),
+            ..Default::default()
+        }),
+        ["2.999.7.2"]
+    );
+}
+
+#[test]
+fn same_message_id_returns_the_stored_ack_without_storing_twice() {
+    let store = Store::open_ephemeral().unwrap();
+    let first = store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    let again = store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert_eq!(again.ack, first.ack);
+    assert_eq!(
+        (again.type_code, again.replayed, again.stored),
+        (AckType::Aa, true, false)
+    );
+    assert_eq!(
+        store
+            .documents(HOLDER, &DocumentFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let other_body = store
+        .submit_blocking(store_request("m1", doc("2.999.7.9", "2.999.7.9", 1, None)))
+        .unwrap();
+    assert_eq!(
+        summary("other body", &other_body),
+        "other body: AE [MSG-ID-REUSED] stored=false replayed=false"
+    );
+    assert_eq!(
+        detail_texts(&other_body.ack),
+        [
+            "the message id was already used by a different message: message id m1 was first received at 2026-07-18T12:00:00+03:00 with a different body"
+        ]
+    );
+    assert!(store.document(HOLDER, "2.999.7.9").unwrap().is_none());
+
+    let audit = store.audit(HOLDER, 10).unwrap();
+    let lines: Vec<String> = audit
+        .iter()
+        .rev()
+        .map(|e| format!("{} {:?} replayed={}", e.outcome, e.codes, e.replayed))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "AA [] replayed=false",
+            "AA [] replayed=true",
+            "AE [MessageIdReused] replayed=false"
+        ]
+    );
+}
+
+#[test]
+fn refusals_are_audited_and_replayed() {
+    let store = Store::open_ephemeral().unwrap();
+    let refuse = |message_id: Option<&str>, holder: Option<&str>| Request {
+        received_at: datetime!(2026-07-18 12:00:00 +03:00),
+        tls_peer: Some("2.999.5851.2.7".to_owned()),
+        message_id: message_id.map(str::to_owned),
+        request_sha256: request_hash(b"body"),
+        register_holder: holder.map(str::to_owned),
+        action: Action::Refuse(vec![
+            violation(AckCode::NoUsageRight, None, "none granted".to_owned()),
+            violation(AckCode::OrganiserMissing, None, String::new()),
+        ]),
+        acknowledge: renderer(message_id.map(str::to_owned)),
+    };
+    let first = store
+        .submit_blocking(refuse(Some("m1"), Some(COUNTY)))
+        .unwrap();
+    assert_eq!(
+        summary("r", &first),
+        "r: AE [R2-NO-USAGE-RIGHT R1-ORGANISER-MISSING] stored=false replayed=false"
+    );
+    let again = store
+        .submit_blocking(refuse(Some("m1"), Some(COUNTY)))
+        .unwrap();
+    assert_eq!(
+        (again.ack == first.ack, again.replayed, again.type_code),
+        (true, true, AckType::Ae)
+    );
+
+    // Only warnings still refuse: an AA must mean stored.
+    let warn_only = Request {
+        action: Action::Refuse(vec![violation(
+            AckCode::OrganiserMissing,
+            None,
+            String::new(),
+        )]),
+        ..refuse(Some("m2"), Some(COUNTY))
+    };
+    assert_eq!(
+        store.submit_blocking(warn_only).unwrap().type_code,
+        AckType::Ae
+    );
+
+    let unreadable = Request {
+        action: Action::Refuse(vec![violation(
+            AckCode::MessageUnreadable,
+            None,
+            "x".to_owned(),
+        )]),
+        ..refuse(None, None)
+    };
+    assert_eq!(
+        store.submit_blocking(unreadable).unwrap().type_code,
+        AckType::Ar
+    );
+    let unattributed = store.audit_unattributed(10).unwrap();
+    assert_eq!(unattributed.len(), 1);
+    assert_eq!(
+        (unattributed[0].outcome, unattributed[0].message_id.clone()),
+        (AckType::Ar, None)
+    );
+    assert_eq!(store.audit(COUNTY, 10).unwrap().len(), 3);
+    assert!(store.audit(HOLDER, 10).unwrap().is_empty());
+}
+
+#[test]
+fn a_warning_is_listed_in_an_aa() {
+    let store = Store::open_ephemeral().unwrap();
+    let mut request = store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None));
+    if let Action::Store { warnings, .. } = &mut request.action {
+        warnings.push(violation(
+            AckCode::OrganiserMissing,
+            None,
+            format!("assumed {HOLDER}"),
+        ));
+    }
+    let recorded = store.submit_blocking(request).unwrap();
+    assert_eq!(
+        summary("w", &recorded),
+        "w: AA [R1-ORGANISER-MISSING] stored=true replayed=false"
+    );
+}
+
+#[test]
+fn registry_tables_follow_the_fixture() {
+    let store = Store::open_ephemeral().unwrap();
+    let registry = Registry::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testcases/orgs.toml"
+    ))
+    .unwrap();
+    store.sync_registry(&registry).unwrap();
+    store.sync_registry(&registry).unwrap(); // idempotent
+    let rights = store.usage_rights_granted(COUNTY).unwrap();
+    assert_eq!(rights, registry.usage_rights());
+    assert!(
+        store
+            .usage_rights_granted("2.999.5851.2.3")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.path(), path);
+    let got = store.document(HOLDER, "2.999.7.1").unwrap().unwrap();
+    assert_eq!(got.cda, doc("2.999.7.1", "2.999.7.1", 1, None).cda);
+    let again = store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert!(again.replayed, "the message-id record survives too");
+    assert_eq!(store.audit(HOLDER, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn open_error_names_the_path() {
+    let err = Store::open("/nonexistent-dir/archive.sqlite").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot open database /nonexistent-dir/archive.sqlite: unable to open database file: /nonexistent-dir/archive.sqlite"
+    );
+}
+
+#[test]
+fn thirty_two_concurrent_submitters_lose_nothing_and_duplicate_nothing() {
+    let store = Arc::new(Store::open_ephemeral().unwrap());
+    let barrier = Arc::new(Barrier::new(32));
+    let threads: Vec<_> = (0..32)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut outcomes = Vec::new();
+                for i in 0..10 {
+                    let id = format!("2.999.7.{t}.{i}");
+                    // Every document is sent twice under the same message id.
+                    for _ in 0..2 {
+                        let r = store
+                            .submit_blocking(store_request(
+                                &format!("m-{t}-{i}"),
+                                doc(&id, &id, 1, None),
+                            ))
+                            .unwrap();
+                        outcomes.push((r.type_code, r.stored, r.replayed));
+                    }
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for thread in threads {
+        for (type_code, was_stored, replayed) in thread.join().unwrap() {
+            assert_eq!(type_code, AckType::Aa);
+            stored += usize::from(was_stored);
+            assert_ne!(was_stored, replayed);
+        }
+    }
+    assert_eq!(stored, 320);
+    let all = store.documents(HOLDER, &DocumentFilter::default()).unwrap();
+    assert_eq!(all.len(), 320);
+    let mut ids: Vec<&str> = all.iter().map(|m| m.document_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 320);
+    assert_eq!(store.audit(HOLDER, 1000).unwrap().len(), 640);
+    assert_eq!(store.stats().requests, 640);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_replacements_of_one_version_exactly_one_wins() {
+    let store = Arc::new(Store::open_ephemeral().unwrap());
+    for round in 0..25 {
+        let set = format!("2.999.7.{round}");
+        store
+            .submit(store_request(
+                &format!("v1-{round}"),
+                doc(&set, &set, 1, None),
+            ))
+            .await
+            .unwrap();
+        let racers: Vec<_> = (0..2)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                let set = set.clone();
+                tokio::spawn(async move {
+                    let id = format!("{set}.{n}");
+                    let d = doc(&id, &set, 2, Some((&set, ReplaceReason::Correction)));
+                    store
+                        .submit(store_request(&format!("v2-{round}-{n}"), d))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for racer in racers {
+            outcomes.push(racer.await.unwrap());
+        }
+        let winners = outcomes
+            .iter()
+            .filter(|r| r.type_code == AckType::Aa)
+            .count();
+        assert_eq!(winners, 1, "round {round}: {outcomes:?}");
+        let loser = outcomes
+            .iter()
+            .find(|r| r.type_code != AckType::Aa)
+            .unwrap();
+        assert_eq!(
+            loser.codes,
+            [AckCode::ReplacesNotLatest, AckCode::VersionNotNext]
+        );
+        let versions = store.versions(HOLDER, &set).unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[0].status, DocumentStatus::Replaced);
+        assert_eq!(versions[1].status, DocumentStatus::Active);
+    }
+}
+
+const CRASH_CHILD: &str = "MOCK_ARCHIVE_STORE_CRASH_CHILD";
+const CRASH_TEST: &str = "store::tests::killed_mid_load_loses_no_acknowledged_document";
+
+/// The child of the crash test: submits from 8 threads forever, printing `ACK <id>` after each
+/// `AA`, until the parent kills it.
+fn crash_child(path: &str) -> ! {
+    use std::io::Write as _;
+    let store = Arc::new(Store::open(path).unwrap());
+    for t in 0..8 {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            for i in 0.. {
+                let id = format!("2.999.7.{t}.{i}");
+                let r = store
+                    .submit_blocking(store_request(&format!("m-{id}"), doc(&id, &id, 1, None)))
+                    .unwrap();
+                assert_eq!(r.type_code, AckType::Aa);
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "ACK {id}").unwrap();
+                out.flush().unwrap();
+            }
+        });
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Kills the child on every exit path of the parent.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process submitting concurrently is SIGKILLed (no chance to clean up); on reopen every
+/// acknowledged document is there, intact, and no stored document is partial.
+#[test]
+fn killed_mid_load_loses_no_acknowledged_document() {
+    use std::io::BufRead as _;
+    if let Ok(path) = std::env::var(CRASH_CHILD) {
+        crash_child(&path);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.sqlite");
+    let mut child = KillOnDrop(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", CRASH_TEST, "--nocapture", "--test-threads=1"])
+            .env(CRASH_CHILD, &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut acked = Vec::new();
+    for line in lines.by_ref() {
+        if let Some(id) = line.unwrap().strip_prefix("ACK ") {
+            acked.push(id.to_owned());
+            if acked.len() >= 400 {
+                break;
+            }
+        }
+    }
+    assert!(
+        acked.len() >= 400,
+        "the child stopped after {} acks",
+        acked.len()
+    );
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+    // Acknowledgements printed before the kill are still in the pipe.
+    for line in lines {
+        if let Some(id) = line.unwrap().strip_prefix("ACK ") {
+            acked.push(id.to_owned());
+        }
+    }
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), Ok(()));
+    for id in &acked {
+        let stored = store.document(HOLDER, id).unwrap();
+        let stored = stored.unwrap_or_else(|| panic!("acknowledged {id} is missing"));
+        let expected = doc(id, id, 1, None);
+        assert_eq!(
+            (stored.message, stored.cda),
+            (expected.message, expected.cda)
+        );
+    }
+    let all = store.documents(HOLDER, &DocumentFilter::default()).unwrap();
+    assert!(all.len() >= acked.len());
+    for meta in &all {
+        let stored = store.document(HOLDER, &meta.document_id).unwrap().unwrap();
+        let expected = doc(&meta.document_id, &meta.document_id, 1, None);
+        assert_eq!(
+            (stored.message, stored.cda),
+            (expected.message, expected.cda)
+        );
+    }
+    // Every stored document was audited in the same transaction.
+    assert_eq!(store.audit(HOLDER, u32::MAX).unwrap().len(), all.len());
+}
+
+/// Commits per second with 1 and 32 concurrent submitters on a durable (`synchronous=FULL`)
+/// database. Size with `STORE_BENCH_DOCS` (documents per run, default 320); see the figures
+/// with `cargo test -p mock-archive --release store::tests::bench -- --nocapture`.
+#[test]
+fn bench_group_commit() {
+    let docs: usize = std::env::var("STORE_BENCH_DOCS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(320);
+    for submitters in [1usize, 32] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("bench.sqlite")).unwrap());
+        let per = docs / submitters;
+        let start = Instant::now();
+        let threads: Vec<_> = (0..submitters)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    let mut latencies = Vec::with_capacity(per);
+                    for i in 0..per {
+                        let id = format!("2.999.7.{t}.{i}");
+                        let mut d = doc(&id, &id, 1, None);
+                        d.cda = vec![b'x'; 20_000];
+                        let begun = Instant::now();
+                        let r = store
+                            .submit_blocking(store_request(&format!("m-{t}-{i}"), d))
+                            .unwrap();
+                        latencies.push(begun.elapsed());
+                        assert_eq!(r.type_code, AckType::Aa);
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        let mut latencies: Vec<_> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let elapsed = start.elapsed();
+        latencies.sort_unstable();
+        let stats = store.stats();
+        let n = latencies.len();
+        let rate = n as f64 / elapsed.as_secs_f64();
+        println!(
+            "store bench: {submitters:>2} submitters, {n} docs of 20 KB in {elapsed:.2?}: \
+             {rate:.0} docs/s, {} commits ({:.0} commits/s), largest batch {}, \
+             p50 {:.2?}, p99 {:.2?}",
+            stats.commits,
+            stats.commits as f64 / elapsed.as_secs_f64(),
+            stats.largest_batch,
+            latencies[n / 2],
+            latencies[(n * 99 / 100).min(n - 1)],
+        );
+        assert_eq!(stats.requests as usize, n);
+        if submitters == 32 {
+            assert!(
+                stats.largest_batch > 1,
+                "32 submitters never shared a commit: {stats:?}"
+            );
+        }
+    }
+}
