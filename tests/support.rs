@@ -14,15 +14,21 @@ use mock_archive::{MockArchive, MockArchiveHandle};
 pub fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let today = time::OffsetDateTime::now_utc().date();
-        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{today}"));
+        use std::hash::{Hash as _, Hasher as _};
+        let spec = PkiSpec::default();
+        // Keyed on the day and the identities, so a changed scenario never reuses old files.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&spec.provider, &spec.vendor, &spec.stranger, &spec.hosts).hash(&mut h);
+        let today = spec.now.date();
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("test-pki-{today}-{:x}", h.finish()));
         if let Ok(pki) = Pki::open(&shared) {
             return pki;
         }
         let mine =
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-pki-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&mine);
-        Pki::init(&mine, &PkiSpec::default(), false).expect("test PKI");
+        Pki::init(&mine, &spec, false).expect("test PKI");
         if std::fs::rename(&mine, &shared).is_err() {
             // Another test process got there first.
             let _ = std::fs::remove_dir_all(&mine);

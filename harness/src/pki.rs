@@ -23,7 +23,7 @@ pub const MANIFEST: &str = "pki.toml";
 
 /// An organisation that gets certificates: its OID (subject `serialNumber`), its name
 /// (subject `O`) and its system's name (subject `CN`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OrgIdentity {
     /// Organisation OID, as in THL's SOTE organisation register.
     pub oid: String,
@@ -48,25 +48,26 @@ pub struct PkiSpec {
     pub now: OffsetDateTime,
 }
 
-/// Organisation identities of the bundled scenario. [convention] These OIDs are fictional,
-/// under the example arc 2.999, and match `testcases/orgs.toml`.
+/// Organisation identities of the bundled scenario, as in `testcases/orgs.toml` (a test
+/// checks that they agree). [convention] The OIDs are fictional, under the example arc 2.999.
 pub mod scenario {
-    /// The licensed private provider (own register).
-    pub const PROVIDER_OID: &str = "2.999.246.10.1001.10.0";
+    /// The licensed private provider with its own register.
+    pub const PROVIDER_OID: &str = "2.999.5851.2.1";
     /// Its name (fictional test data).
-    pub const PROVIDER_NAME: &str = "Hoivapalvelu Testilä Oy (TESTI)";
+    pub const PROVIDER_NAME: &str = "Hoivapalvelu Esimerkki Oy (TESTIAINEISTO)";
     /// The provider's system name.
-    pub const PROVIDER_SYSTEM: &str = "Testilä Asiakastietojärjestelmä";
+    pub const PROVIDER_SYSTEM: &str = "Esimerkki Asiakastietojärjestelmä";
     /// The system vendor acting for the provider.
-    pub const VENDOR_OID: &str = "2.999.246.10.3001.10.0";
+    pub const VENDOR_OID: &str = "2.999.5851.2.7";
     /// The vendor's name (fictional test data).
-    pub const VENDOR_NAME: &str = "Ohjelmatalo Esimerkki Oy (TESTI)";
+    pub const VENDOR_NAME: &str = "Järjestelmätoimittaja Testi Oy (TESTIAINEISTO)";
     /// The vendor's system name.
-    pub const VENDOR_SYSTEM: &str = "Esimerkki Sote Välityspalvelu";
-    /// An organisation unrelated to the sender.
-    pub const STRANGER_OID: &str = "2.999.246.10.4001.10.0";
+    pub const VENDOR_SYSTEM: &str = "Testi Sote Välityspalvelu";
+    /// An organisation that neither sends for the provider nor is a vendor registered for it
+    /// (the small provider of the fixture).
+    pub const STRANGER_OID: &str = "2.999.5851.2.4";
     /// The stranger's name (fictional test data).
-    pub const STRANGER_NAME: &str = "Ulkopuolinen Palvelu Oy (TESTI)";
+    pub const STRANGER_NAME: &str = "Pienpalvelu Testi Oy (TESTIAINEISTO)";
 }
 
 impl Default for PkiSpec {
@@ -87,7 +88,7 @@ impl Default for PkiSpec {
             stranger: OrgIdentity {
                 oid: STRANGER_OID.into(),
                 name: STRANGER_NAME.into(),
-                system: "Ulkopuolinen järjestelmä".into(),
+                system: "Pienpalvelu järjestelmä".into(),
             },
             now: OffsetDateTime::now_utc(),
         }
@@ -658,6 +659,24 @@ mod tests {
         assert!(server_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         let key_pem = fs::read_to_string(pki.files(Role::Signature).key).unwrap();
         assert!(key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn scenario_identities_agree_with_the_bundled_fixture() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../testcases/orgs.toml");
+        let registry = mock_archive::orgs::Registry::load(fixture).unwrap();
+        for (oid, name) in [
+            (scenario::PROVIDER_OID, scenario::PROVIDER_NAME),
+            (scenario::VENDOR_OID, scenario::VENDOR_NAME),
+            (scenario::STRANGER_OID, scenario::STRANGER_NAME),
+        ] {
+            let org = registry
+                .organisation(oid)
+                .unwrap_or_else(|| panic!("{oid} not in the fixture"));
+            assert_eq!(org.name, name);
+        }
+        assert!(registry.may_connect_for(scenario::VENDOR_OID, scenario::PROVIDER_OID));
+        assert!(!registry.may_connect_for(scenario::STRANGER_OID, scenario::PROVIDER_OID));
     }
 
     #[test]
