@@ -25,7 +25,7 @@ pub use keys::{KeyError, Signer, certificates_from_pem};
 pub use tree::XmlError;
 pub use verify::{
     Entitlement, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust, Verification,
-    VerifyOptions, verify,
+    VerifyOptions, parse_time, verify,
 };
 
 /// Profile constants: namespaces, algorithm URIs and the signature description code.

@@ -39,9 +39,14 @@ pub enum Trust {
 }
 
 /// Who may sign for whom, beyond an organisation signing its own documents.
+///
+/// An organisation always may sign for itself and for its own units: the signer OID equals
+/// the author OID, or the signer OID is an organisation OID `<arc>.10.0` and the author OID
+/// lies under `<arc>.` [conv: the HUS 2017 documents are signed by `…15675350.10.0` for the
+/// custodian `…15675350.19.0`; public material states no rule].
 #[derive(Clone, Default)]
 pub enum Entitlement {
-    /// Only the author organisation itself may sign.
+    /// Only the author organisation itself (or its units) may sign.
     #[default]
     OwnOnly,
     /// Registered vendors: `(vendor organisation OID, client organisation OID)` pairs.
@@ -63,7 +68,7 @@ impl fmt::Debug for Entitlement {
 
 impl Entitlement {
     fn allows(&self, signer: &str, author: &str) -> bool {
-        if signer == author {
+        if same_organisation(signer, author) {
             return true;
         }
         match self {
@@ -72,6 +77,17 @@ impl Entitlement {
             Self::Custom(f) => f(signer, author),
         }
     }
+}
+
+/// Whether `author` is `signer` or one of its units (see [`Entitlement`]) [conv].
+fn same_organisation(signer: &str, author: &str) -> bool {
+    if signer == author {
+        return true;
+    }
+    signer
+        .strip_suffix(".10.0")
+        .and_then(|arc| author.strip_prefix(arc))
+        .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
 }
 
 /// How to verify.
@@ -448,7 +464,7 @@ fn check_description(doc: &Document, signature: NodeId, v: &mut Verification) {
 }
 
 /// Reads an RFC 3339 time, or an HL7 TS (`YYYYMMDDhhmmss[.fff][+zzzz]`) with a zone.
-pub(crate) fn parse_time(text: &str) -> Option<OffsetDateTime> {
+pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Some(t);
     }
@@ -891,8 +907,8 @@ fn check_certificate_and_value(
                 v.problem(
                     ProblemCode::SignerNotEntitled,
                     format!(
-                        "signer organisation {signer} is not the author organisation {} nor \
-                         a vendor registered for it",
+                        "signer organisation {signer} is not the author organisation {} (or \
+                         its organisation) nor a vendor registered for it",
                         authors.join(", ")
                     ),
                 );
@@ -982,4 +998,31 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
         .unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_organisation_signs_for_itself_and_its_units_only() {
+        let own = Entitlement::OwnOnly;
+        assert!(own.allows("1.2.246.10.1.10.0", "1.2.246.10.1.10.0"));
+        assert!(own.allows("1.2.246.537.10.15675350.10.0", "1.2.246.537.10.15675350.19.0"));
+        assert!(!own.allows("1.2.246.10.1.10.0", "1.2.246.10.12.10.0"));
+        assert!(!own.allows("1.2.246.10.1.10.5", "1.2.246.10.1.19.0"));
+        let vendors = Entitlement::Vendors(vec![("9.9.10.0".into(), "1.2.246.10.1.10.0".into())]);
+        assert!(vendors.allows("9.9.10.0", "1.2.246.10.1.10.0"));
+        assert!(!vendors.allows("9.9.10.0", "1.2.246.10.2.10.0"));
+        let custom = Entitlement::Custom(Arc::new(|s, a| s == "v" && a == "c"));
+        assert!(custom.allows("v", "c"));
+        assert!(!custom.allows("v", "d"));
+    }
+
+    #[test]
+    fn reads_rfc3339_and_hl7_times() {
+        assert_eq!(parse_time("2017-09-22T12:15:52Z").unwrap().unix_timestamp(), 1_506_082_552);
+        assert_eq!(parse_time("20170922151552+0300").unwrap().unix_timestamp(), 1_506_082_552);
+        assert!(parse_time("2017-09-22").is_none());
+    }
 }
