@@ -63,6 +63,18 @@ fn parse_vendor(text: &str) -> Result<(String, String), String> {
 
 /// Runs `kantakoe verify`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (report, valid) = check(&args)?;
+    print!("{report}");
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Does the work of `kantakoe verify`: the report text and whether the signature is valid.
+/// `Err` is a usage or environment error (unreadable file, no CDA in the message, bad CA file).
+pub fn check(args: &Args) -> anyhow::Result<(String, bool)> {
     let input =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let (cda, origin) = cda_of(&input).with_context(|| format!("in {}", args.file.display()))?;
@@ -88,12 +100,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     let v = signature::verify(&cda, &opts);
-    print!("{}", report(&args.file.display().to_string(), &origin, &v, args.explain));
-    Ok(if v.is_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let text = report(&args.file.display().to_string(), &origin, &v, args.explain);
+    Ok((text, v.is_valid()))
 }
 
 /// The human-readable report.

@@ -647,10 +647,7 @@ pub(crate) fn real_body(doc: &Document) -> Result<NodeId, String> {
     }
     let bodies: Vec<_> = doc
         .child_elements(components[0])
-        .filter(|b| {
-            let e = doc.element(*b);
-            e.is(HL7_NS, "nonXMLBody") || e.is(HL7_NS, "structuredBody")
-        })
+        .filter(|b| is_body_element(doc, *b))
         .collect();
     match bodies.as_slice() {
         [b] => Ok(*b),
@@ -659,6 +656,12 @@ pub(crate) fn real_body(doc: &Document) -> Result<NodeId, String> {
             bodies.len()
         )),
     }
+}
+
+/// Whether `id` is a `nonXMLBody` or `structuredBody` element.
+fn is_body_element(doc: &Document, id: NodeId) -> bool {
+    let e = doc.element(id);
+    e.is(HL7_NS, "nonXMLBody") || e.is(HL7_NS, "structuredBody")
 }
 
 /// Computes a Reference's canonical bytes and digest (base64). `Err` names the unsupported
@@ -743,6 +746,8 @@ fn check_references(
             check.role = ReferenceRole::Timestamp;
         } else if Some(target) == body {
             check.role = ReferenceRole::Body;
+        } else if body.is_none() && is_body_element(doc, target) {
+            // Already reported: the document has no single body to compare with.
         } else {
             v.problem(
                 ProblemCode::Wrapping,
@@ -907,8 +912,8 @@ fn check_certificate_and_value(
                 v.problem(
                     ProblemCode::SignerNotEntitled,
                     format!(
-                        "signer organisation {signer} is not the author organisation {} (or \
-                         its organisation) nor a vendor registered for it",
+                        "signer organisation {signer} may not sign for author organisation \
+                         {}: neither the same organisation nor a vendor registered for it",
                         authors.join(", ")
                     ),
                 );
