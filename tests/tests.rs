@@ -1,6 +1,7 @@
 //! The workspace's one integration-test binary: the harness against the archive over real
 //! TLS on loopback, and the format and signature layers against their corpora.
 
+mod archive;
 mod format;
 mod signature;
 mod support;

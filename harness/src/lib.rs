@@ -12,3 +12,4 @@ pub mod cmd;
 pub mod compose;
 pub mod pki;
 pub mod preflight;
+pub mod signing;

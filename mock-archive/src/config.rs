@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// The database file `mock-archive serve` uses unless told otherwise.
+pub const DEFAULT_DB: &str = "mock-archive.db";
+
 /// The message path the archive answers on. [convention] No public WSDL names one.
 pub const DEFAULT_MESSAGE_PATH: &str = "/archive";
 
@@ -52,7 +55,39 @@ pub struct ArchiveConfig {
     /// Benchmark baseline: answer every request with a fixed body, parsing and storing
     /// nothing (the same TLS and HTTP stack, for side-by-side measurements).
     pub bare_baseline: bool,
+    /// CA certificate(s) trusted for system signatures (PEM); `None`: the TLS client CA.
+    pub signature_ca: Option<PathBuf>,
+    /// The organisation fixture (TOML); `None`: the bundled `testcases/orgs.toml`.
+    pub orgs: Option<PathBuf>,
+    /// Where documents are stored: a SQLite file, or [`Database::Ephemeral`].
+    pub db: Database,
 }
+
+/// Where the archive keeps its documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite database file (WAL mode; survives restarts and crashes).
+    File(PathBuf),
+    /// A throwaway database removed when the archive stops (`--db :memory:`), for CI.
+    Ephemeral,
+}
+
+impl Database {
+    /// Parses a `--db` value: `:memory:` means ephemeral, anything else is a file.
+    pub fn parse(value: &str) -> Self {
+        if value == ":memory:" {
+            Database::Ephemeral
+        } else {
+            Database::File(PathBuf::from(value))
+        }
+    }
+}
+
+/// The bundled organisation fixture.
+pub const BUNDLED_ORGS: &str = include_str!("../../testcases/orgs.toml");
+
+/// The name the bundled fixture goes by in messages.
+pub const BUNDLED_ORGS_NAME: &str = "testcases/orgs.toml (bundled)";
 
 impl ArchiveConfig {
     /// A configuration with defaults for everything but the TLS files: loopback, any port.
@@ -64,6 +99,9 @@ impl ArchiveConfig {
             handshake_timeout: Duration::from_secs(10),
             max_body_bytes: 8 * 1024 * 1024,
             bare_baseline: false,
+            signature_ca: None,
+            orgs: None,
+            db: Database::Ephemeral,
         }
     }
 }
@@ -89,6 +127,12 @@ pub struct RawConfig {
     pub handshake_timeout_secs: Option<u64>,
     /// Largest request body, bytes.
     pub max_body_bytes: Option<usize>,
+    /// CA trusted for system signatures (PEM).
+    pub signature_ca: Option<PathBuf>,
+    /// Organisation fixture (TOML).
+    pub orgs: Option<PathBuf>,
+    /// SQLite database file, or `:memory:` for a throwaway one.
+    pub db: Option<String>,
 }
 
 /// A configuration that could not be made.
@@ -153,6 +197,9 @@ impl RawConfig {
             message_path: over.message_path.or(self.message_path),
             handshake_timeout_secs: over.handshake_timeout_secs.or(self.handshake_timeout_secs),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            signature_ca: over.signature_ca.or(self.signature_ca),
+            orgs: over.orgs.or(self.orgs),
+            db: over.db.or(self.db),
         }
     }
 
@@ -185,6 +232,9 @@ impl RawConfig {
         if let Some(max) = self.max_body_bytes {
             config.max_body_bytes = max;
         }
+        config.signature_ca = self.signature_ca;
+        config.orgs = self.orgs;
+        config.db = Database::parse(self.db.as_deref().unwrap_or(DEFAULT_DB));
         Ok(config)
     }
 }

@@ -14,6 +14,7 @@ use hyper_util::server::graceful::Watcher;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::pipeline::{self, Incoming as Message};
 use crate::server::Shared;
 use crate::tls::TlsPeer;
 
@@ -62,17 +63,35 @@ async fn route(req: Request<Incoming>, peer: &TlsPeer, shared: &Shared) -> Respo
                 &format!("messages are POSTed to {path}\n"),
             );
         }
+        let parts_content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let limit = shared.config.max_body_bytes;
         let body = match Limited::new(req.into_body(), limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                return soap_fault(
+                return response(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("request body larger than {limit} bytes or unreadable"),
+                    "text/xml; charset=utf-8",
+                    pipeline::soap_fault(
+                        "soap:Client",
+                        &format!("request body larger than {limit} bytes or unreadable"),
+                    ),
                 );
             }
         };
-        return archive(&body);
+        let incoming = Message {
+            content_type: parts_content_type,
+            body,
+            tls_organisation: peer.cert.as_ref().and_then(|c| c.organisation_oid.clone()),
+            received_at: time::OffsetDateTime::now_utc(),
+        };
+        let answer = shared.pipeline.handle(incoming).await;
+        let status =
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return response(status, answer.content_type, answer.body);
     }
     text(StatusCode::NOT_FOUND, &format!("no such path: {path}\n"))
 }
@@ -119,34 +138,6 @@ fn health(peer: &TlsPeer, _shared: &Shared) -> Response<Full<Bytes>> {
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     response(StatusCode::OK, "application/json", json)
-}
-
-fn archive(_body: &Bytes) -> Response<Full<Bytes>> {
-    soap_fault(
-        StatusCode::NOT_IMPLEMENTED,
-        "storing documents is not implemented in this version of the mock archive",
-    )
-}
-
-fn soap_fault(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {
-    let code = if status.is_server_error() {
-        "soap:Server"
-    } else {
-        "soap:Client"
-    };
-    let mut reason_escaped = String::with_capacity(reason.len());
-    for c in reason.chars() {
-        match c {
-            '<' => reason_escaped.push_str("&lt;"),
-            '>' => reason_escaped.push_str("&gt;"),
-            '&' => reason_escaped.push_str("&amp;"),
-            c => reason_escaped.push(c),
-        }
-    }
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{reason_escaped}</faultstring></soap:Fault></soap:Body></soap:Envelope>\n"
-    );
-    response(status, "text/xml; charset=utf-8", body.into_bytes())
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

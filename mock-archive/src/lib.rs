@@ -15,6 +15,7 @@ pub mod config;
 pub mod format;
 mod http;
 pub mod orgs;
+pub mod pipeline;
 pub mod rules;
 pub mod server;
 pub mod signature;

@@ -45,6 +45,15 @@ struct ServeArgs {
     /// Message path.
     #[arg(long, value_name = "PATH")]
     message_path: Option<String>,
+    /// CA certificate(s) trusted for system signatures (PEM); default: the client CA.
+    #[arg(long, value_name = "FILE")]
+    signature_ca: Option<PathBuf>,
+    /// Organisation fixture (TOML); default: the bundled testcases/orgs.toml.
+    #[arg(long, value_name = "FILE")]
+    orgs: Option<PathBuf>,
+    /// SQLite database file (default mock-archive.db), or `:memory:` for a throwaway one.
+    #[arg(long, value_name = "FILE")]
+    db: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -80,6 +89,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: args.key,
         client_ca: args.client_ca,
         message_path: args.message_path,
+        signature_ca: args.signature_ca,
+        orgs: args.orgs,
+        db: args.db,
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;

@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{ArchiveConfig, TlsFiles};
+use crate::config::{ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, Database, TlsFiles};
+use crate::orgs::Registry;
+use crate::pipeline::Pipeline;
+use crate::store::Store;
 use crate::{http, tls};
 
 /// Why the archive could not start.
@@ -23,6 +26,15 @@ pub enum StartError {
     /// The TLS configuration could not be made.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The organisation fixture could not be loaded.
+    #[error(transparent)]
+    Fixture(#[from] crate::orgs::FixtureError),
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Setting up the pipeline failed unexpectedly (a panic while loading).
+    #[error("archive set-up failed: {0}")]
+    Setup(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -36,6 +48,8 @@ pub enum StartError {
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub(crate) config: ArchiveConfig,
+    /// The message pipeline (registry, signature trust, store).
+    pub(crate) pipeline: Pipeline,
     /// TLS handshakes that failed since start.
     pub(crate) handshake_failures: AtomicU64,
 }
@@ -191,6 +205,11 @@ pub struct Bound {
 /// errors a person must fix; nothing is served yet.
 pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
     let tls_config = tls::server_config(&config.tls)?;
+    // Opening the database and loading the fixture block: keep them off the async threads.
+    let for_pipeline = config.clone();
+    let pipeline = tokio::task::spawn_blocking(move || pipeline(&for_pipeline))
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))??;
     tls::warm_up();
     let listener = TcpListener::bind(config.listen)
         .await
@@ -207,10 +226,38 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         acceptor: tls::acceptor(tls_config),
         shared: Arc::new(Shared {
             config,
+            pipeline,
             handshake_failures: AtomicU64::new(0),
         }),
         addr,
     })
+}
+
+/// Loads the fixture, opens the store and reads the signature CA: everything a message needs.
+fn pipeline(config: &ArchiveConfig) -> Result<Pipeline, StartError> {
+    let registry = match &config.orgs {
+        Some(path) => Registry::load(path)?,
+        None => Registry::from_toml_str(BUNDLED_ORGS, BUNDLED_ORGS_NAME)?,
+    };
+    let store = match &config.db {
+        Database::File(path) => Store::open(path)?,
+        Database::Ephemeral => Store::open_ephemeral()?,
+    };
+    store.sync_registry(&registry)?;
+    let ca_path = config
+        .signature_ca
+        .as_ref()
+        .unwrap_or(&config.tls.client_ca);
+    let cas = tls::read_certs(ca_path, "signature CA certificate")?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
+    Ok(Pipeline::new(
+        Arc::new(registry),
+        store,
+        cas,
+        crate::format::Limits::default(),
+    ))
 }
 
 impl Bound {

@@ -1,0 +1,657 @@
+//! The archive's one straight path for a message: unwrap → parse → signature → rules → store →
+//! acknowledge (DESIGN §4). Each stage is a call into the module that owns it; this module
+//! only carries data from one to the next and decides what kind of answer the client gets.
+//!
+//! - A body that is not a readable HL7 V3 message at all (not XML, hostile XML, wrong content
+//!   type, too large) is a transport-level fault: an HTTP error with a SOAP Fault naming the
+//!   problems.
+//! - A message that cannot be read as the interaction it claims gets `AR`.
+//! - A message that breaks a rule gets `AE` listing **every** broken rule.
+//! - `AA` is sent only after the store has committed the document.
+//!
+//! Every request, answered in any of these ways, goes through the store so that the audit log
+//! is complete.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use time::OffsetDateTime;
+
+use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
+use crate::format::codes;
+use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
+use crate::orgs::Registry;
+use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
+use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
+use crate::store::{self, Action, NewDocument, Recorded, Request, Store};
+
+/// [conv] Root of the acknowledgements' own message ids: under the example arc, this
+/// project's convention (the real archive's is not in public material).
+pub const ACK_ID_ROOT: &str = "2.999.5851.1.2";
+
+/// Where signature problems are located.
+const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
+
+/// A request as the HTTP layer hands it over.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The body bytes.
+    pub body: bytes::Bytes,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The organisation OID of the TLS client certificate.
+    pub tls_organisation: Option<String>,
+    /// When the request arrived.
+    pub received_at: OffsetDateTime,
+}
+
+/// The answer to send.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: Vec<u8>,
+    /// What the store recorded.
+    pub recorded: Option<Recorded>,
+}
+
+/// Everything the pipeline needs, built once at start.
+pub struct Pipeline {
+    registry: Arc<Registry>,
+    store: Store,
+    signature: VerifyOptions,
+    limits: Limits,
+    ack_counter: AtomicU64,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `registry` and `store`, trusting `signature_cas` (DER) for system
+    /// signatures.
+    pub fn new(
+        registry: Arc<Registry>,
+        store: Store,
+        signature_cas: Vec<Vec<u8>>,
+        limits: Limits,
+    ) -> Self {
+        let reg = registry.clone();
+        let entitlement = Entitlement::Custom(Arc::new(move |signer: &str, author: &str| {
+            // The signer's own organisation, one of its service units, or a vendor registered
+            // as acting for the organisation (or for the unit's owner).
+            reg.may_connect_for(signer, author)
+                || reg
+                    .service_unit_owner(author)
+                    .is_some_and(|owner| reg.may_connect_for(signer, &owner.oid))
+        }));
+        let signature = VerifyOptions {
+            entitlement,
+            ..VerifyOptions::with_cas(signature_cas)
+        };
+        let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
+        Self {
+            registry,
+            store,
+            signature,
+            limits,
+            ack_counter: AtomicU64::new(seed),
+        }
+    }
+
+    /// The store (for the inspection API).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The organisation registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Handles one message.
+    pub async fn handle(&self, incoming: Incoming) -> Answer {
+        let request_sha256 = store::request_hash(&incoming.body);
+        if let Err(fault) = check_content_type(incoming.content_type.as_deref()) {
+            return self
+                .fault(
+                    &incoming,
+                    request_sha256,
+                    415,
+                    fault,
+                    AckCode::MessageUnreadable,
+                )
+                .await;
+        }
+        let (message, problems) = format::read_message(&incoming.body, &self.limits);
+        let Some(message) = message else {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let reason = format!(
+                "the request is not a readable HL7 V3 message: {}",
+                list.join("; ")
+            );
+            return self
+                .fault(
+                    &incoming,
+                    request_sha256,
+                    400,
+                    reason,
+                    AckCode::MessageUnreadable,
+                )
+                .await;
+        };
+        let (action, holder) = self.judge(&message, problems, &incoming);
+        let wrapping = message.wrapping;
+        let ack_input = self.ack_input(&message, incoming.received_at);
+        let request = Request {
+            received_at: incoming.received_at,
+            tls_peer: incoming.tls_organisation.clone(),
+            message_id: message.id.as_ref().map(message_id),
+            request_sha256,
+            register_holder: holder,
+            action,
+            acknowledge: Box::new(move |type_code, details| {
+                let input = AckInput {
+                    type_code,
+                    details: details.to_vec(),
+                    ..ack_input
+                };
+                ack::render(&input).into_bytes()
+            }),
+        };
+        match self.store.submit(request).await {
+            Ok(recorded) => Answer {
+                status: 200,
+                content_type: content_type_of(wrapping),
+                body: wrap(wrapping, &recorded.ack),
+                recorded: Some(recorded),
+            },
+            Err(err) => {
+                tracing::error!("storage failed: {err}");
+                Answer {
+                    status: 500,
+                    content_type: content_type_of(Wrapping::Soap11),
+                    body: soap_fault(
+                        "soap:Server",
+                        &format!("the archive could not record the message: {err}"),
+                    ),
+                    recorded: None,
+                }
+            }
+        }
+    }
+
+    /// Records an unreadable request in the audit log and answers with a SOAP Fault.
+    async fn fault(
+        &self,
+        incoming: &Incoming,
+        sha: [u8; 32],
+        status: u16,
+        reason: String,
+        code: AckCode,
+    ) -> Answer {
+        let request = Request {
+            received_at: incoming.received_at,
+            tls_peer: incoming.tls_organisation.clone(),
+            message_id: None,
+            request_sha256: sha,
+            register_holder: None,
+            action: Action::Refuse(vec![AckDetail {
+                code,
+                location: None,
+                detail: reason.clone(),
+            }]),
+            acknowledge: Box::new(|_, _| Vec::new()),
+        };
+        if let Err(err) = self.store.submit(request).await {
+            tracing::error!("audit of a refused request failed: {err}");
+        }
+        Answer {
+            status,
+            content_type: content_type_of(Wrapping::Soap11),
+            body: soap_fault("soap:Client", &reason),
+            recorded: None,
+        }
+    }
+
+    /// Every check that needs no database: reading problems, consistency, signature, rules.
+    /// Returns what to do and the register holder concerned.
+    fn judge(
+        &self,
+        message: &Message,
+        problems: Vec<format::Problem>,
+        incoming: &Incoming,
+    ) -> (Action, Option<String>) {
+        let cda = message.cda.as_ref();
+        let holder = cda
+            .and_then(|c| c.custodian.as_ref())
+            .or(message.document.custodian.as_ref())
+            .and_then(|o| o.id.as_ref())
+            .map(|id| id.root.clone());
+        let patient = message.interaction == codes::INTERACTION_PATIENT_STORE.value
+            || message.interaction == codes::INTERACTION_PATIENT_REPLACE.value;
+        if patient {
+            // R6 first and alone: a patient-archive message is in the wrong repository, whatever
+            // else is in it.
+            let detail = AckDetail {
+                code: AckCode::WrongRepository,
+                location: Some(rules::xpath::INTERACTION.to_owned()),
+                detail: format!(
+                    "{} is a patient data repository interaction; this is the social welfare client data repository",
+                    message.interaction
+                ),
+            };
+            return (Action::Refuse(vec![detail]), holder);
+        }
+        // Identity codes are judged by the rules (once, with their own codes).
+        let mut details: Vec<AckDetail> = problems
+            .iter()
+            .filter(|p| !is_identity_problem(p.code))
+            .map(format_detail)
+            .collect();
+        if details
+            .iter()
+            .any(|d| d.code.severity() == ack::Severity::Unreadable)
+        {
+            return (Action::Refuse(details), holder);
+        }
+        details.extend(format::check_consistency(message).iter().map(format_detail));
+        let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
+        let verification = sigverify::verify(cda_bytes, &self.signature);
+        details.extend(verification.problems.iter().map(|p| AckDetail {
+            code: signature_code(p.code),
+            location: Some(SIGNATURE_XPATH.to_owned()),
+            detail: format!("{}: {}", p.code.as_str(), p.message),
+        }));
+        let submission = match submission(message, incoming) {
+            Ok(s) => s,
+            Err(missing) => {
+                details.push(AckDetail {
+                    code: AckCode::MissingElement,
+                    location: None,
+                    detail: format!("the message lacks {missing}"),
+                });
+                return (Action::Refuse(details), holder);
+            }
+        };
+        details.extend(rules::check(&self.registry, &submission));
+        if details
+            .iter()
+            .any(|d| d.code.severity() != ack::Severity::Warning)
+        {
+            return (Action::Refuse(details), holder);
+        }
+        let document = NewDocument {
+            document_id: submission.document_id.clone(),
+            set_id: submission.set_id.clone(),
+            version: submission.version,
+            replaces: submission.replaces.clone(),
+            register_holder: submission.custodian.clone(),
+            client: submission.client.clone(),
+            effective_time: submission.effective_time,
+            service_unit: submission.service_unit.clone(),
+            author: message
+                .professional
+                .as_ref()
+                .and_then(|p| p.id.as_ref())
+                .map(|id| id.extension.clone().unwrap_or_else(|| id.root.clone()))
+                .unwrap_or_else(|| submission.service_unit.clone()),
+            document_group: cda
+                .and_then(|c| c.header.as_ref())
+                .and_then(|h| h.document_group.as_ref())
+                .map(|c| c.code.clone()),
+            organiser: submission.organiser.clone(),
+            message: incoming.body.to_vec(),
+            cda: cda_bytes.to_vec(),
+        };
+        (
+            Action::Store {
+                document: Box::new(document),
+                warnings: details,
+            },
+            holder,
+        )
+    }
+
+    fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
+        let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+        AckInput {
+            id: ack::InstanceId::root(format!("{ACK_ID_ROOT}.{n}")),
+            creation_time: now,
+            processing_code: message
+                .processing_code
+                .clone()
+                .unwrap_or_else(|| "P".to_owned()),
+            receiver: message.sender.as_ref().map(ack_id),
+            sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
+            target_message: message.id.as_ref().map(ack_id),
+            type_code: AckType::Aa,
+            details: Vec::new(),
+        }
+    }
+}
+
+fn ack_id(id: &format::InstanceId) -> ack::InstanceId {
+    ack::InstanceId {
+        root: id.root.clone(),
+        extension: id.extension.clone(),
+    }
+}
+
+/// The key a message id is remembered under for idempotency.
+fn message_id(id: &format::InstanceId) -> String {
+    match &id.extension {
+        Some(ext) => format!("{}^{ext}", id.root),
+        None => id.root.clone(),
+    }
+}
+
+fn is_identity_problem(code: ProblemCode) -> bool {
+    matches!(
+        code,
+        ProblemCode::HetuFormat
+            | ProblemCode::HetuCenturySign
+            | ProblemCode::HetuDate
+            | ProblemCode::HetuIndividualNumber
+            | ProblemCode::HetuCheckCharacter
+            | ProblemCode::HetuNotTest
+    )
+}
+
+/// The acknowledgement code for a reading or consistency problem; the detail keeps the
+/// reader's own code so nothing is lost.
+fn format_detail(p: &format::Problem) -> AckDetail {
+    use ProblemCode as P;
+    let code = match p.code {
+        P::UnknownInteraction | P::WrongDocumentKind => AckCode::UnknownInteraction,
+        P::MissingField => AckCode::MissingElement,
+        P::MimeMissing
+        | P::MimeMediaType
+        | P::MimeHeader
+        | P::MimeBoundary
+        | P::MimePartCount
+        | P::MimeContentType
+        | P::MimeTransferEncoding
+        | P::MimeContentIdMissing
+        | P::MimeContentIdMismatch
+        | P::CdaNoLocalHeader
+        | P::CdaNoBody
+        | P::CdaBodyId
+        | P::CdaNarrative => AckCode::CdaUnreadable,
+        P::MetadataMismatch | P::InteractionMismatch | P::Replacement | P::NewDocumentVersion => {
+            AckCode::MetadataMismatch
+        }
+        P::HetuNotTest => AckCode::IdentityCodeNotTest,
+        P::HetuFormat
+        | P::HetuCenturySign
+        | P::HetuDate
+        | P::HetuIndividualNumber
+        | P::HetuCheckCharacter => AckCode::IdentityCodeInvalid,
+        _ => AckCode::MessageUnreadable,
+    };
+    AckDetail {
+        code,
+        location: Some(p.location.clone()),
+        detail: format!("{}: {}", p.code.as_str(), p.message),
+    }
+}
+
+fn signature_code(code: SigCode) -> AckCode {
+    match code {
+        SigCode::Missing => AckCode::SignatureMissing,
+        SigCode::CertUntrusted | SigCode::CertMalformed => AckCode::SignerUntrusted,
+        SigCode::CertNotValidAtTimestamp => AckCode::SignerExpired,
+        SigCode::CertKeyUsage | SigCode::SignerNotEntitled => AckCode::SignerNotAllowed,
+        _ => AckCode::SignatureInvalid,
+    }
+}
+
+/// The facts the rules judge, taken from the message and its CDA (the CDA wins where both
+/// carry a value; the consistency check has already reported any difference).
+fn submission(message: &Message, incoming: &Incoming) -> Result<Submission, &'static str> {
+    let cda = message.cda.as_ref().ok_or("a readable CDA document")?;
+    let doc = &message.document;
+    let interaction = if message.interaction == codes::INTERACTION_REPLACE.value {
+        Interaction::Replace
+    } else {
+        Interaction::Store
+    };
+    let register = doc
+        .register
+        .as_ref()
+        .or(cda.code.as_ref())
+        .ok_or("clinicalDocument/code (the register)")?;
+    let root =
+        |o: Option<&format::Organisation>| o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone());
+    let service_unit = root(message.service_unit.as_ref())
+        .or_else(|| root(cda.service_unit.as_ref()))
+        .ok_or("the service unit (authorOrPerformer/representedOrganization)")?;
+    let sender = message
+        .sender
+        .as_ref()
+        .map(|id| id.root.clone())
+        .ok_or("sender/device/id")?;
+    let custodian = root(cda.custodian.as_ref())
+        .or_else(|| root(doc.custodian.as_ref()))
+        .ok_or("custodian")?;
+    let organiser = root(cda.header.as_ref().and_then(|h| h.organiser.as_ref()));
+    let usage_situation = match &message.usage_situation {
+        None => UsageSituation::Absent,
+        Some(c) if c.is(&codes::USAGE_OWN) => UsageSituation::OwnUse,
+        Some(c) if c.is(&codes::USAGE_REGISTER_USAGE_RIGHT) => UsageSituation::UsageRight,
+        Some(c) => UsageSituation::Other(c.code.clone()),
+    };
+    let client = cda
+        .record_target
+        .as_ref()
+        .or(doc.record_target.as_ref())
+        .and_then(|p| p.id.as_ref())
+        .and_then(|id| id.extension.clone())
+        .ok_or("recordTarget id (the client's identity code)")?;
+    let effective = cda
+        .effective_time
+        .as_deref()
+        .or(doc.effective_time.as_deref())
+        .ok_or("effectiveTime")?;
+    let effective_time = parse_hl7_time(effective).ok_or("a valid effectiveTime")?;
+    let document_id = cda
+        .id
+        .as_ref()
+        .or(doc.id.as_ref())
+        .map(|id| id.root.clone())
+        .ok_or("document id")?;
+    let set_id = cda
+        .set_id
+        .as_ref()
+        .or(doc.set_id.as_ref())
+        .map(|id| id.root.clone())
+        .ok_or("setId")?;
+    let version = cda
+        .version_number
+        .or(doc.version_number)
+        .ok_or("versionNumber")?;
+    let replaces = cda
+        .replaces
+        .as_ref()
+        .or(doc.replaces.as_ref())
+        .and_then(|r| r.id.as_ref())
+        .map(|id| Replaces {
+            document_id: id.root.clone(),
+            reason: match &doc.replacement_reason {
+                Some(c) if c.is(&codes::REPLACEMENT_CORRECTION) => ReplaceReason::Correction,
+                Some(c) if c.is(&codes::REPLACEMENT_INVALIDATION) => ReplaceReason::Invalidation,
+                Some(c) => ReplaceReason::Other(c.code.clone()),
+                None => ReplaceReason::Other(String::new()),
+            },
+        });
+    // The producer is whoever the message says sends; the rules check that the service unit
+    // belongs to it and that the TLS peer may send for it.
+    let producer = sender.clone();
+    Ok(Submission {
+        interaction,
+        register: Coded::new(
+            register.code.clone(),
+            register.code_system.clone().unwrap_or_default(),
+        ),
+        tls_organisation: incoming.tls_organisation.clone(),
+        sender,
+        producer,
+        service_unit,
+        custodian,
+        organiser,
+        usage_situation,
+        client,
+        effective_time,
+        document_id,
+        set_id,
+        version,
+        replaces,
+    })
+}
+
+/// Parses an HL7 V3 `TS` value: `YYYYMMDD[hh[mm[ss[.f…]]]][±hhmm]`. Without an offset the
+/// time is taken as UTC.
+pub fn parse_hl7_time(text: &str) -> Option<OffsetDateTime> {
+    let (main, offset) = match text.find(['+', '-']) {
+        Some(i) => (&text[..i], Some(&text[i..])),
+        None => (text, None),
+    };
+    let main = main.split('.').next()?;
+    if main.len() < 8
+        || main.len() > 14
+        || main.len() % 2 != 0
+        || !main.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| main.get(r).map_or(Some(0), |s| s.parse::<u32>().ok());
+    let date = time::Date::from_calendar_date(
+        num(0..4)? as i32,
+        time::Month::try_from(num(4..6)? as u8).ok()?,
+        num(6..8)? as u8,
+    )
+    .ok()?;
+    let t = time::Time::from_hms(num(8..10)? as u8, num(10..12)? as u8, num(12..14)? as u8).ok()?;
+    let offset = match offset {
+        None => time::UtcOffset::UTC,
+        Some(o) if o.len() == 5 && o[1..].bytes().all(|b| b.is_ascii_digit()) => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let h: i8 = o[1..3].parse().ok()?;
+            let m: i8 = o[3..5].parse().ok()?;
+            time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
+        }
+        Some(_) => return None,
+    };
+    Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
+}
+
+/// Accepts `text/xml` (SOAP 1.1), `application/soap+xml` (SOAP 1.2) and `application/xml`
+/// (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
+fn check_content_type(ct: Option<&str>) -> Result<(), String> {
+    let media = ct.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match media.as_deref() {
+        Some("text/xml" | "application/soap+xml" | "application/xml") => Ok(()),
+        Some(other) => Err(format!(
+            "unsupported content type {other:?}: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
+        )),
+        None => Err("no content type: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)".to_owned()),
+    }
+}
+
+/// The HTTP content type of a wrapping.
+pub fn content_type_of(wrapping: Wrapping) -> &'static str {
+    match wrapping {
+        Wrapping::Soap11 => "text/xml; charset=utf-8",
+        Wrapping::Soap12 => "application/soap+xml; charset=utf-8",
+        Wrapping::Bare => "application/xml; charset=utf-8",
+    }
+}
+
+const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+/// Wraps a bare acknowledgement the way the request was wrapped.
+pub fn wrap(wrapping: Wrapping, ack: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(ack);
+    let inner = match text.strip_prefix("<?xml") {
+        Some(rest) => rest
+            .split_once("?>")
+            .map_or(&*text, |(_, after)| after.trim_start()),
+        None => &*text,
+    };
+    let ns = match wrapping {
+        Wrapping::Bare => return ack.to_vec(),
+        Wrapping::Soap11 => SOAP11,
+        Wrapping::Soap12 => SOAP12,
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soap:Envelope xmlns:soap=\"{ns}\"><soap:Body>\n{inner}</soap:Body></soap:Envelope>\n"
+    )
+    .into_bytes()
+}
+
+/// A SOAP 1.1 Fault with the reason escaped.
+pub fn soap_fault(code: &str, reason: &str) -> Vec<u8> {
+    let reason = quick_xml::escape::escape(reason);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soap:Envelope xmlns:soap=\"{SOAP11}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{reason}</faultstring></soap:Fault></soap:Body></soap:Envelope>\n"
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hl7_times_parse_with_and_without_offset() {
+        let t = parse_hl7_time("20260717130652+0300").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_784_282_812);
+        assert_eq!(
+            parse_hl7_time("20170922151552").unwrap().offset(),
+            time::UtcOffset::UTC
+        );
+        assert!(parse_hl7_time("20260230").is_none());
+        assert!(parse_hl7_time("2026").is_none());
+        assert!(parse_hl7_time("20260101+3").is_none());
+        assert_eq!(parse_hl7_time("20170922151558.936").unwrap().second(), 58);
+    }
+
+    #[test]
+    fn content_types_are_named_in_the_refusal() {
+        assert!(check_content_type(Some("text/xml; charset=utf-8")).is_ok());
+        assert!(check_content_type(Some("Application/SOAP+xml")).is_ok());
+        assert_eq!(
+            check_content_type(Some("application/json")).unwrap_err(),
+            "unsupported content type \"application/json\": send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
+        );
+    }
+
+    #[test]
+    fn soap_wrapping_keeps_the_ack_and_escapes_faults() {
+        let ack = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MCCI_IN000002UV01/>";
+        let w = String::from_utf8(wrap(Wrapping::Soap12, ack)).unwrap();
+        assert!(
+            w.contains(SOAP12) && w.contains("<soap:Body>\n<MCCI_IN000002UV01/></soap:Body>"),
+            "{w}"
+        );
+        assert_eq!(wrap(Wrapping::Bare, ack), ack.to_vec());
+        let f = String::from_utf8(soap_fault("soap:Client", "a <b> & c")).unwrap();
+        assert!(
+            f.contains("<faultstring>a &lt;b&gt; &amp; c</faultstring>"),
+            "{f}"
+        );
+    }
+}
