@@ -227,11 +227,7 @@ pub fn example_values() -> MessageValues {
 
 /// The HTTP `Content-Type` of a wrapping (DESIGN §3.1).
 pub fn content_type(wrapping: Wrapping) -> &'static str {
-    match wrapping {
-        Wrapping::Soap11 => "text/xml; charset=utf-8",
-        Wrapping::Soap12 => "application/soap+xml; charset=utf-8",
-        Wrapping::Bare => "application/xml",
-    }
+    wrapping.content_type()
 }
 
 /// Builds a complete message: the CDA, signed by `signer` if given, inside the MIME part of

@@ -279,3 +279,43 @@ fn cda_lines(line: &mut impl FnMut(&str, String), c: &Cda) {
         }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_file_is_an_error_naming_it() {
+        let err = run(Args {
+            file: "/nonexistent/kantakoe-inspect.xml".into(),
+            json: false,
+        })
+        .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "cannot read /nonexistent/kantakoe-inspect.xml: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn exit_codes_and_problem_rendering() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doctype.xml");
+        std::fs::write(&path, "<!DOCTYPE a><a/>").unwrap();
+        let code = run(Args {
+            file: path.clone(),
+            json: true,
+        })
+        .unwrap();
+        assert_eq!(code, ExitCode::from(2));
+        let (read, problems) = format::inspect(b"<!DOCTYPE a><a/>", &Limits::default());
+        assert_eq!(exit_code(read.as_ref(), &problems), 2);
+        assert_eq!(
+            render_text("doctype.xml", read.as_ref(), &problems),
+            "file               doctype.xml\nread               no (see problems)\nproblems           1\n  XML_DOCTYPE at /\n    a document type declaration (<!DOCTYPE>) at byte 0; none is allowed\n"
+        );
+        let json = render_json("doctype.xml", read.as_ref(), &problems).unwrap();
+        assert!(json.contains("\"code\": \"XML_DOCTYPE\""), "{json}");
+        assert!(json.contains("\"complete\": false"), "{json}");
+    }
+}

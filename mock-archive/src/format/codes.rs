@@ -120,6 +120,12 @@ pub const SERVICE_REQUEST_SYSTEM: CodeSystem = CodeSystem {
     name: "Sosiaalihuolto - Arkistosanomien palvelupyynnöt",
     provenance: public(SOCIAL_MESSAGE),
 };
+/// Service requests of patient data repository messages (`PP1` in the HUS messages).
+pub const PATIENT_SERVICE_REQUEST_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.5.40157.2008",
+    name: "eArkisto - Arkistosanomien palvelupyynnöt",
+    provenance: public(HUS_BOTH),
+};
 /// Usage situations of the social welfare repository ("käyttötilanne").
 pub const USAGE_SITUATION_SYSTEM: CodeSystem = CodeSystem {
     oid: "1.2.246.537.6.1289.201901",
@@ -216,6 +222,13 @@ pub const SERVICE_REQUEST_SP1: Code = Code {
     system: SERVICE_REQUEST_SYSTEM,
     display_name: "Asiakkuusasiakirjan arkistointi",
     provenance: public(SOCIAL_MESSAGE),
+};
+/// Patient service request `PP1`: archive the provider's own documents.
+pub const PATIENT_SERVICE_REQUEST_PP1: Code = Code {
+    code: "PP1",
+    system: PATIENT_SERVICE_REQUEST_SYSTEM,
+    display_name: "Arkistoi palvelujen antajan omia asiakirjoja",
+    provenance: public(HUS_BOTH),
 };
 /// Usage situation `1`: the organiser's register, own use.
 pub const USAGE_OWN: Code = Code {
@@ -442,6 +455,10 @@ pub const ALL: &[Entry] = &[
         system: SERVICE_REQUEST_SYSTEM,
     },
     Entry::System {
+        name: "PATIENT_SERVICE_REQUEST_SYSTEM",
+        system: PATIENT_SERVICE_REQUEST_SYSTEM,
+    },
+    Entry::System {
         name: "USAGE_SITUATION_SYSTEM",
         system: USAGE_SITUATION_SYSTEM,
     },
@@ -500,6 +517,10 @@ pub const ALL: &[Entry] = &[
     Entry::Code {
         name: "SERVICE_REQUEST_SP1",
         code: SERVICE_REQUEST_SP1,
+    },
+    Entry::Code {
+        name: "PATIENT_SERVICE_REQUEST_PP1",
+        code: PATIENT_SERVICE_REQUEST_PP1,
     },
     Entry::Code {
         name: "USAGE_OWN",
@@ -636,6 +657,15 @@ pub const INTERACTIONS: &[(Value, bool)] = &[
     (INTERACTION_PATIENT_REPLACE, false),
 ];
 
+/// Whether an interaction belongs to the social welfare repository (`Some(true)`), the patient
+/// data repository (`Some(false)`, refused here under R6), or is unknown (`None`).
+pub fn is_social_interaction(interaction: &str) -> Option<bool> {
+    INTERACTIONS
+        .iter()
+        .find(|(v, _)| v.value == interaction)
+        .map(|(_, social)| *social)
+}
+
 /// Whether an interaction replaces a document (`...16FI01`).
 pub fn is_replace_interaction(interaction: &str) -> bool {
     interaction == INTERACTION_REPLACE.value || interaction == INTERACTION_PATIENT_REPLACE.value
@@ -662,6 +692,36 @@ mod tests {
     }
 
     #[test]
+    fn every_constant_is_listed_in_all() {
+        let listed: std::collections::HashSet<&str> = ALL
+            .iter()
+            .map(|e| match e {
+                Entry::System { name, .. }
+                | Entry::Code { name, .. }
+                | Entry::Value { name, .. } => *name,
+            })
+            .collect();
+        let source = include_str!("codes.rs");
+        let mut declared = 0;
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((name, ty)) = rest.split_once(": ") else {
+                continue;
+            };
+            if ["Code ", "CodeSystem ", "Value "]
+                .iter()
+                .any(|t| ty.starts_with(t))
+            {
+                declared += 1;
+                assert!(listed.contains(name), "{name} is not listed in ALL");
+            }
+        }
+        assert_eq!(declared, listed.len());
+    }
+
+    #[test]
     fn conventions_are_marked() {
         let conventions: Vec<&str> = ALL
             .iter()
@@ -684,5 +744,10 @@ mod tests {
             ]
         );
         assert!(ACK_DETAIL_SYSTEM.oid.starts_with("2.999."));
+        assert_eq!(is_social_interaction("RCMR_IN200016FI01"), Some(true));
+        assert_eq!(is_social_interaction("RCMR_IN100002FI01"), Some(false));
+        assert_eq!(is_social_interaction("MCCI_IN000002UV01"), None);
+        assert!(is_replace_interaction("RCMR_IN100016FI01"));
+        assert!(!is_replace_interaction("RCMR_IN200002FI01"));
     }
 }

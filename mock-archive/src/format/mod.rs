@@ -101,3 +101,61 @@ pub fn bench_parse(input: &[u8], iterations: u32) -> Result<ParseBench, Vec<Prob
         messages_per_s: f64::from(iterations) / seconds,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BENCH: &[u8] = include_bytes!("testdata/bench-message.xml");
+
+    #[test]
+    fn bench_message_reads_cleanly() {
+        let (m, problems) = read_message(BENCH, &Limits::default());
+        assert_eq!(problems, []);
+        let m = m.unwrap();
+        assert_eq!(check_consistency(&m), []);
+        assert_eq!(check_test_identities(&m), []);
+        assert_eq!(m.wrapping.content_type(), "application/xml");
+        let b = bench_parse(BENCH, 3).unwrap();
+        assert_eq!((b.bytes, b.iterations), (BENCH.len(), 3));
+    }
+
+    #[test]
+    fn inspect_tells_documents_from_messages() {
+        let (m, _) = read_message(BENCH, &Limits::default());
+        let cda = m.unwrap().cda_bytes.unwrap();
+        let (read, problems) = inspect(&cda, &Limits::default());
+        assert_eq!(problems, []);
+        assert!(matches!(read, Some(Inspected::Document(_))));
+        let (read, problems) = inspect(b"<x xmlns='urn:hl7-org:v3'/>", &Limits::default());
+        assert!(read.is_some());
+        assert_eq!(problems[0].code, ProblemCode::UnknownInteraction);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Damaged copies of a real message never panic: either a model or problems come back.
+        #[test]
+        fn damaged_messages_never_panic(
+            cuts in prop::collection::vec((0usize..BENCH.len(), any::<u8>()), 1..8),
+            truncate in prop::option::of(0usize..BENCH.len()),
+        ) {
+            let mut bytes = BENCH.to_vec();
+            for (at, b) in cuts {
+                bytes[at] = b;
+            }
+            if let Some(t) = truncate {
+                bytes.truncate(t);
+            }
+            let (m, problems) = read_message(&bytes, &Limits::default());
+            if let Some(m) = &m {
+                let _ = check_consistency(m);
+                let _ = check_test_identities(m);
+            } else {
+                prop_assert!(!problems.is_empty());
+            }
+        }
+    }
+}

@@ -102,6 +102,17 @@ pub enum Wrapping {
     Bare,
 }
 
+impl Wrapping {
+    /// The HTTP `Content-Type` of this wrapping (DESIGN §3.1).
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Wrapping::Soap11 => "text/xml; charset=utf-8",
+            Wrapping::Soap12 => "application/soap+xml; charset=utf-8",
+            Wrapping::Bare => "application/xml",
+        }
+    }
+}
+
 /// The document metadata repeated at message level (`controlActProcess/subject/clinicalDocument`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MessageDocument {

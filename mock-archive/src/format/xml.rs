@@ -170,7 +170,12 @@ pub(crate) struct Parsed {
 pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
     let mut problems = Vec::new();
     let fatal = |problems: &mut Vec<Problem>, code, loc: String, msg: String| {
-        problems.push(Problem::new(code, format!("{base}{loc}"), msg));
+        let location = if loc == "/" && !base.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}{loc}")
+        };
+        problems.push(Problem::new(code, location, msg));
     };
     if input.len() > limits.max_bytes {
         fatal(
