@@ -5,8 +5,6 @@
 //! verifier must not process: DOCTYPE (and so entity declarations), unknown entities, unbound
 //! prefixes, non-UTF-8 input, too deep nesting and too large input.
 
-use std::collections::HashMap;
-
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -102,16 +100,6 @@ pub(crate) struct Attr {
     pub ns: Option<String>,
     /// The normalized value.
     pub value: String,
-}
-
-impl Attr {
-    /// The qualified name as written.
-    pub fn qname(&self) -> String {
-        match &self.prefix {
-            Some(p) => format!("{p}:{}", self.local),
-            None => self.local.clone(),
-        }
-    }
 }
 
 /// An element node.
@@ -285,23 +273,6 @@ impl Document {
         format!("/{}", names.join("/"))
     }
 
-    /// The namespaces in scope at `id` (prefix `""` = default; URI `""` = undeclared),
-    /// without the implicit `xml` binding.
-    pub fn in_scope_namespaces(&self, id: NodeId) -> HashMap<String, String> {
-        let mut chain = Vec::new();
-        let mut cur = Some(id);
-        while let Some(c) = cur {
-            chain.push(c);
-            cur = self.parent(c);
-        }
-        let mut map = HashMap::new();
-        for c in chain.into_iter().rev() {
-            for (p, u) in &self.element(c).ns_decls {
-                map.insert(p.clone(), u.clone());
-            }
-        }
-        map
-    }
 }
 
 /// The parser state.
@@ -310,8 +281,10 @@ struct Parser<'a> {
     nodes: Vec<Node>,
     /// Open elements.
     stack: Vec<NodeId>,
-    /// Namespace scopes, one per open element (prefix → URI).
-    scopes: Vec<HashMap<String, String>>,
+    /// Namespace bindings in scope, innermost last: (prefix, URI).
+    bindings: Vec<(String, String)>,
+    /// For each open element, the length of `bindings` before its declarations.
+    marks: Vec<usize>,
     root: Option<NodeId>,
 }
 
@@ -321,7 +294,8 @@ impl<'a> Parser<'a> {
             src,
             nodes: Vec::new(),
             stack: Vec::new(),
-            scopes: vec![HashMap::new()],
+            bindings: Vec::new(),
+            marks: Vec::new(),
             root: None,
         }
     }
@@ -354,7 +328,7 @@ impl<'a> Parser<'a> {
                         e.span.end_tag_start = after;
                         e.span.end = after;
                     }
-                    self.scopes.pop();
+                    self.close_scope();
                 }
                 Event::End(_) => {
                     let id = self.stack.pop().ok_or_else(|| XmlError::Malformed {
@@ -365,7 +339,7 @@ impl<'a> Parser<'a> {
                         e.span.end_tag_start = before;
                         e.span.end = after;
                     }
-                    self.scopes.pop();
+                    self.close_scope();
                 }
                 Event::Text(text) => {
                     let raw = std::str::from_utf8(&text)
@@ -429,6 +403,22 @@ impl<'a> Parser<'a> {
             nodes: self.nodes,
             root,
         })
+    }
+
+    /// The URI bound to `prefix` (`""` = default) in the current scope.
+    fn lookup(&self, prefix: &str) -> Option<String> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.clone())
+    }
+
+    /// Drops the namespace bindings of the element being closed.
+    fn close_scope(&mut self) {
+        if let Some(mark) = self.marks.pop() {
+            self.bindings.truncate(mark);
+        }
     }
 
     fn element_qname(&self, id: NodeId) -> String {
@@ -510,25 +500,23 @@ impl<'a> Parser<'a> {
                 raw_attrs.push((key, value));
             }
         }
-        let mut scope = self.scopes.last().cloned().unwrap_or_default();
-        for (p, u) in &ns_decls {
-            scope.insert(p.clone(), u.clone());
-        }
+        self.marks.push(self.bindings.len());
+        self.bindings.extend(ns_decls.iter().cloned());
         let (prefix, local) = split_qname(&qname);
         let ns = match prefix {
             Some("xml") => Some(XML_NS.to_owned()),
-            Some(p) => Some(scope.get(p).cloned().ok_or_else(|| XmlError::UnboundPrefix {
+            Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
                 prefix: p.to_owned(),
                 position: before,
             })?),
-            None => scope.get("").filter(|u| !u.is_empty()).cloned(),
+            None => self.lookup("").filter(|u| !u.is_empty()),
         };
         let mut attrs = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
             let (aprefix, alocal) = split_qname(&key);
             let ans = match aprefix {
                 Some("xml") => Some(XML_NS.to_owned()),
-                Some(p) => Some(scope.get(p).cloned().ok_or_else(|| XmlError::UnboundPrefix {
+                Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
                     prefix: p.to_owned(),
                     position: before,
                 })?),
@@ -550,7 +538,6 @@ impl<'a> Parser<'a> {
                 value,
             });
         }
-        self.scopes.push(scope);
         let element = Element {
             prefix: prefix.map(str::to_owned),
             local: local.to_owned(),
@@ -722,6 +709,7 @@ mod tests {
         let fs = doc.element(f).span;
         assert_eq!(&src[fs.start_tag_end..fs.end_tag_start], b"t");
         assert_eq!(doc.path(f), "/r/f");
-        assert_eq!(doc.in_scope_namespaces(e).get("p").map(String::as_str), Some("urn:p"));
+        assert_eq!(doc.element(e).ns.as_deref(), Some("urn:p"));
+        assert_eq!(doc.element(e).attr("ID"), Some("x"));
     }
 }
