@@ -53,7 +53,16 @@ pub(crate) fn canonicalize(
 
 /// The last binding of `prefix` in a stack of (prefix, URI) bindings.
 fn lookup<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str> {
-    stack.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
+    stack
+        .iter()
+        .rev()
+        .find(|(p, _)| same(p, prefix))
+        .map(|(_, u)| *u)
+}
+
+/// String equality without a `memcmp` call for the common empty and short cases.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 struct Canonicalizer<'a, 'o> {
@@ -166,7 +175,11 @@ impl<'a> Canonicalizer<'a, '_> {
 /// The prefix string as stored in the stack (so that it borrows from the document), or
 /// `""` for the default namespace when it is not bound at all.
 fn lookup_key<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str> {
-    stack.iter().rev().find(|(p, _)| *p == prefix).map(|(p, _)| *p)
+    stack
+        .iter()
+        .rev()
+        .find(|(p, _)| same(p, prefix))
+        .map(|(p, _)| *p)
 }
 
 fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {

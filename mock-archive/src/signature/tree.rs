@@ -5,6 +5,9 @@
 //! verifier must not process: DOCTYPE (and so entity declarations), unknown entities, unbound
 //! prefixes, non-UTF-8 input, too deep nesting and too large input.
 
+use std::borrow::Cow;
+use std::rc::Rc;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -97,7 +100,7 @@ pub(crate) struct Attr {
     /// The local name.
     pub local: String,
     /// The namespace URI (none for unprefixed attributes).
-    pub ns: Option<String>,
+    pub ns: Option<Rc<str>>,
     /// The normalized value.
     pub value: String,
 }
@@ -110,7 +113,7 @@ pub(crate) struct Element {
     /// The local name.
     pub local: String,
     /// The namespace URI, if the element is in one.
-    pub ns: Option<String>,
+    pub ns: Option<Rc<str>>,
     /// Namespace declarations on this element: (prefix, URI); the default namespace has
     /// prefix `""`, and an undeclaration (`xmlns=""`) has URI `""`.
     pub ns_decls: Vec<(String, String)>,
@@ -282,7 +285,9 @@ struct Parser<'a> {
     /// Open elements.
     stack: Vec<NodeId>,
     /// Namespace bindings in scope, innermost last: (prefix, URI).
-    bindings: Vec<(String, String)>,
+    bindings: Vec<(String, Rc<str>)>,
+    /// The `xml` namespace, shared.
+    xml_ns: Rc<str>,
     /// For each open element, the length of `bindings` before its declarations.
     marks: Vec<usize>,
     root: Option<NodeId>,
@@ -296,6 +301,7 @@ impl<'a> Parser<'a> {
             stack: Vec::new(),
             bindings: Vec::new(),
             marks: Vec::new(),
+            xml_ns: Rc::from(XML_NS),
             root: None,
         }
     }
@@ -344,18 +350,18 @@ impl<'a> Parser<'a> {
                 Event::Text(text) => {
                     let raw = std::str::from_utf8(&text)
                         .map_err(|e| XmlError::Encoding(e.to_string()))?;
-                    self.text(&normalize_eol(raw), before)?;
+                    self.text(normalize_eol(raw), before)?;
                 }
                 Event::CData(cdata) => {
                     let raw = std::str::from_utf8(&cdata)
                         .map_err(|e| XmlError::Encoding(e.to_string()))?;
-                    self.text(&normalize_eol(raw), before)?;
+                    self.text(normalize_eol(raw), before)?;
                 }
                 Event::GeneralRef(r) => {
                     let name = std::str::from_utf8(&r)
                         .map_err(|e| XmlError::Encoding(e.to_string()))?;
                     let resolved = resolve_reference(name, before)?;
-                    self.text(&resolved, before)?;
+                    self.text(Cow::Owned(resolved), before)?;
                 }
                 Event::Comment(_) => {
                     if !self.stack.is_empty() {
@@ -406,7 +412,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The URI bound to `prefix` (`""` = default) in the current scope.
-    fn lookup(&self, prefix: &str) -> Option<String> {
+    fn lookup(&self, prefix: &str) -> Option<Rc<str>> {
         self.bindings
             .iter()
             .rev()
@@ -440,7 +446,7 @@ impl<'a> Parser<'a> {
         id
     }
 
-    fn text(&mut self, text: &str, position: usize) -> Result<(), XmlError> {
+    fn text(&mut self, text: Cow<'_, str>, position: usize) -> Result<(), XmlError> {
         if self.stack.is_empty() {
             if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
                 return Ok(());
@@ -456,10 +462,10 @@ impl<'a> Parser<'a> {
             && let Some(&last) = e.children.last()
             && let NodeKind::Text(t) = &mut self.nodes[last].kind
         {
-            t.push_str(text);
+            t.push_str(&text);
             return Ok(());
         }
-        self.push_child(NodeKind::Text(text.to_owned()));
+        self.push_child(NodeKind::Text(text.into_owned()));
         Ok(())
     }
 
@@ -501,10 +507,11 @@ impl<'a> Parser<'a> {
             }
         }
         self.marks.push(self.bindings.len());
-        self.bindings.extend(ns_decls.iter().cloned());
+        self.bindings
+            .extend(ns_decls.iter().map(|(p, u)| (p.clone(), Rc::from(u.as_str()))));
         let (prefix, local) = split_qname(&qname);
         let ns = match prefix {
-            Some("xml") => Some(XML_NS.to_owned()),
+            Some("xml") => Some(self.xml_ns.clone()),
             Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
                 prefix: p.to_owned(),
                 position: before,
@@ -515,7 +522,7 @@ impl<'a> Parser<'a> {
         for (key, value) in raw_attrs {
             let (aprefix, alocal) = split_qname(&key);
             let ans = match aprefix {
-                Some("xml") => Some(XML_NS.to_owned()),
+                Some("xml") => Some(self.xml_ns.clone()),
                 Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
                     prefix: p.to_owned(),
                     position: before,
@@ -569,11 +576,11 @@ fn split_qname(qname: &str) -> (Option<&str>, &str) {
 }
 
 /// XML 1.0 end-of-line handling: CRLF and lone CR become LF.
-fn normalize_eol(raw: &str) -> String {
+fn normalize_eol(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\r') {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
-    raw.replace("\r\n", "\n").replace('\r', "\n")
+    Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Resolves a predefined entity or a character reference (`name` is between `&` and `;`).
