@@ -86,7 +86,9 @@ fn make_pki(spec: CertSpec, ca_name: &str) -> Pki {
     ca_params
         .distinguished_name
         .push(DnType::OrganizationName, "Kantakoe TEST");
-    ca_params.distinguished_name.push(DnType::CommonName, ca_name);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     ca_params.not_before = datetime!(2024-01-01 00:00:00 UTC);
@@ -127,13 +129,21 @@ fn make_pki(spec: CertSpec, ca_name: &str) -> Pki {
 
 fn rsa() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
-    PKI.get_or_init(|| make_pki(CertSpec::good(&rcgen::PKCS_RSA_SHA256), "Kantakoe TEST RSA CA"))
+    PKI.get_or_init(|| {
+        make_pki(
+            CertSpec::good(&rcgen::PKCS_RSA_SHA256),
+            "Kantakoe TEST RSA CA",
+        )
+    })
 }
 
 fn ec() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        make_pki(CertSpec::good(&rcgen::PKCS_ECDSA_P256_SHA256), "Kantakoe TEST EC CA")
+        make_pki(
+            CertSpec::good(&rcgen::PKCS_ECDSA_P256_SHA256),
+            "Kantakoe TEST EC CA",
+        )
     })
 }
 
@@ -293,11 +303,20 @@ fn tamper_body(signed: &str, variant: Variant) -> String {
         Variant::NonAscii => "Örjan",
         _ => "PGRpdi",
     };
-    assert!(signed.contains(needle), "{variant:?}: no {needle} in the body");
+    assert!(
+        signed.contains(needle),
+        "{variant:?}: no {needle} in the body"
+    );
     let replacement: String = needle
         .chars()
         .enumerate()
-        .map(|(i, c)| if i == 1 { if c == 'X' { 'Y' } else { 'X' } } else { c })
+        .map(|(i, c)| {
+            if i == 1 {
+                if c == 'X' { 'Y' } else { 'X' }
+            } else {
+                c
+            }
+        })
         .collect();
     signed.replacen(needle, &replacement, 1)
 }
@@ -375,8 +394,14 @@ fn kantakoe_signed_verifies_with_xmlsec1(pki: &Pki) {
         let file = dir.path().join(format!("{variant:?}.xml"));
         std::fs::write(&file, &signed).unwrap();
         let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
-        assert!(ok, "{variant:?}: xmlsec1 refused Kantakoe's signature:\n{out}");
-        assert!(out.contains("SignedInfo References (ok/all): 2/2"), "{variant:?}: {out}");
+        assert!(
+            ok,
+            "{variant:?}: xmlsec1 refused Kantakoe's signature:\n{out}"
+        );
+        assert!(
+            out.contains("SignedInfo References (ok/all): 2/2"),
+            "{variant:?}: {out}"
+        );
         let v = signature::verify(&signed, &pki.options());
         assert!(v.is_valid(), "{variant:?}: {:?}", v.problems);
 
@@ -387,7 +412,11 @@ fn kantakoe_signed_verifies_with_xmlsec1(pki: &Pki) {
         assert!(!ok, "{variant:?}: xmlsec1 accepted a changed body:\n{out}");
         let v = signature::verify(tampered.as_bytes(), &pki.options());
         assert_eq!(codes(&v), ["SIG_REFERENCE_DIGEST"], "{variant:?}");
-        assert!(v.problems[0].message.contains("(body, "), "{variant:?}: {}", v.problems[0]);
+        assert!(
+            v.problems[0].message.contains("(body, "),
+            "{variant:?}: {}",
+            v.problems[0]
+        );
     }
 }
 
@@ -443,14 +472,19 @@ fn ec_xmlsec1_signed_verifies_in_kantakoe() {
 
 #[test]
 fn ec_signature_value_is_raw_r_and_s() {
-    let signed = signature::sign(cda(Variant::Plain).as_bytes(), &ec().signer(), SIGNED_AT).unwrap();
+    let signed =
+        signature::sign(cda(Variant::Plain).as_bytes(), &ec().signer(), SIGNED_AT).unwrap();
     let text = String::from_utf8(signed).unwrap();
     let value = text
         .split("<ds:SignatureValue>")
         .nth(1)
         .and_then(|s| s.split("</ds:SignatureValue>").next())
         .unwrap();
-    assert_eq!(STANDARD.decode(value).unwrap().len(), 64, "P-256 r||s is 64 bytes");
+    assert_eq!(
+        STANDARD.decode(value).unwrap().len(),
+        64,
+        "P-256 r||s is 64 bytes"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -459,15 +493,14 @@ fn ec_signature_value_is_raw_r_and_s() {
 
 #[test]
 fn signer_writes_the_2026_profile_into_the_local_header() {
-    let signed = signature::sign(cda(Variant::Plain).as_bytes(), &rsa().signer(), SIGNED_AT).unwrap();
+    let signed =
+        signature::sign(cda(Variant::Plain).as_bytes(), &rsa().signer(), SIGNED_AT).unwrap();
     let text = String::from_utf8(signed.clone()).unwrap();
     let original = cda(Variant::Plain);
     // Everything outside the header and the body's start tag is byte for byte unchanged.
     let header_end = original.find("</hl7fi:localSocialHeader>").unwrap();
     assert!(text.starts_with(&original[..header_end]));
-    assert!(text.contains(
-        "<signatureCollection xmlns=\"urn:hl7finland\"><signature ID=\"sig-"
-    ));
+    assert!(text.contains("<signatureCollection xmlns=\"urn:hl7finland\"><signature ID=\"sig-"));
     assert!(text.contains(
         "<signatureDescription code=\"3\" codeSystem=\"1.2.246.537.5.40127.2006\" \
          codeSystemName=\"KanTa-palvelut - Sähköisen allekirjoituksen tyyppi\" \
@@ -487,8 +520,12 @@ fn signer_writes_the_2026_profile_into_the_local_header() {
 
 #[test]
 fn structured_body_keeps_its_id_pattern() {
-    let signed =
-        signature::sign(cda(Variant::Structured).as_bytes(), &rsa().signer(), SIGNED_AT).unwrap();
+    let signed = signature::sign(
+        cda(Variant::Structured).as_bytes(),
+        &rsa().signer(),
+        SIGNED_AT,
+    )
+    .unwrap();
     let text = String::from_utf8(signed).unwrap();
     assert!(text.contains("<structuredBody ID=\"OID1.2.246.10.99999901.95777.2026.1.0\">"));
 }
@@ -503,11 +540,12 @@ fn signing_refusals_say_why() {
         "the document already has a system signature in \
          /ClinicalDocument/localSocialHeader/signatureCollection/signature"
     );
-    let no_header = cda(Variant::Plain).replace(
-        "<hl7fi:localSocialHeader xmlns:hl7fi=\"urn:hl7finland\">",
-        "<hl7fi:other xmlns:hl7fi=\"urn:hl7finland\">",
-    )
-    .replace("</hl7fi:localSocialHeader>", "</hl7fi:other>");
+    let no_header = cda(Variant::Plain)
+        .replace(
+            "<hl7fi:localSocialHeader xmlns:hl7fi=\"urn:hl7finland\">",
+            "<hl7fi:other xmlns:hl7fi=\"urn:hl7finland\">",
+        )
+        .replace("</hl7fi:localSocialHeader>", "</hl7fi:other>");
     let err = signature::sign(no_header.as_bytes(), &signer, SIGNED_AT).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -737,7 +775,12 @@ fn negative_cases() -> Vec<Case> {
     cases.push(Case {
         name: "key usage without digitalSignature or nonRepudiation",
         doc: String::from_utf8(
-            signature::sign(cda(Variant::Plain).as_bytes(), &no_usage.signer(), SIGNED_AT).unwrap(),
+            signature::sign(
+                cda(Variant::Plain).as_bytes(),
+                &no_usage.signer(),
+                SIGNED_AT,
+            )
+            .unwrap(),
         )
         .unwrap(),
         opts: no_usage.options(),
@@ -877,7 +920,10 @@ fn cli_signs_and_verifies_and_explains() {
         text.contains("<cda:nonXMLBody xmlns:cda=\"urn:hl7-org:v3\" ID=\"OID1.2.246.10.99999901.95777.2026.1\">"),
         "{text}"
     );
-    assert!(!text.contains("xmlns:unused=\"urn:example:unused\" ID"), "{text}");
+    assert!(
+        !text.contains("xmlns:unused=\"urn:example:unused\" ID"),
+        "{text}"
+    );
     assert!(text.contains("-----BEGIN CANONICAL SignedInfo-----"));
 
     // Same through --pki, then a tampered copy fails naming the body Reference.
@@ -897,7 +943,10 @@ fn cli_signs_and_verifies_and_explains() {
     let (text, valid) = kantakoe::cmd::verify::check(&verify_args(&output2)).unwrap();
     assert!(!valid);
     let last: Vec<&str> = text.lines().rev().take(2).collect();
-    assert!(last[1].starts_with("result: INVALID (1 problems)"), "{text}");
+    assert!(
+        last[1].starts_with("result: INVALID (1 problems)"),
+        "{text}"
+    );
     assert!(
         last[0].starts_with("SIG_REFERENCE_DIGEST: Reference `#OID1.2.246.10.99999901.95777.2026.1` (body, /ClinicalDocument/component/nonXMLBody): digest mismatch"),
         "{text}"
@@ -934,5 +983,8 @@ fn cli_usage_errors_say_what_is_wrong() {
         output: None,
     })
     .unwrap_err();
-    assert_eq!(err.to_string(), "give either --cert and --key, or --pki DIR");
+    assert_eq!(
+        err.to_string(),
+        "give either --cert and --key, or --pki DIR"
+    );
 }

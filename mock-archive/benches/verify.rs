@@ -50,13 +50,15 @@ fn pki(alg: &'static SignatureAlgorithm, rsa4096: bool) -> (Signer, Vec<u8>) {
     params
         .distinguished_name
         .push(DnType::CustomDnType(vec![2, 5, 4, 5]), ORG);
-    params.distinguished_name.push(DnType::CommonName, "Bench signer");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Bench signer");
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.not_before = datetime!(2025-01-01 00:00:00 UTC);
     params.not_after = datetime!(2035-01-01 00:00:00 UTC);
     let cert = params.signed_by(&key, &issuer).expect("cert");
-    let signer = Signer::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
-        .expect("signer");
+    let signer =
+        Signer::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).expect("signer");
     (signer, ca_cert.der().to_vec())
 }
 

@@ -38,8 +38,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, None, Some(dir)) => (dir.join("signature.pem"), dir.join("signature.key.pem")),
         _ => bail!("give either --cert and --key, or --pki DIR"),
     };
-    let cert = std::fs::read(&cert_path)
-        .with_context(|| format!("reading {}", cert_path.display()))?;
+    let cert =
+        std::fs::read(&cert_path).with_context(|| format!("reading {}", cert_path.display()))?;
     let key =
         std::fs::read(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
     let signer = Signer::from_pem(&cert, &key)

@@ -49,9 +49,7 @@ pub fn parse_at(text: &str) -> Result<OffsetDateTime, String> {
     let date_fmt = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(text, &date_fmt)
         .map(|d| d.midnight().assume_utc())
-        .map_err(|_| {
-            format!("`{text}` is not a time (RFC 3339, HL7 TS with zone, or YYYY-MM-DD)")
-        })
+        .map_err(|_| format!("`{text}` is not a time (RFC 3339, HL7 TS with zone, or YYYY-MM-DD)"))
 }
 
 fn parse_vendor(text: &str) -> Result<(String, String), String> {
@@ -129,7 +127,11 @@ fn report(file: &str, origin: &str, v: &Verification, explain: bool) -> String {
         let _ = writeln!(out, "signature method: {m}");
     }
     if !v.author_organisations.is_empty() {
-        let _ = writeln!(out, "author organisation: {}", v.author_organisations.join(", "));
+        let _ = writeln!(
+            out,
+            "author organisation: {}",
+            v.author_organisations.join(", ")
+        );
     }
     for r in &v.references {
         let state = match &r.computed {
@@ -147,7 +149,11 @@ fn report(file: &str, origin: &str, v: &Verification, explain: bool) -> String {
         if explain {
             let _ = writeln!(out, "  digest method: {}", r.digest_method);
             let _ = writeln!(out, "  DigestValue:   {}", r.expected);
-            let _ = writeln!(out, "  computed:      {}", r.computed.as_deref().unwrap_or("-"));
+            let _ = writeln!(
+                out,
+                "  computed:      {}",
+                r.computed.as_deref().unwrap_or("-")
+            );
             let _ = writeln!(
                 out,
                 "  canonical bytes ({} bytes) follow between the markers:",
@@ -198,8 +204,11 @@ fn cda_of(input: &[u8]) -> anyhow::Result<(Vec<u8>, String)> {
     if local == "ClinicalDocument" {
         return Ok((input.to_vec(), "bare CDA document".to_owned()));
     }
-    let cd = find_tag(text, 0, "clinicalDocument")
-        .with_context(|| format!("`{first}` is neither a ClinicalDocument nor a message with subject/clinicalDocument"))?;
+    let cd = find_tag(text, 0, "clinicalDocument").with_context(|| {
+        format!(
+            "`{first}` is neither a ClinicalDocument nor a message with subject/clinicalDocument"
+        )
+    })?;
     let (content_start, content_end) = element_content(text, cd, "text")
         .context("the message's clinicalDocument has no text element")?;
     let mime = unescape(&text[content_start..content_end]).replace("\r\n", "\n");
@@ -310,14 +319,18 @@ fn cda_from_mime(mime: &str) -> anyhow::Result<(Vec<u8>, String)> {
         if part.starts_with("--") {
             break;
         }
-        let part = part.trim_start_matches([' ', '\t']).trim_start_matches('\n');
+        let part = part
+            .trim_start_matches([' ', '\t'])
+            .trim_start_matches('\n');
         let Some((headers, body)) = part.split_once("\n\n") else {
             continue;
         };
         let header = |name: &str| {
             headers.lines().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_owned())
             })
         };
         let encoding = header("Content-Transfer-Encoding").unwrap_or_default();
@@ -373,7 +386,10 @@ mod tests {
 
     #[test]
     fn reads_at_times() {
-        assert_eq!(parse_at("2017-09-22").unwrap().unix_timestamp(), 1_506_038_400);
+        assert_eq!(
+            parse_at("2017-09-22").unwrap().unix_timestamp(),
+            1_506_038_400
+        );
         assert_eq!(
             parse_at("2017-09-22T12:15:52Z").unwrap().unix_timestamp(),
             1_506_082_552

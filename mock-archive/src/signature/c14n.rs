@@ -244,13 +244,19 @@ mod tests {
     #[test]
     fn inclusive_prefix_list_renders_unused_prefixes() {
         let src = r#"<r xmlns:xsi="urn:xsi" xmlns:u="urn:u"><x/></r>"#;
-        assert_eq!(c14n(src, "x", &["u", "#default"]), r#"<x xmlns:u="urn:u"></x>"#);
+        assert_eq!(
+            c14n(src, "x", &["u", "#default"]),
+            r#"<x xmlns:u="urn:u"></x>"#
+        );
     }
 
     #[test]
     fn undeclares_default_namespace_when_needed() {
         let src = r#"<r xmlns="urn:d"><x><y xmlns=""/></x></r>"#;
-        assert_eq!(c14n(src, "x", &[]), r#"<x xmlns="urn:d"><y xmlns=""></y></x>"#);
+        assert_eq!(
+            c14n(src, "x", &[]),
+            r#"<x xmlns="urn:d"><y xmlns=""></y></x>"#
+        );
     }
 
     #[test]

@@ -16,9 +16,8 @@ use time::OffsetDateTime;
 use super::c14n;
 use super::keys::Signer;
 use super::profile::{
-    DSIG_NS, ENVELOPED_SIGNATURE, EXC_C14N, HL7_NS, HL7FI_NS, SHA256,
-    SIGNATURE_TYPE_CODE_SYSTEM, SIGNATURE_TYPE_CODE_SYSTEM_NAME, SYSTEM_SIGNATURE_CODE,
-    SYSTEM_SIGNATURE_DISPLAY_NAME,
+    DSIG_NS, ENVELOPED_SIGNATURE, EXC_C14N, HL7_NS, HL7FI_NS, SHA256, SIGNATURE_TYPE_CODE_SYSTEM,
+    SIGNATURE_TYPE_CODE_SYSTEM_NAME, SYSTEM_SIGNATURE_CODE, SYSTEM_SIGNATURE_DISPLAY_NAME,
 };
 use super::tree::{Document, NodeId, XmlError};
 use super::verify::{self, digest_reference, local_header, parse_signature, real_body};
@@ -97,8 +96,7 @@ pub fn sign(cda: &[u8], signer: &Signer, timestamp: OffsetDateTime) -> Result<Ve
             .elements()
             .find(|e| doc.element(*e).attr("ID") == Some(id))
             .ok_or_else(|| SignError::Internal(format!("reference {} unresolved", r.uri)))?;
-        let (_, digest) =
-            digest_reference(&doc, target, ds, r).map_err(SignError::Internal)?;
+        let (_, digest) = digest_reference(&doc, target, ds, r).map_err(SignError::Internal)?;
         let span = doc.element(r.digest_value_node).span;
         edits.push((span.start_tag_end, span.end_tag_start, digest));
     }
@@ -118,7 +116,11 @@ pub fn sign(cda: &[u8], signer: &Signer, timestamp: OffsetDateTime) -> Result<Ve
     let span = doc.element(sv).span;
     Ok(splice(
         &with_digests,
-        vec![(span.start_tag_end, span.end_tag_start, STANDARD.encode(value))],
+        vec![(
+            span.start_tag_end,
+            span.end_tag_start,
+            STANDARD.encode(value),
+        )],
     ))
 }
 
@@ -231,7 +233,12 @@ fn build_template(cda: &[u8], opts: &TemplateOptions) -> Result<Template, SignEr
         let certs: String = opts
             .certificates
             .iter()
-            .map(|c| format!("<ds:X509Certificate>{}</ds:X509Certificate>", STANDARD.encode(c)))
+            .map(|c| {
+                format!(
+                    "<ds:X509Certificate>{}</ds:X509Certificate>",
+                    STANDARD.encode(c)
+                )
+            })
             .collect();
         format!("<ds:X509Data>{certs}</ds:X509Data>")
     };
@@ -257,7 +264,11 @@ fn build_template(cda: &[u8], opts: &TemplateOptions) -> Result<Template, SignEr
     let (container, insert) = match collection {
         Some(c) => (
             c,
-            signature.replacen("<signature ", &format!("<signature xmlns=\"{HL7FI_NS}\" "), 1),
+            signature.replacen(
+                "<signature ",
+                &format!("<signature xmlns=\"{HL7FI_NS}\" "),
+                1,
+            ),
         ),
         None => (
             header,

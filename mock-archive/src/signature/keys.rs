@@ -77,8 +77,8 @@ impl Signer {
             PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| KeyError::NoKey(e.to_string()))?;
         let key = parse_key(&key_der)?;
         let signer = Self { chain, key };
-        let cert_key = public_key_of(&signer.chain[0])
-            .map_err(|e| KeyError::BadCertificate(e.to_string()))?;
+        let cert_key =
+            public_key_of(&signer.chain[0]).map_err(|e| KeyError::BadCertificate(e.to_string()))?;
         if cert_key.bytes != signer.public_key() {
             return Err(KeyError::KeyMismatch);
         }
@@ -144,7 +144,8 @@ fn parse_key(der: &PrivateKeyDer<'_>) -> Result<KeyKind, KeyError> {
 }
 
 fn ec_key(der: &[u8]) -> Result<KeyKind, KeyError> {
-    if let Ok(k) = EcdsaKeyPair::from_private_key_der(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+    if let Ok(k) =
+        EcdsaKeyPair::from_private_key_der(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
     {
         return Ok(KeyKind::EcP256(k));
     }
@@ -215,7 +216,11 @@ pub(crate) fn verify_xmldsig(
         (RSA_SHA512, PublicKeyKind::Rsa) => &signature::RSA_PKCS1_2048_8192_SHA512,
         (ECDSA_SHA256, PublicKeyKind::P256) => &signature::ECDSA_P256_SHA256_FIXED,
         (ECDSA_SHA384, PublicKeyKind::P384) => &signature::ECDSA_P384_SHA384_FIXED,
-        (m, k) => return Err(format!("SignatureMethod {m} with a {k:?} key is not supported")),
+        (m, k) => {
+            return Err(format!(
+                "SignatureMethod {m} with a {k:?} key is not supported"
+            ));
+        }
     };
     Ok(UnparsedPublicKey::new(alg, &key.bytes)
         .verify(message, signature_value)

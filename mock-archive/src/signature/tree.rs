@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
-use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
 
 /// The namespace bound to the `xml` prefix.
 pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -58,13 +58,13 @@ pub enum XmlError {
     /// The document declares an encoding other than UTF-8, or its bytes are not UTF-8.
     #[error("the document is not UTF-8 ({0})")]
     Encoding(String),
-    /// Elements nested deeper than [`MAX_DEPTH`].
+    /// Elements nested deeper than 256 levels.
     #[error("elements nested deeper than {MAX_DEPTH} levels at byte {position}")]
     TooDeep {
         /// Byte offset of the element that is too deep.
         position: usize,
     },
-    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
+    /// The document is larger than 32 MiB.
     #[error("the document is {0} bytes, more than the {MAX_DOCUMENT_BYTES} accepted")]
     TooLarge(usize),
     /// The document has no root element.
@@ -275,7 +275,6 @@ impl Document {
         names.reverse();
         format!("/{}", names.join("/"))
     }
-
 }
 
 /// The parser state.
@@ -358,8 +357,8 @@ impl<'a> Parser<'a> {
                     self.text(normalize_eol(raw), before)?;
                 }
                 Event::GeneralRef(r) => {
-                    let name = std::str::from_utf8(&r)
-                        .map_err(|e| XmlError::Encoding(e.to_string()))?;
+                    let name =
+                        std::str::from_utf8(&r).map_err(|e| XmlError::Encoding(e.to_string()))?;
                     let resolved = resolve_reference(name, before)?;
                     self.text(Cow::Owned(resolved), before)?;
                 }
@@ -469,7 +468,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn open(&mut self, start: &BytesStart<'_>, before: usize, after: usize) -> Result<NodeId, XmlError> {
+    fn open(
+        &mut self,
+        start: &BytesStart<'_>,
+        before: usize,
+        after: usize,
+    ) -> Result<NodeId, XmlError> {
         if self.stack.is_empty() && self.root.is_some() {
             return Err(XmlError::Malformed {
                 position: before,
@@ -489,8 +493,8 @@ impl<'a> Parser<'a> {
             let key = std::str::from_utf8(attr.key.as_ref())
                 .map_err(|e| XmlError::Encoding(e.to_string()))?
                 .to_owned();
-            let raw = std::str::from_utf8(&attr.value)
-                .map_err(|e| XmlError::Encoding(e.to_string()))?;
+            let raw =
+                std::str::from_utf8(&attr.value).map_err(|e| XmlError::Encoding(e.to_string()))?;
             let value = normalize_attribute(raw, before)?;
             if key == "xmlns" {
                 ns_decls.push((String::new(), value));
@@ -507,8 +511,11 @@ impl<'a> Parser<'a> {
             }
         }
         self.marks.push(self.bindings.len());
-        self.bindings
-            .extend(ns_decls.iter().map(|(p, u)| (p.clone(), Rc::from(u.as_str()))));
+        self.bindings.extend(
+            ns_decls
+                .iter()
+                .map(|(p, u)| (p.clone(), Rc::from(u.as_str()))),
+        );
         let (prefix, local) = split_qname(&qname);
         let ns = match prefix {
             Some("xml") => Some(self.xml_ns.clone()),
@@ -662,7 +669,10 @@ mod tests {
     #[test]
     fn refuses_doctype() {
         let err = Document::parse(b"<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>").unwrap_err();
-        assert_eq!(err.to_string(), "a DOCTYPE declaration at byte 0 is refused");
+        assert_eq!(
+            err.to_string(),
+            "a DOCTYPE declaration at byte 0 is refused"
+        );
     }
 
     #[test]
@@ -683,13 +693,17 @@ mod tests {
         let err = Document::parse(doc.as_bytes()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("elements nested deeper than 256 levels at byte {}", 3 * MAX_DEPTH)
+            format!(
+                "elements nested deeper than 256 levels at byte {}",
+                3 * MAX_DEPTH
+            )
         );
     }
 
     #[test]
     fn refuses_other_encodings() {
-        let err = Document::parse(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>").unwrap_err();
+        let err =
+            Document::parse(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>").unwrap_err();
         assert_eq!(
             err.to_string(),
             "the document is not UTF-8 (declared encoding ISO-8859-1)"

@@ -38,11 +38,14 @@ pub enum Trust {
     Embedded,
 }
 
+/// A custom entitlement rule: `(signer organisation OID, author organisation OID) -> may sign`.
+pub type EntitlementRule = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 /// Who may sign for whom, beyond an organisation signing its own documents.
 ///
 /// An organisation always may sign for itself and for its own units: the signer OID equals
 /// the author OID, or the signer OID is an organisation OID `<arc>.10.0` and the author OID
-/// lies under `<arc>.` [conv: the HUS 2017 documents are signed by `…15675350.10.0` for the
+/// lies under `<arc>.` \[conv: the HUS 2017 documents are signed by `…15675350.10.0` for the
 /// custodian `…15675350.19.0`; public material states no rule].
 #[derive(Clone, Default)]
 pub enum Entitlement {
@@ -53,7 +56,7 @@ pub enum Entitlement {
     Vendors(Vec<(String, String)>),
     /// A custom rule: `(signer organisation OID, author organisation OID) -> may sign`,
     /// asked only when the two differ.
-    Custom(Arc<dyn Fn(&str, &str) -> bool + Send + Sync>),
+    Custom(EntitlementRule),
 }
 
 impl fmt::Debug for Entitlement {
@@ -79,7 +82,7 @@ impl Entitlement {
     }
 }
 
-/// Whether `author` is `signer` or one of its units (see [`Entitlement`]) [conv].
+/// Whether `author` is `signer` or one of its units (see [`Entitlement`]) \[conv\].
 fn same_organisation(signer: &str, author: &str) -> bool {
     if signer == author {
         return true;
@@ -383,12 +386,8 @@ pub fn verify(cda: &[u8], opts: &VerifyOptions) -> Verification {
     };
     v.signature_method = Some(parsed.signature_method.clone());
     check_references(&doc, &ids, signature, timestamp, &parsed, &mut v);
-    v.signed_info_canonical = c14n::canonicalize(
-        &doc,
-        parsed.signed_info,
-        None,
-        &parsed.c14n_prefixes,
-    );
+    v.signed_info_canonical =
+        c14n::canonicalize(&doc, parsed.signed_info, None, &parsed.c14n_prefixes);
     v.checked_at = opts.at.or(v.timestamp);
     check_certificate_and_value(&doc, &parsed, opts, &mut v);
     v
@@ -437,7 +436,10 @@ pub(crate) fn system_signatures(doc: &Document) -> Vec<NodeId> {
         return Vec::new();
     };
     doc.children_named(header, HL7FI_NS, "signatureCollection")
-        .flat_map(|c| doc.children_named(c, HL7FI_NS, "signature").collect::<Vec<_>>())
+        .flat_map(|c| {
+            doc.children_named(c, HL7FI_NS, "signature")
+                .collect::<Vec<_>>()
+        })
         .filter(|s| doc.child(*s, DSIG_NS, "Signature").is_some())
         .collect()
 }
@@ -612,7 +614,11 @@ pub(crate) fn parse_signature(
             }
         }
     }
-    if certificates.is_empty() && !problems.iter().any(|p| p.code == ProblemCode::CertMalformed) {
+    if certificates.is_empty()
+        && !problems
+            .iter()
+            .any(|p| p.code == ProblemCode::CertMalformed)
+    {
         problems.push(Problem {
             code: ProblemCode::CertMalformed,
             message: "ds:Signature has no KeyInfo/X509Data/X509Certificate".into(),
@@ -810,15 +816,25 @@ fn check_certificate_and_value(
     let info = match CertInfo::from_der(cert_der) {
         Ok(i) => i,
         Err(e) => {
-            v.problem(ProblemCode::CertMalformed, format!("signer certificate: {e}"));
+            v.problem(
+                ProblemCode::CertMalformed,
+                format!("signer certificate: {e}"),
+            );
             return;
         }
     };
     // The SignatureValue.
     match keys::public_key_of(cert_der) {
-        Err(e) => v.problem(ProblemCode::UnsupportedAlgorithm, format!("signer certificate: {e}")),
+        Err(e) => v.problem(
+            ProblemCode::UnsupportedAlgorithm,
+            format!("signer certificate: {e}"),
+        ),
         Ok(key) => {
-            if let Some(sig) = parsed.signature_value.as_ref().filter(|_| parsed.value_checkable) {
+            if let Some(sig) = parsed
+                .signature_value
+                .as_ref()
+                .filter(|_| parsed.value_checkable)
+            {
                 match keys::verify_xmldsig(
                     &parsed.signature_method,
                     &key,
@@ -1013,7 +1029,10 @@ mod tests {
     fn an_organisation_signs_for_itself_and_its_units_only() {
         let own = Entitlement::OwnOnly;
         assert!(own.allows("1.2.246.10.1.10.0", "1.2.246.10.1.10.0"));
-        assert!(own.allows("1.2.246.537.10.15675350.10.0", "1.2.246.537.10.15675350.19.0"));
+        assert!(own.allows(
+            "1.2.246.537.10.15675350.10.0",
+            "1.2.246.537.10.15675350.19.0"
+        ));
         assert!(!own.allows("1.2.246.10.1.10.0", "1.2.246.10.12.10.0"));
         assert!(!own.allows("1.2.246.10.1.10.5", "1.2.246.10.1.19.0"));
         let vendors = Entitlement::Vendors(vec![("9.9.10.0".into(), "1.2.246.10.1.10.0".into())]);
@@ -1026,8 +1045,14 @@ mod tests {
 
     #[test]
     fn reads_rfc3339_and_hl7_times() {
-        assert_eq!(parse_time("2017-09-22T12:15:52Z").unwrap().unix_timestamp(), 1_506_082_552);
-        assert_eq!(parse_time("20170922151552+0300").unwrap().unix_timestamp(), 1_506_082_552);
+        assert_eq!(
+            parse_time("2017-09-22T12:15:52Z").unwrap().unix_timestamp(),
+            1_506_082_552
+        );
+        assert_eq!(
+            parse_time("20170922151552+0300").unwrap().unix_timestamp(),
+            1_506_082_552
+        );
         assert!(parse_time("2017-09-22").is_none());
     }
 }
