@@ -264,12 +264,29 @@ impl Document {
         (0..self.nodes.len()).filter(|i| self.as_element(*i).is_some())
     }
 
-    /// A simple path of local names from the root to `id`, e.g. `/ClinicalDocument/component`.
+    /// A path of local names from the root to `id`, e.g. `/ClinicalDocument/component`, with
+    /// a 1-based position where an element has same-named siblings (`signature[2]`).
     pub fn path(&self, id: NodeId) -> String {
         let mut names = Vec::new();
         let mut cur = Some(id);
         while let Some(c) = cur {
-            names.push(self.element(c).local.clone());
+            let local = &self.element(c).local;
+            let step = match self.parent(c) {
+                Some(p) => {
+                    let same: Vec<NodeId> = self
+                        .child_elements(p)
+                        .filter(|s| &self.element(*s).local == local)
+                        .collect();
+                    if same.len() > 1 {
+                        let pos = same.iter().position(|s| *s == c).unwrap_or(0) + 1;
+                        format!("{local}[{pos}]")
+                    } else {
+                        local.clone()
+                    }
+                }
+                None => local.clone(),
+            };
+            names.push(step);
             cur = self.parent(c);
         }
         names.reverse();
