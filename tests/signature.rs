@@ -127,6 +127,57 @@ fn make_pki(spec: CertSpec, ca_name: &str) -> Pki {
     }
 }
 
+/// Root CA → intermediate CA → signer (EC P-256); the signer PEM carries the intermediate.
+fn make_chain_pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let ca = |name: &str| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        p.not_before = datetime!(2024-01-01 00:00:00 UTC);
+        p.not_after = datetime!(2040-01-01 00:00:00 UTC);
+        p
+    };
+    let root_key = KeyPair::generate_for(alg).unwrap();
+    let root_params = ca("Kantakoe TEST Root");
+    let root_cert = root_params.self_signed(&root_key).unwrap();
+    let root = Issuer::new(root_params, root_key);
+    let mid_key = KeyPair::generate_for(alg).unwrap();
+    let mid_params = ca("Kantakoe TEST Intermediate");
+    let mid_cert = mid_params.signed_by(&mid_key, &root).unwrap();
+    let mid = Issuer::new(mid_params, mid_key);
+    let key = KeyPair::generate_for(alg).unwrap();
+    let spec = CertSpec::good(alg);
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CustomDnType(vec![2, 5, 4, 5]), spec.org);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Ketjutettu");
+    params.key_usages = spec.usages;
+    params.not_before = spec.not_before;
+    params.not_after = spec.not_after;
+    let cert = params.signed_by(&key, &mid).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    Pki {
+        ca_pem: write("ca.pem", &root_cert.pem()),
+        ca_der: root_cert.der().to_vec(),
+        cert_pem: write(
+            "signature.pem",
+            &format!("{}{}", cert.pem(), mid_cert.pem()),
+        ),
+        key_pem: write("signature.key.pem", &key.serialize_pem()),
+        _dir: dir,
+    }
+}
+
 fn rsa() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
@@ -471,6 +522,27 @@ fn ec_xmlsec1_signed_verifies_in_kantakoe() {
 }
 
 #[test]
+fn chains_through_an_intermediate_in_x509data() {
+    let pki = make_chain_pki();
+    let signed = signature::sign(cda(Variant::Plain).as_bytes(), &pki.signer(), SIGNED_AT).unwrap();
+    let text = std::str::from_utf8(&signed).unwrap();
+    assert_eq!(text.matches("<ds:X509Certificate>").count(), 2);
+    let v = signature::verify(&signed, &pki.options());
+    assert!(v.is_valid(), "{:?}", v.problems);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chain.xml");
+    std::fs::write(&file, &signed).unwrap();
+    let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
+    assert!(ok, "xmlsec1 refused the chained signature:\n{out}");
+    // Without the intermediate the signer does not chain to the root.
+    let second = text.rfind("<ds:X509Certificate>").unwrap();
+    let end = text.rfind("</ds:X509Certificate>").unwrap() + "</ds:X509Certificate>".len();
+    let stripped = format!("{}{}", &text[..second], &text[end..]);
+    let v = signature::verify(stripped.as_bytes(), &pki.options());
+    assert_eq!(codes(&v), ["SIG_CERT_UNTRUSTED"]);
+}
+
+#[test]
 fn ec_signature_value_is_raw_r_and_s() {
     let signed =
         signature::sign(cda(Variant::Plain).as_bytes(), &ec().signer(), SIGNED_AT).unwrap();
@@ -747,6 +819,46 @@ fn negative_cases() -> Vec<Case> {
             ),
             opts: good(),
             expect: vec![ProblemCode::UnsupportedAlgorithm],
+        },
+        Case {
+            name: "no SignatureValue",
+            doc: {
+                let value = between(&signed, "<ds:SignatureValue>", "</ds:SignatureValue>");
+                signed.replace(&format!("<ds:SignatureValue>{value}</ds:SignatureValue>"), "")
+            },
+            opts: good(),
+            expect: vec![ProblemCode::Malformed],
+        },
+        Case {
+            name: "certificate not base64",
+            doc: signed.replacen("<ds:X509Certificate>", "<ds:X509Certificate>*", 1),
+            opts: good(),
+            expect: vec![ProblemCode::CertMalformed],
+        },
+        Case {
+            name: "certificate not X.509",
+            doc: {
+                let cert = between(&signed, "<ds:X509Certificate>", "</ds:X509Certificate>");
+                signed.replace(cert, "AAECAw==")
+            },
+            opts: good(),
+            expect: vec![ProblemCode::CertMalformed],
+        },
+        Case {
+            name: "two signatures",
+            doc: {
+                let sig = format!(
+                    "<signature ID{}</signature>",
+                    between(&signed, "<signature ID", "</signature>")
+                );
+                signed.replace(&sig, &format!("{sig}{sig}"))
+            },
+            opts: good(),
+            expect: vec![
+                ProblemCode::DuplicateId,
+                ProblemCode::DuplicateId,
+                ProblemCode::Multiple,
+            ],
         },
         Case {
             name: "not a system signature",

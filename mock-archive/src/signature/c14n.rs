@@ -7,8 +7,6 @@
 //! excluded element", which is everything a same-document `#id` Reference in the Kanta profile
 //! produces; so the general XPath node-set machinery is not needed.
 
-use std::collections::HashMap;
-
 use super::tree::{Document, NodeId, NodeKind};
 
 /// The exclusive C14N algorithm URI.
@@ -23,52 +21,68 @@ pub(crate) fn canonicalize(
     exclude: Option<NodeId>,
     inclusive_prefixes: &[String],
 ) -> Vec<u8> {
-    let mut in_scope = match doc.parent(apex) {
-        Some(p) => doc.in_scope_namespaces(p),
-        None => HashMap::new(),
-    };
-    let inclusive: Vec<String> = inclusive_prefixes
+    // Bindings in scope above the apex, outermost first.
+    let mut chain = Vec::new();
+    let mut cur = doc.parent(apex);
+    while let Some(c) = cur {
+        chain.push(c);
+        cur = doc.parent(c);
+    }
+    let mut in_scope: Vec<(&str, &str)> = Vec::new();
+    for c in chain.into_iter().rev() {
+        for (p, u) in &doc.element(c).ns_decls {
+            in_scope.push((p, u));
+        }
+    }
+    let inclusive: Vec<&str> = inclusive_prefixes
         .iter()
-        .map(|p| {
-            if p == "#default" {
-                String::new()
-            } else {
-                p.clone()
-            }
-        })
+        .map(|p| if p == "#default" { "" } else { p.as_str() })
         .collect();
     let mut out = Vec::with_capacity(4096);
-    let mut rendered = HashMap::new();
     let mut c = Canonicalizer {
         doc,
         exclude,
         inclusive: &inclusive,
         out: &mut out,
+        in_scope,
+        rendered: Vec::new(),
     };
-    c.node(apex, &mut in_scope, &mut rendered);
+    c.node(apex);
     out
 }
 
-struct Canonicalizer<'a> {
-    doc: &'a Document,
-    exclude: Option<NodeId>,
-    inclusive: &'a [String],
-    out: &'a mut Vec<u8>,
+/// The last binding of `prefix` in a stack of (prefix, URI) bindings.
+fn lookup<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str> {
+    stack
+        .iter()
+        .rev()
+        .find(|(p, _)| same(p, prefix))
+        .map(|(_, u)| *u)
 }
 
-impl Canonicalizer<'_> {
-    /// Writes node `id`. `in_scope` and `rendered` are prefix → URI maps (`""` = default)
-    /// for the namespaces in scope and those rendered by output ancestors.
-    fn node(
-        &mut self,
-        id: NodeId,
-        in_scope: &mut HashMap<String, String>,
-        rendered: &mut HashMap<String, String>,
-    ) {
+/// String equality without a `memcmp` call for the common empty and short cases.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+struct Canonicalizer<'a, 'o> {
+    doc: &'a Document,
+    exclude: Option<NodeId>,
+    inclusive: &'o [&'o str],
+    out: &'o mut Vec<u8>,
+    /// Namespace bindings in scope (prefix `""` = default), innermost last.
+    in_scope: Vec<(&'a str, &'a str)>,
+    /// Namespace declarations rendered by output ancestors, innermost last.
+    rendered: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Canonicalizer<'a, '_> {
+    fn node(&mut self, id: NodeId) {
         if Some(id) == self.exclude {
             return;
         }
-        match &self.doc.nodes[id].kind {
+        let doc = self.doc;
+        match &doc.nodes[id].kind {
             NodeKind::Text(t) => escape_text(t, self.out),
             NodeKind::Comment => {}
             NodeKind::Pi { target, data } => {
@@ -81,47 +95,42 @@ impl Canonicalizer<'_> {
                 self.out.extend_from_slice(b"?>");
             }
             NodeKind::Element(e) => {
-                // Scope changes made by this element, undone on the way out.
-                let mut scope_undo: Vec<(String, Option<String>)> = Vec::new();
+                let scope_mark = self.in_scope.len();
+                let render_mark = self.rendered.len();
                 for (p, u) in &e.ns_decls {
-                    scope_undo.push((p.clone(), in_scope.insert(p.clone(), u.clone())));
+                    self.in_scope.push((p, u));
                 }
-                // Visibly utilized prefixes, then the inclusive ones.
-                let mut candidates: Vec<String> = Vec::new();
-                candidates.push(e.prefix.clone().unwrap_or_default());
+                // Visibly utilized prefixes, then the inclusive ones in scope.
+                let mut candidates: Vec<&str> = Vec::with_capacity(4);
+                candidates.push(e.prefix.as_deref().unwrap_or(""));
                 for a in &e.attrs {
                     if let Some(p) = &a.prefix {
-                        candidates.push(p.clone());
+                        candidates.push(p);
                     }
                 }
                 for p in self.inclusive {
-                    if in_scope.contains_key(p) {
-                        candidates.push(p.clone());
+                    if lookup(&self.in_scope, p).is_some() {
+                        candidates.push(p);
                     }
                 }
-                candidates.sort();
+                candidates.sort_unstable();
                 candidates.dedup();
-                let mut decls: Vec<(String, String)> = Vec::new();
+                self.out.push(b'<');
+                write_qname(e.prefix.as_deref(), &e.local, self.out);
                 for p in candidates {
                     if p == "xml" {
                         continue;
                     }
-                    let uri = in_scope.get(&p).cloned().unwrap_or_default();
-                    let already = rendered.get(&p).cloned().unwrap_or_default();
-                    if p.is_empty() {
-                        if uri != already {
-                            decls.push((p, uri));
-                        }
-                    } else if rendered.get(&p) != Some(&uri) {
-                        debug_assert!(!already.is_empty() || !uri.is_empty());
-                        decls.push((p, uri));
+                    let uri = lookup(&self.in_scope, p).unwrap_or("");
+                    let already = lookup(&self.rendered, p);
+                    let render = if p.is_empty() {
+                        uri != already.unwrap_or("")
+                    } else {
+                        already != Some(uri)
+                    };
+                    if !render {
+                        continue;
                     }
-                }
-                let mut render_undo: Vec<(String, Option<String>)> = Vec::new();
-                self.out.push(b'<');
-                let qname = e.qname();
-                self.out.extend_from_slice(qname.as_bytes());
-                for (p, u) in decls {
                     if p.is_empty() {
                         self.out.extend_from_slice(b" xmlns=\"");
                     } else {
@@ -129,44 +138,56 @@ impl Canonicalizer<'_> {
                         self.out.extend_from_slice(p.as_bytes());
                         self.out.extend_from_slice(b"=\"");
                     }
-                    escape_attr(&u, self.out);
+                    escape_attr(uri, self.out);
                     self.out.push(b'"');
-                    render_undo.push((p.clone(), rendered.insert(p, u)));
+                    // `p` and `uri` borrow from the document (via `in_scope`/`e`).
+                    let p_doc = lookup_key(&self.in_scope, p).unwrap_or("");
+                    self.rendered.push((p_doc, uri));
                 }
                 let mut attrs: Vec<_> = e.attrs.iter().collect();
-                attrs.sort_by(|a, b| {
-                    (a.ns.as_deref().unwrap_or(""), a.local.as_str())
-                        .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
-                });
+                if attrs.len() > 1 {
+                    attrs.sort_by(|a, b| {
+                        (a.ns.as_deref().unwrap_or(""), a.local.as_str())
+                            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
+                    });
+                }
                 for a in attrs {
                     self.out.push(b' ');
-                    self.out.extend_from_slice(a.qname().as_bytes());
+                    write_qname(a.prefix.as_deref(), &a.local, self.out);
                     self.out.extend_from_slice(b"=\"");
                     escape_attr(&a.value, self.out);
                     self.out.push(b'"');
                 }
                 self.out.push(b'>');
                 for c in &e.children {
-                    self.node(*c, in_scope, rendered);
+                    self.node(*c);
                 }
                 self.out.extend_from_slice(b"</");
-                self.out.extend_from_slice(qname.as_bytes());
+                write_qname(e.prefix.as_deref(), &e.local, self.out);
                 self.out.push(b'>');
-                restore(rendered, render_undo);
-                restore(in_scope, scope_undo);
+                self.rendered.truncate(render_mark);
+                self.in_scope.truncate(scope_mark);
             }
         }
     }
 }
 
-/// Undoes map insertions in reverse order.
-fn restore(map: &mut HashMap<String, String>, undo: Vec<(String, Option<String>)>) {
-    for (k, old) in undo.into_iter().rev() {
-        match old {
-            Some(v) => map.insert(k, v),
-            None => map.remove(&k),
-        };
+/// The prefix string as stored in the stack (so that it borrows from the document), or
+/// `""` for the default namespace when it is not bound at all.
+fn lookup_key<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str> {
+    stack
+        .iter()
+        .rev()
+        .find(|(p, _)| same(p, prefix))
+        .map(|(p, _)| *p)
+}
+
+fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
+    if let Some(p) = prefix {
+        out.extend_from_slice(p.as_bytes());
+        out.push(b':');
     }
+    out.extend_from_slice(local.as_bytes());
 }
 
 /// Text node escaping (C14N §2.3).

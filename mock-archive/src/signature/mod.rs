@@ -24,15 +24,15 @@ pub use dsig::{SignError, TemplateOptions, sign, template};
 pub use keys::{KeyError, Signer, certificates_from_pem};
 pub use tree::XmlError;
 pub use verify::{
-    Entitlement, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust, Verification,
-    VerifyOptions, parse_time, verify,
+    Entitlement, EntitlementRule, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust,
+    Verification, VerifyOptions, parse_time, verify,
 };
 
 /// Profile constants: namespaces, algorithm URIs and the signature description code.
 pub mod profile {
     /// The HL7 V3 / CDA R2 namespace.
     pub const HL7_NS: &str = "urn:hl7-org:v3";
-    /// The Finnish CDA header extension namespace [public].
+    /// The Finnish CDA header extension namespace \[public\].
     pub const HL7FI_NS: &str = "urn:hl7finland";
     /// The XML-DSig namespace.
     pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -52,13 +52,13 @@ pub mod profile {
     pub const ECDSA_SHA256: &str = super::keys::ECDSA_SHA256;
     /// `ecdsa-sha384` SignatureMethod.
     pub const ECDSA_SHA384: &str = super::keys::ECDSA_SHA384;
-    /// Code system of the signature type ("Sähköisen allekirjoituksen tyyppi") [public].
+    /// Code system of the signature type ("Sähköisen allekirjoituksen tyyppi") \[public\].
     pub const SIGNATURE_TYPE_CODE_SYSTEM: &str = "1.2.246.537.5.40127.2006";
-    /// Its name as written in the public documents [public].
+    /// Its name as written in the public documents \[public\].
     pub const SIGNATURE_TYPE_CODE_SYSTEM_NAME: &str =
         "KanTa-palvelut - Sähköisen allekirjoituksen tyyppi";
-    /// Code 3: system signature by the client system ("Järjestelmäallekirjoitus") [public].
+    /// Code 3: system signature by the client system ("Järjestelmäallekirjoitus") \[public\].
     pub const SYSTEM_SIGNATURE_CODE: &str = "3";
-    /// Display name of code 3 as written in the 2026 public document [public].
+    /// Display name of code 3 as written in the 2026 public document \[public\].
     pub const SYSTEM_SIGNATURE_DISPLAY_NAME: &str = "Järjestelmäallekirjoitus";
 }

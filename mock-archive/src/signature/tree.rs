@@ -5,7 +5,8 @@
 //! verifier must not process: DOCTYPE (and so entity declarations), unknown entities, unbound
 //! prefixes, non-UTF-8 input, too deep nesting and too large input.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::rc::Rc;
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -57,13 +58,13 @@ pub enum XmlError {
     /// The document declares an encoding other than UTF-8, or its bytes are not UTF-8.
     #[error("the document is not UTF-8 ({0})")]
     Encoding(String),
-    /// Elements nested deeper than [`MAX_DEPTH`].
+    /// Elements nested deeper than 256 levels.
     #[error("elements nested deeper than {MAX_DEPTH} levels at byte {position}")]
     TooDeep {
         /// Byte offset of the element that is too deep.
         position: usize,
     },
-    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
+    /// The document is larger than 32 MiB.
     #[error("the document is {0} bytes, more than the {MAX_DOCUMENT_BYTES} accepted")]
     TooLarge(usize),
     /// The document has no root element.
@@ -99,19 +100,9 @@ pub(crate) struct Attr {
     /// The local name.
     pub local: String,
     /// The namespace URI (none for unprefixed attributes).
-    pub ns: Option<String>,
+    pub ns: Option<Rc<str>>,
     /// The normalized value.
     pub value: String,
-}
-
-impl Attr {
-    /// The qualified name as written.
-    pub fn qname(&self) -> String {
-        match &self.prefix {
-            Some(p) => format!("{p}:{}", self.local),
-            None => self.local.clone(),
-        }
-    }
 }
 
 /// An element node.
@@ -122,7 +113,7 @@ pub(crate) struct Element {
     /// The local name.
     pub local: String,
     /// The namespace URI, if the element is in one.
-    pub ns: Option<String>,
+    pub ns: Option<Rc<str>>,
     /// Namespace declarations on this element: (prefix, URI); the default namespace has
     /// prefix `""`, and an undeclaration (`xmlns=""`) has URI `""`.
     pub ns_decls: Vec<(String, String)>,
@@ -273,34 +264,33 @@ impl Document {
         (0..self.nodes.len()).filter(|i| self.as_element(*i).is_some())
     }
 
-    /// A simple path of local names from the root to `id`, e.g. `/ClinicalDocument/component`.
+    /// A path of local names from the root to `id`, e.g. `/ClinicalDocument/component`, with
+    /// a 1-based position where an element has same-named siblings (`signature[2]`).
     pub fn path(&self, id: NodeId) -> String {
         let mut names = Vec::new();
         let mut cur = Some(id);
         while let Some(c) = cur {
-            names.push(self.element(c).local.clone());
+            let local = &self.element(c).local;
+            let step = match self.parent(c) {
+                Some(p) => {
+                    let same: Vec<NodeId> = self
+                        .child_elements(p)
+                        .filter(|s| &self.element(*s).local == local)
+                        .collect();
+                    if same.len() > 1 {
+                        let pos = same.iter().position(|s| *s == c).unwrap_or(0) + 1;
+                        format!("{local}[{pos}]")
+                    } else {
+                        local.clone()
+                    }
+                }
+                None => local.clone(),
+            };
+            names.push(step);
             cur = self.parent(c);
         }
         names.reverse();
         format!("/{}", names.join("/"))
-    }
-
-    /// The namespaces in scope at `id` (prefix `""` = default; URI `""` = undeclared),
-    /// without the implicit `xml` binding.
-    pub fn in_scope_namespaces(&self, id: NodeId) -> HashMap<String, String> {
-        let mut chain = Vec::new();
-        let mut cur = Some(id);
-        while let Some(c) = cur {
-            chain.push(c);
-            cur = self.parent(c);
-        }
-        let mut map = HashMap::new();
-        for c in chain.into_iter().rev() {
-            for (p, u) in &self.element(c).ns_decls {
-                map.insert(p.clone(), u.clone());
-            }
-        }
-        map
     }
 }
 
@@ -310,8 +300,12 @@ struct Parser<'a> {
     nodes: Vec<Node>,
     /// Open elements.
     stack: Vec<NodeId>,
-    /// Namespace scopes, one per open element (prefix → URI).
-    scopes: Vec<HashMap<String, String>>,
+    /// Namespace bindings in scope, innermost last: (prefix, URI).
+    bindings: Vec<(String, Rc<str>)>,
+    /// The `xml` namespace, shared.
+    xml_ns: Rc<str>,
+    /// For each open element, the length of `bindings` before its declarations.
+    marks: Vec<usize>,
     root: Option<NodeId>,
 }
 
@@ -321,7 +315,9 @@ impl<'a> Parser<'a> {
             src,
             nodes: Vec::new(),
             stack: Vec::new(),
-            scopes: vec![HashMap::new()],
+            bindings: Vec::new(),
+            marks: Vec::new(),
+            xml_ns: Rc::from(XML_NS),
             root: None,
         }
     }
@@ -354,7 +350,7 @@ impl<'a> Parser<'a> {
                         e.span.end_tag_start = after;
                         e.span.end = after;
                     }
-                    self.scopes.pop();
+                    self.close_scope();
                 }
                 Event::End(_) => {
                     let id = self.stack.pop().ok_or_else(|| XmlError::Malformed {
@@ -365,23 +361,23 @@ impl<'a> Parser<'a> {
                         e.span.end_tag_start = before;
                         e.span.end = after;
                     }
-                    self.scopes.pop();
+                    self.close_scope();
                 }
                 Event::Text(text) => {
                     let raw = std::str::from_utf8(&text)
                         .map_err(|e| XmlError::Encoding(e.to_string()))?;
-                    self.text(&normalize_eol(raw), before)?;
+                    self.text(normalize_eol(raw), before)?;
                 }
                 Event::CData(cdata) => {
                     let raw = std::str::from_utf8(&cdata)
                         .map_err(|e| XmlError::Encoding(e.to_string()))?;
-                    self.text(&normalize_eol(raw), before)?;
+                    self.text(normalize_eol(raw), before)?;
                 }
                 Event::GeneralRef(r) => {
                     let name =
                         std::str::from_utf8(&r).map_err(|e| XmlError::Encoding(e.to_string()))?;
                     let resolved = resolve_reference(name, before)?;
-                    self.text(&resolved, before)?;
+                    self.text(Cow::Owned(resolved), before)?;
                 }
                 Event::Comment(_) => {
                     if !self.stack.is_empty() {
@@ -431,6 +427,22 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// The URI bound to `prefix` (`""` = default) in the current scope.
+    fn lookup(&self, prefix: &str) -> Option<Rc<str>> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.clone())
+    }
+
+    /// Drops the namespace bindings of the element being closed.
+    fn close_scope(&mut self) {
+        if let Some(mark) = self.marks.pop() {
+            self.bindings.truncate(mark);
+        }
+    }
+
     fn element_qname(&self, id: NodeId) -> String {
         match &self.nodes[id].kind {
             NodeKind::Element(e) => e.qname(),
@@ -450,7 +462,7 @@ impl<'a> Parser<'a> {
         id
     }
 
-    fn text(&mut self, text: &str, position: usize) -> Result<(), XmlError> {
+    fn text(&mut self, text: Cow<'_, str>, position: usize) -> Result<(), XmlError> {
         if self.stack.is_empty() {
             if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
                 return Ok(());
@@ -466,10 +478,10 @@ impl<'a> Parser<'a> {
             && let Some(&last) = e.children.last()
             && let NodeKind::Text(t) = &mut self.nodes[last].kind
         {
-            t.push_str(text);
+            t.push_str(&text);
             return Ok(());
         }
-        self.push_child(NodeKind::Text(text.to_owned()));
+        self.push_child(NodeKind::Text(text.into_owned()));
         Ok(())
     }
 
@@ -515,38 +527,30 @@ impl<'a> Parser<'a> {
                 raw_attrs.push((key, value));
             }
         }
-        let mut scope = self.scopes.last().cloned().unwrap_or_default();
-        for (p, u) in &ns_decls {
-            scope.insert(p.clone(), u.clone());
-        }
+        self.marks.push(self.bindings.len());
+        self.bindings.extend(
+            ns_decls
+                .iter()
+                .map(|(p, u)| (p.clone(), Rc::from(u.as_str()))),
+        );
         let (prefix, local) = split_qname(&qname);
         let ns = match prefix {
-            Some("xml") => Some(XML_NS.to_owned()),
-            Some(p) => Some(
-                scope
-                    .get(p)
-                    .cloned()
-                    .ok_or_else(|| XmlError::UnboundPrefix {
-                        prefix: p.to_owned(),
-                        position: before,
-                    })?,
-            ),
-            None => scope.get("").filter(|u| !u.is_empty()).cloned(),
+            Some("xml") => Some(self.xml_ns.clone()),
+            Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
+                prefix: p.to_owned(),
+                position: before,
+            })?),
+            None => self.lookup("").filter(|u| !u.is_empty()),
         };
         let mut attrs = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
             let (aprefix, alocal) = split_qname(&key);
             let ans = match aprefix {
-                Some("xml") => Some(XML_NS.to_owned()),
-                Some(p) => Some(
-                    scope
-                        .get(p)
-                        .cloned()
-                        .ok_or_else(|| XmlError::UnboundPrefix {
-                            prefix: p.to_owned(),
-                            position: before,
-                        })?,
-                ),
+                Some("xml") => Some(self.xml_ns.clone()),
+                Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
+                    prefix: p.to_owned(),
+                    position: before,
+                })?),
                 None => None,
             };
             if attrs
@@ -565,7 +569,6 @@ impl<'a> Parser<'a> {
                 value,
             });
         }
-        self.scopes.push(scope);
         let element = Element {
             prefix: prefix.map(str::to_owned),
             local: local.to_owned(),
@@ -597,11 +600,11 @@ fn split_qname(qname: &str) -> (Option<&str>, &str) {
 }
 
 /// XML 1.0 end-of-line handling: CRLF and lone CR become LF.
-fn normalize_eol(raw: &str) -> String {
+fn normalize_eol(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\r') {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
-    raw.replace("\r\n", "\n").replace('\r', "\n")
+    Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Resolves a predefined entity or a character reference (`name` is between `&` and `;`).
@@ -744,9 +747,7 @@ mod tests {
         let fs = doc.element(f).span;
         assert_eq!(&src[fs.start_tag_end..fs.end_tag_start], b"t");
         assert_eq!(doc.path(f), "/r/f");
-        assert_eq!(
-            doc.in_scope_namespaces(e).get("p").map(String::as_str),
-            Some("urn:p")
-        );
+        assert_eq!(doc.element(e).ns.as_deref(), Some("urn:p"));
+        assert_eq!(doc.element(e).attr("ID"), Some("x"));
     }
 }

@@ -38,11 +38,14 @@ pub enum Trust {
     Embedded,
 }
 
+/// A custom entitlement rule: `(signer organisation OID, author organisation OID) -> may sign`.
+pub type EntitlementRule = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 /// Who may sign for whom, beyond an organisation signing its own documents.
 ///
 /// An organisation always may sign for itself and for its own units: the signer OID equals
 /// the author OID, or the signer OID is an organisation OID `<arc>.10.0` and the author OID
-/// lies under `<arc>.` [conv: the HUS 2017 documents are signed by `…15675350.10.0` for the
+/// lies under `<arc>.` \[conv: the HUS 2017 documents are signed by `…15675350.10.0` for the
 /// custodian `…15675350.19.0`; public material states no rule].
 #[derive(Clone, Default)]
 pub enum Entitlement {
@@ -82,7 +85,7 @@ impl Entitlement {
     }
 }
 
-/// Whether `author` is `signer` or one of its units (see [`Entitlement`]) [conv].
+/// Whether `author` is `signer` or one of its units (see [`Entitlement`]) \[conv\].
 fn same_organisation(signer: &str, author: &str) -> bool {
     if signer == author {
         return true;
