@@ -556,6 +556,57 @@ mod tests {
         );
     }
 
+    /// Reads back every `acknowledgementDetail/text` and `location` of a rendered
+    /// acknowledgement with an XML parser.
+    fn read_back(xml: &str) -> Vec<String> {
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut out = Vec::new();
+        let mut inside = false;
+        loop {
+            match reader
+                .read_event()
+                .expect("the acknowledgement is well-formed XML")
+            {
+                Event::Start(e) => {
+                    inside = matches!(e.name().as_ref(), b"text" | b"location");
+                    if inside {
+                        out.push(String::new());
+                    }
+                }
+                Event::Text(t) if inside => {
+                    out.last_mut().unwrap().push_str(&t.decode().unwrap());
+                }
+                Event::GeneralRef(r) if inside => {
+                    let name = r.decode().unwrap();
+                    let resolved = quick_xml::escape::resolve_xml_entity(&name).unwrap();
+                    out.last_mut().unwrap().push_str(resolved);
+                }
+                Event::End(_) => inside = false,
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_detail_text_survives_rendering(detail in "[ -~äöåÄÖÅ]{0,40}", location in "[ -~]{1,30}") {
+            let xml = render(&input(
+                AckType::Ae,
+                vec![AckDetail { code: AckCode::SignatureInvalid, location: Some(location.clone()), detail: detail.clone() }],
+            ));
+            let mut expected_text = AckCode::SignatureInvalid.english().to_owned();
+            if !detail.is_empty() {
+                expected_text = format!("{expected_text}: {detail}");
+            }
+            let got = read_back(&xml);
+            proptest::prop_assert_eq!(got.len(), 2, "{}", xml);
+            proptest::prop_assert_eq!(&got[0], &expected_text);
+            proptest::prop_assert_eq!(&got[1], &location);
+        }
+    }
+
     #[test]
     fn snapshot_aa() {
         insta::assert_snapshot!(render(&input(AckType::Aa, vec![])));

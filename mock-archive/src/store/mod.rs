@@ -324,7 +324,8 @@ impl Store {
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// [`Store::submit`] for threads outside an async runtime.
+    /// [`Store::submit`] for threads outside an async runtime (it panics inside one, like
+    /// every blocking receive of a tokio channel).
     pub fn submit_blocking(&self, request: Request) -> Result<Recorded, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(writer::Job::Submit(Box::new(request), reply))?;
@@ -332,10 +333,12 @@ impl Store {
     }
 
     /// Replaces the stored organisations, service units and usage rights with the registry's.
+    /// Blocks until committed; callable from anywhere, including inside an async runtime at
+    /// start-up.
     pub fn sync_registry(&self, registry: &Registry) -> Result<(), StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, answer) = mpsc::channel();
         self.send(writer::Job::Registry(Box::new(registry.clone()), reply))?;
-        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
+        answer.recv().map_err(|_| StoreError::WriterGone)?
     }
 
     fn send(&self, job: writer::Job) -> Result<(), StoreError> {

@@ -497,6 +497,53 @@ fn data_survives_reopen() {
     assert_eq!(store.audit(HOLDER, 10).unwrap().len(), 2);
 }
 
+#[tokio::test]
+async fn registry_sync_works_inside_a_runtime() {
+    let store = Store::open_ephemeral().unwrap();
+    let registry = Registry::from_toml_str(
+        "[[organisation]]\noid = \"2.999.1\"\nname = \"X\"\nkind = \"public-organiser\"\n",
+        "x.toml",
+    )
+    .unwrap();
+    store.sync_registry(&registry).unwrap();
+    assert!(store.usage_rights_granted("2.999.1").unwrap().is_empty());
+}
+
+#[test]
+fn error_texts() {
+    let sql_error = StoreError::Sql {
+        operation: "storing the document",
+        source: rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".to_owned()),
+        ),
+    };
+    assert_eq!(
+        sql_error.to_string(),
+        "database error while storing the document: database or disk is full"
+    );
+    assert_eq!(
+        StoreError::Corrupt {
+            column: "audit.outcome",
+            value: "XX".to_owned()
+        }
+        .to_string(),
+        "corrupt stored value in audit.outcome: \"XX\""
+    );
+    assert_eq!(
+        StoreError::WriterGone.to_string(),
+        "the store's writer thread has stopped"
+    );
+    assert_eq!(
+        StoreError::TempDir(std::io::Error::other("no space")).to_string(),
+        "cannot create a temporary directory for the database: no space"
+    );
+    assert_eq!(
+        StoreError::Spawn(std::io::Error::other("no threads")).to_string(),
+        "cannot start the store's writer thread: no threads"
+    );
+}
+
 #[test]
 fn open_error_names_the_path() {
     let err = Store::open("/nonexistent-dir/archive.sqlite").unwrap_err();

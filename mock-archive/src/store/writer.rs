@@ -11,7 +11,7 @@
 //! wins, the second finds that what it replaces is no longer the latest version.
 
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -32,7 +32,7 @@ pub(crate) enum Job {
     /// Record a request.
     Submit(Box<Request>, oneshot::Sender<Result<Recorded, StoreError>>),
     /// Replace the organisation tables.
-    Registry(Box<Registry>, oneshot::Sender<Result<(), StoreError>>),
+    Registry(Box<Registry>, mpsc::Sender<Result<(), StoreError>>),
 }
 
 pub(crate) fn spawn(
@@ -50,10 +50,7 @@ enum Reply {
         oneshot::Sender<Result<Recorded, StoreError>>,
         Result<Recorded, StoreError>,
     ),
-    Registry(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
+    Registry(mpsc::Sender<Result<(), StoreError>>, Result<(), StoreError>),
 }
 
 fn run(mut conn: Connection, jobs: Receiver<Job>, counters: &Counters) {
