@@ -59,9 +59,6 @@ pub enum Entitlement {
     Custom(EntitlementRule),
 }
 
-/// A custom entitlement rule: `(signer organisation OID, author organisation OID) -> may sign`.
-pub type EntitlementRule = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
-
 impl fmt::Debug for Entitlement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
