@@ -365,3 +365,100 @@ async fn transport_level_faults_get_an_http_error_with_a_soap_fault() {
     let (_, body) = post(&mut conn, &self_paying(9), Wrapping::Soap11).await;
     assert_eq!(ack(&body).0, "AA", "{body}");
 }
+
+/// Archivist tokens of the bundled fixture.
+const PROVIDER_ARCHIVIST: &str = "arkistonhoitaja-esimerkki-TESTI";
+const COUNTY_A_ARCHIVIST: &str = "arkistonhoitaja-testila-TESTI";
+
+async fn inspect(
+    conn: &mut Connection,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let reply = match token {
+        Some(t) => conn.get_as(path, t).await.unwrap(),
+        None => conn.get(path).await.unwrap(),
+    };
+    (reply.status, serde_json::from_slice(&reply.body).unwrap())
+}
+
+#[tokio::test]
+async fn the_inspection_api_shows_one_register_holder_only() {
+    let archive = start_archive().await;
+    let mut conn = support::client(Role::Client)
+        .connect(&target(&archive))
+        .await
+        .unwrap();
+    let values = self_paying(20);
+    let (_, body) = post(&mut conn, &values, Wrapping::Soap11).await;
+    assert_eq!(ack(&body).0, "AA", "{body}");
+    let mut refused = self_paying(21);
+    refused.client.identity_code = "010190-123X".into();
+    let (_, body) = post(&mut conn, &refused, Wrapping::Soap11).await;
+    assert_eq!(ack(&body).0, "AE", "{body}");
+
+    // The provider's archivist sees the document, its metadata and the refused request.
+    let (status, docs) = inspect(&mut conn, "/inspect/documents", Some(PROVIDER_ARCHIVIST)).await;
+    assert_eq!(status, 200, "{docs}");
+    let list = docs["documents"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{docs}");
+    assert_eq!(list[0]["document_id"], values.document_id);
+    assert_eq!(list[0]["register_holder"], scenario::PROVIDER_OID);
+    assert_eq!(list[0]["client"], SELF_PAYING);
+    assert_eq!(list[0]["status"], "active");
+    assert_eq!(list[0]["version"], 1);
+    let path = format!("/inspect/documents/{}", values.document_id);
+    let (status, doc) = inspect(&mut conn, &path, Some(PROVIDER_ARCHIVIST)).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["versions"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["cda"].as_str().unwrap().contains("<ClinicalDocument"),
+        "{doc}"
+    );
+    let (_, audit) = inspect(&mut conn, "/inspect/audit", Some(PROVIDER_ARCHIVIST)).await;
+    let outcomes: Vec<_> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["outcome"].clone(), e["codes"].clone()))
+        .collect();
+    assert!(
+        outcomes.contains(&(serde_json::json!("AA"), serde_json::json!([]))),
+        "{audit}"
+    );
+    assert!(
+        outcomes.iter().any(|(o, c)| o == "AE"
+            && c.as_array()
+                .unwrap()
+                .contains(&serde_json::json!("ID-INVALID"))),
+        "{audit}"
+    );
+
+    // The county's archivist does not, even with the URL guessed.
+    let (_, docs) = inspect(&mut conn, "/inspect/documents", Some(COUNTY_A_ARCHIVIST)).await;
+    assert_eq!(docs["documents"], serde_json::json!([]));
+    let (status, err) = inspect(&mut conn, &path, Some(COUNTY_A_ARCHIVIST)).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        err["error"],
+        format!(
+            "no document {} in the register of {COUNTY_A}",
+            values.document_id
+        )
+    );
+
+    // No token, or a wrong one: no data.
+    let (status, err) = inspect(&mut conn, "/inspect/documents", None).await;
+    assert_eq!(
+        (status, err["error"].as_str().unwrap()),
+        (
+            401,
+            "sign in with an archivist token: Authorization: Bearer <token>"
+        )
+    );
+    let (status, err) = inspect(&mut conn, "/inspect/documents", Some("guess")).await;
+    assert_eq!(
+        (status, err["error"].as_str().unwrap()),
+        (401, "unknown archivist token")
+    );
+}

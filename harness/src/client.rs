@@ -414,7 +414,13 @@ pub struct Reply {
 impl Connection {
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Result<Reply, ClientError> {
-        self.request("GET", path, None, Bytes::new()).await
+        self.request("GET", path, None, None, Bytes::new()).await
+    }
+
+    /// `GET path` with an archivist's bearer token (the inspection API).
+    pub async fn get_as(&mut self, path: &str, token: &str) -> Result<Reply, ClientError> {
+        self.request("GET", path, None, Some(token), Bytes::new())
+            .await
     }
 
     /// `POST path` with a body of the given content type.
@@ -424,7 +430,7 @@ impl Connection {
         content_type: &str,
         body: impl Into<Bytes>,
     ) -> Result<Reply, ClientError> {
-        self.request("POST", path, Some(content_type), body.into())
+        self.request("POST", path, Some(content_type), None, body.into())
             .await
     }
 
@@ -433,6 +439,7 @@ impl Connection {
         method: &str,
         path: &str,
         content_type: Option<&str>,
+        token: Option<&str>,
         body: Bytes,
     ) -> Result<Reply, ClientError> {
         let mut req = hyper::Request::builder()
@@ -441,6 +448,9 @@ impl Connection {
             .header(hyper::header::HOST, self.host.as_str());
         if let Some(ct) = content_type {
             req = req.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        if let Some(token) = token {
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let req = req
             .body(Full::new(body))

@@ -14,6 +14,7 @@ use hyper_util::server::graceful::Watcher;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::inspect;
 use crate::pipeline::{self, Incoming as Message};
 use crate::server::Shared;
 use crate::tls::TlsPeer;
@@ -43,7 +44,11 @@ where
 /// The benchmark baseline's fixed answer.
 const BASELINE_BODY: &[u8] = b"{\"status\":\"ok\"}";
 
-async fn route(req: Request<Incoming>, peer: &TlsPeer, shared: &Shared) -> Response<Full<Bytes>> {
+async fn route(
+    req: Request<Incoming>,
+    peer: &TlsPeer,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
     if shared.config.bare_baseline {
         // Drain the body so keep-alive works, answer the same bytes to everything.
         let _ = req.into_body().collect().await;
@@ -55,6 +60,32 @@ async fn route(req: Request<Incoming>, peer: &TlsPeer, shared: &Shared) -> Respo
             Method::GET | Method::HEAD => health(peer, shared),
             _ => text(StatusCode::METHOD_NOT_ALLOWED, "use GET /health\n"),
         };
+    }
+    if path.starts_with(inspect::PREFIX) {
+        if req.method() != Method::GET {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "the inspection API is read-only: use GET\n",
+            );
+        }
+        let authorization = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let path = path.to_owned();
+        let shared = shared.clone();
+        let (status, json) = tokio::task::spawn_blocking(move || {
+            inspect::answer(&shared.pipeline, authorization.as_deref(), &path)
+        })
+        .await
+        .unwrap_or_else(|e| (500, serde_json::json!({ "error": e.to_string() })));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return response(
+            status,
+            "application/json",
+            serde_json::to_vec(&json).unwrap_or_default(),
+        );
     }
     if path == shared.config.message_path {
         if req.method() != Method::POST {

@@ -14,6 +14,7 @@ pub mod cert;
 pub mod config;
 pub mod format;
 mod http;
+pub mod inspect;
 pub mod orgs;
 pub mod pipeline;
 pub mod rules;
