@@ -462,3 +462,128 @@ async fn the_inspection_api_shows_one_register_holder_only() {
         (401, "unknown archivist token")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_document_survives_a_sigkill_under_concurrent_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    let pki_dir = pki().dir().display().to_string();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--pki",
+        &pki_dir,
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    let mut archive = support::spawn_archive(&args);
+    let target = kantakoe::client::Target::parse(&archive.url).unwrap();
+
+    // Build the messages first: signing is the client's cost, not the archive's.
+    let messages: Vec<(String, Vec<u8>)> = (0..400)
+        .map(|n| {
+            let v = self_paying(1000 + n);
+            let built = compose::build_message(
+                &DocumentTemplate::client_relationship(),
+                &v,
+                Wrapping::Bare,
+                Some(&signer()),
+            )
+            .unwrap();
+            (v.document_id, built.message)
+        })
+        .collect();
+    let messages = std::sync::Arc::new(messages);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (messages, acked, target) = (messages.clone(), acked.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(mut conn) = support::client(Role::Client).connect(&target).await else {
+                return;
+            };
+            for (id, message) in messages.iter().skip(worker).step_by(8) {
+                let Ok(reply) = conn
+                    .post("/archive", "application/xml", message.clone())
+                    .await
+                else {
+                    return;
+                };
+                if ack(&String::from_utf8_lossy(&reply.body)).0 == "AA" {
+                    acked.lock().unwrap().push(id.clone());
+                }
+            }
+        }));
+    }
+    // Let some documents through, then kill the archive in the middle of the load.
+    while acked.lock().unwrap().len() < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    archive.child.kill().unwrap();
+    archive.child.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 40 && acked.len() < messages.len(),
+        "killed mid-load: {} acked",
+        acked.len()
+    );
+
+    // Restart on the same database: every acknowledged document is there, whole.
+    let archive = support::spawn_archive(&args);
+    let target = kantakoe::client::Target::parse(&archive.url).unwrap();
+    let mut conn = support::client(Role::Client)
+        .connect(&target)
+        .await
+        .unwrap();
+    let (_, docs) = inspect(&mut conn, "/inspect/documents", Some(PROVIDER_ARCHIVIST)).await;
+    let stored: std::collections::HashSet<String> = docs["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &acked {
+        assert!(
+            stored.contains(id),
+            "acknowledged document {id} lost after SIGKILL"
+        );
+    }
+    for id in acked.iter().take(5) {
+        let (status, doc) = inspect(
+            &mut conn,
+            &format!("/inspect/documents/{id}"),
+            Some(PROVIDER_ARCHIVIST),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            doc["cda"]
+                .as_str()
+                .unwrap()
+                .ends_with("</ClinicalDocument>")
+                || doc["cda"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end()
+                    .ends_with("</ClinicalDocument>")
+        );
+    }
+    // Nothing half-stored: every stored document is one the archive would have acknowledged,
+    // and resending an acknowledged message gives AA again without storing twice.
+    assert!(stored.len() >= acked.len());
+    let (id, message) = messages.iter().find(|(id, _)| id == &acked[0]).unwrap();
+    let reply = conn
+        .post("/archive", "application/xml", message.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        ack(&String::from_utf8_lossy(&reply.body)).0,
+        "AA",
+        "resend of {id}"
+    );
+    let (_, after) = inspect(&mut conn, "/inspect/documents", Some(PROVIDER_ARCHIVIST)).await;
+    assert_eq!(after["documents"].as_array().unwrap().len(), stored.len());
+}
