@@ -84,6 +84,14 @@ impl Drop for Server {
 }
 
 fn spawn(config: &BenchConfig, bare: bool) -> anyhow::Result<Server> {
+    spawn_with(config, bare, &[])
+}
+
+fn spawn_with(
+    config: &BenchConfig,
+    bare: bool,
+    extra: &[&std::ffi::OsStr],
+) -> anyhow::Result<Server> {
     use std::io::BufRead as _;
     let mut cmd = Command::new(&config.archive_bin);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--pki"])
@@ -95,6 +103,7 @@ fn spawn(config: &BenchConfig, bare: bool) -> anyhow::Result<Server> {
     if bare {
         cmd.arg("--bare-baseline");
     }
+    cmd.args(extra);
     let mut child = cmd.spawn().map_err(|e| {
         anyhow::anyhow!(
             "cannot run {}: {e} (build it with `cargo build --release -p mock-archive`)",
@@ -351,4 +360,203 @@ pub fn sibling_archive_bin() -> Option<PathBuf> {
     let dir: &Path = exe.parent()?;
     let bin = dir.join("mock-archive");
     bin.exists().then_some(bin)
+}
+
+/// Figures of the document benchmark for one server and one concurrency.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreFigures {
+    /// Which server.
+    pub server: &'static str,
+    /// Concurrent keep-alive connections.
+    pub connections: usize,
+    /// Documents posted.
+    pub documents: usize,
+    /// Documents answered per second.
+    pub per_s: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Server CPU per document, µs.
+    pub server_cpu_us_per_document: Option<f64>,
+}
+
+/// A self-paying client's document for the bundled fixture, number `n` (unique ids).
+pub fn document_values(n: u32) -> crate::compose::MessageValues {
+    use crate::compose::{Org, PersonValues, UsageSituation};
+    use crate::pki::scenario;
+    let provider = Org {
+        oid: scenario::PROVIDER_OID.into(),
+        name: scenario::PROVIDER_NAME.into(),
+    };
+    crate::compose::MessageValues {
+        message_id_root: format!("2.999.5851.9.7.{n}"),
+        message_id_extension: None,
+        sender: scenario::PROVIDER_OID.into(),
+        service_unit: Org {
+            oid: "2.999.5851.2.1.1".into(),
+            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
+        },
+        client: PersonValues {
+            identity_code: "010190-901R".into(),
+            given: "Itsemaksava".into(),
+            family: "Testi".into(),
+        },
+        custodian: provider.clone(),
+        organiser: Some(provider),
+        usage_situation: UsageSituation::Own,
+        document_id: format!("2.999.5851.9.8.{n}"),
+        set_id: format!("2.999.5851.9.8.{n}"),
+        // About 20 KB of signed CDA, like a real client relationship document.
+        narrative: "Asiakkuus alkanut. Palvelutarpeen arviointi tehty yhdessä asiakkaan kanssa.\n"
+            .repeat(180),
+        ..crate::compose::example_values()
+    }
+}
+
+/// Posts `messages` over `connections` keep-alive connections; every answer must be `AA`
+/// (or, for the baseline, 200).
+async fn post_all(
+    client: &TlsClient,
+    server: &Server,
+    connections: usize,
+    messages: std::sync::Arc<Vec<Vec<u8>>>,
+    expect_aa: bool,
+) -> anyhow::Result<(f64, Vec<Duration>, Option<f64>)> {
+    let pid = server.child.id();
+    let before = cpu_ticks(pid);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let (client, target, messages) = (client.clone(), server.target.clone(), messages.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = client.connect(&target).await?;
+            let mut lat = Vec::new();
+            for m in messages.iter().skip(worker).step_by(connections) {
+                let t = Instant::now();
+                let reply = conn.post("/archive", "application/xml", m.clone()).await?;
+                lat.push(t.elapsed());
+                let ok = reply.status == 200
+                    && (!expect_aa
+                        || String::from_utf8_lossy(&reply.body)
+                            .contains("<acknowledgement typeCode=\"AA\""));
+                anyhow::ensure!(
+                    ok,
+                    "the archive did not accept a benchmark document: {}",
+                    String::from_utf8_lossy(&reply.body)
+                );
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = before
+        .zip(cpu_ticks(pid))
+        .map(|(b, a)| (a - b) as f64 / TICKS_PER_SECOND * 1e6 / messages.len().max(1) as f64);
+    lat.sort();
+    Ok((messages.len() as f64 / elapsed, lat, cpu))
+}
+
+/// The document benchmark: signed ~20 KB documents stored durably (a SQLite file in WAL
+/// mode), against the bare baseline answering the same posts with a fixed body, with 1 and
+/// `config.connections` connections. Messages are built and signed before timing starts.
+pub async fn run_documents(
+    config: &BenchConfig,
+    per_run: usize,
+) -> anyhow::Result<Vec<StoreFigures>> {
+    let client = tls(config)?;
+    let signer = crate::signing::SystemSigner::from_files(
+        &config.pki_dir.join("signature.pem"),
+        &config.pki_dir.join("signature.key.pem"),
+        time::OffsetDateTime::now_utc(),
+    )?;
+    let template = crate::compose::DocumentTemplate::client_relationship();
+    let db_dir = tempfile::tempdir()?;
+    let db = db_dir.path().join("bench.db");
+    let archive = spawn_with(
+        config,
+        false,
+        &[std::ffi::OsStr::new("--db"), db.as_os_str()],
+    )?;
+    let baseline = spawn(config, true)?;
+    let mut next = 0u32;
+    let mut out = Vec::new();
+    for connections in [1, config.connections] {
+        let count = if connections == 1 {
+            per_run / 4
+        } else {
+            per_run
+        }
+        .max(connections);
+        for (server, name, expect_aa) in [
+            (&baseline, "bare baseline", false),
+            (&archive, "mock-archive", true),
+        ] {
+            let messages: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    next += 1;
+                    crate::compose::build_message(
+                        &template,
+                        &document_values(next),
+                        mock_archive::format::Wrapping::Bare,
+                        Some(&signer),
+                    )
+                    .map(|b| b.message)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let (per_s, lat, cpu) = post_all(
+                &client,
+                server,
+                connections,
+                std::sync::Arc::new(messages),
+                expect_aa,
+            )
+            .await?;
+            out.push(StoreFigures {
+                server: name,
+                connections,
+                documents: count,
+                per_s,
+                p50_ms: percentile(&lat, 0.50),
+                p99_ms: percentile(&lat, 0.99),
+                server_cpu_us_per_document: cpu,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A table of document-benchmark figures.
+pub fn render_documents(figures: &[StoreFigures]) -> String {
+    let mut s = format!(
+        "{:<15} {:>5} {:>9} {:>10} {:>8} {:>8} {:>12}\n",
+        "server", "conns", "documents", "docs/s", "p50 ms", "p99 ms", "CPU µs/doc"
+    );
+    for f in figures {
+        s += &format!(
+            "{:<15} {:>5} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>12}\n",
+            f.server,
+            f.connections,
+            f.documents,
+            f.per_s,
+            f.p50_ms,
+            f.p99_ms,
+            f.server_cpu_us_per_document
+                .map_or("n/a".into(), |c| format!("{c:.0}"))
+        );
+    }
+    for pair in figures.chunks(2) {
+        if let [base, arch] = pair {
+            s += &format!(
+                "{} connection(s): archive/baseline documents per second {:.2}\n",
+                arch.connections,
+                arch.per_s / base.per_s
+            );
+        }
+    }
+    s
 }

@@ -27,6 +27,10 @@ pub struct Args {
     /// Alternating throughput rounds per server (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// Benchmark durable stores of signed ~20 KB documents instead of the transport; the
+    /// value is how many documents to post per server with the most connections.
+    #[arg(long, value_name = "N")]
+    pub documents: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +53,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rounds: args.rounds.max(1),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if let Some(per_run) = args.documents {
+        let figures = runtime.block_on(bench::run_documents(&config, per_run))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+        } else {
+            print!("{}", bench::render_documents(&figures));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = runtime.block_on(bench::run(&config))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
