@@ -93,6 +93,17 @@ impl UsageSituation {
     }
 }
 
+/// Who pays for the client's service at the producing provider (DESIGN §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentType {
+    /// A self-paying client ("itse maksava asiakas"): the provider's own register (R1).
+    SelfPaying,
+    /// A purchased service ("ostopalvelu") of this organiser: the organiser's register (R2).
+    PurchasedService(Org),
+    /// A service voucher ("palveluseteli") of this organiser: the organiser's register (R2).
+    ServiceVoucher(Org),
+}
+
 /// What kind of document to build: the parts that come from a template rather than from the
 /// case at hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +177,23 @@ pub struct MessageValues {
 }
 
 impl MessageValues {
+    /// Routes the document the way the archive expects (DESIGN §2): a self-paying client's
+    /// document goes to `provider`'s own register (custodian and organiser = provider, usage
+    /// situation own use); a purchased-service or voucher client's to the organiser's register
+    /// (custodian and organiser = the organiser, usage situation register usage right). A
+    /// negative test case changes the fields afterwards.
+    pub fn route(&mut self, provider: &Org, payment: &PaymentType) {
+        let (holder, usage) = match payment {
+            PaymentType::SelfPaying => (provider, UsageSituation::Own),
+            PaymentType::PurchasedService(o) | PaymentType::ServiceVoucher(o) => {
+                (o, UsageSituation::RegisterUsageRight)
+            }
+        };
+        self.custodian = holder.clone();
+        self.organiser = Some(holder.clone());
+        self.usage_situation = usage;
+    }
+
     /// The interaction these values call for.
     pub fn interaction(&self) -> &'static str {
         if self.replaces.is_some() {
@@ -800,6 +828,36 @@ mod tests {
             m.document.record_target.unwrap().name.as_deref(),
             Some("Aino <b>Testi</b>")
         );
+    }
+
+    #[test]
+    fn routing_follows_the_payment_type() {
+        let provider = Org {
+            oid: "1.2.246.10.1.10.0".to_owned(),
+            name: "Provider".to_owned(),
+        };
+        let county = Org {
+            oid: "1.2.246.10.2.10.0".to_owned(),
+            name: "County".to_owned(),
+        };
+        let mut v = example_values();
+        v.route(&provider, &PaymentType::SelfPaying);
+        assert_eq!(
+            (&v.custodian, v.organiser.as_ref()),
+            (&provider, Some(&provider))
+        );
+        assert_eq!(v.usage_situation, UsageSituation::Own);
+        for payment in [
+            PaymentType::PurchasedService(county.clone()),
+            PaymentType::ServiceVoucher(county.clone()),
+        ] {
+            v.route(&provider, &payment);
+            assert_eq!(
+                (&v.custodian, v.organiser.as_ref()),
+                (&county, Some(&county))
+            );
+            assert_eq!(v.usage_situation, UsageSituation::RegisterUsageRight);
+        }
     }
 
     #[test]

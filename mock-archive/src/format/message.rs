@@ -61,7 +61,7 @@ pub fn read_message(input: &[u8], limits: &Limits) -> (Option<Message>, Vec<Prob
 
 /// Finds the HL7 V3 element: the root itself, or the one child of a SOAP `Body`.
 fn unwrap<'a>(root: &'a Element, problems: &mut Vec<Problem>) -> Option<(Wrapping, &'a Element)> {
-    let wrapping = match (&root.ns, root.name.as_str()) {
+    let wrapping = match (&root.ns, root.name.as_ref()) {
         (Ns::Soap11, "Envelope") => Wrapping::Soap11,
         (Ns::Soap12, "Envelope") => Wrapping::Soap12,
         (ns, "Envelope") => {
@@ -190,7 +190,7 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
     }
     Message {
         wrapping,
-        interaction: m.el.name.clone(),
+        interaction: m.el.name.to_string(),
         id,
         creation_time,
         interaction_id,

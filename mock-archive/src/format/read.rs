@@ -25,7 +25,7 @@ impl<'a> Node<'a> {
     pub(crate) fn child_ns(&self, ns: &Ns, name: &str) -> Option<Node<'a>> {
         self.el
             .child(ns, name)
-            .map(|el| Node::new(el, format!("{}/{}", self.path, name)))
+            .map(|el| Node::new(el, self.path_to(name)))
     }
 
     /// The first HL7 V3 child with this name.
@@ -44,10 +44,10 @@ impl<'a> Node<'a> {
 
     /// All HL7 V3 children with this name.
     pub(crate) fn children(&self, name: &'a str) -> impl Iterator<Item = Node<'a>> + 'a {
-        let path = self.path.clone();
+        let path = self.path_to(name);
         self.el
             .children_named(&Ns::Hl7, name)
-            .map(move |el| Node::new(el, format!("{path}/{name}")))
+            .map(move |el| Node::new(el, path.clone()))
     }
 
     /// An attribute value.
@@ -57,7 +57,11 @@ impl<'a> Node<'a> {
 
     /// The location of a child that is not there.
     pub(crate) fn path_to(&self, chain: &str) -> String {
-        format!("{}/{}", self.path, chain)
+        let mut path = String::with_capacity(self.path.len() + 1 + chain.len());
+        path.push_str(&self.path);
+        path.push('/');
+        path.push_str(chain);
+        path
     }
 }
 

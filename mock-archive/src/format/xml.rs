@@ -8,6 +8,7 @@
 //! Duplicate `ID` attributes are reported but do not stop reading. The pass is linear in the
 //! input and never recurses, so hostile input cannot make it panic or hang.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use quick_xml::NsReader;
@@ -94,13 +95,92 @@ impl Ns {
     }
 }
 
+/// An element or attribute name: borrowed from a static table for the names HL7 V3 / CDA
+/// messages use all the time (no allocation), owned otherwise.
+pub(crate) type Name = Cow<'static, str>;
+
+/// Names common enough to be worth not allocating.
+const COMMON_NAMES: &[&str] = &[
+    "id",
+    "root",
+    "extension",
+    "code",
+    "codeSystem",
+    "codeSystemName",
+    "displayName",
+    "value",
+    "typeCode",
+    "classCode",
+    "moodCode",
+    "determinerCode",
+    "nullFlavor",
+    "name",
+    "given",
+    "family",
+    "time",
+    "text",
+    "ID",
+    "mediaType",
+    "representation",
+    "qualifier",
+    "device",
+    "representedOrganization",
+    "assignedPerson",
+    "assignedAuthor",
+    "assignedEntity",
+    "effectiveTime",
+    "setId",
+    "versionNumber",
+    "reasonCode",
+    "recordTarget",
+    "patient",
+    "patientRole",
+    "patientPerson",
+    "custodian",
+    "assignedCustodian",
+    "author",
+    "component",
+    "realmCode",
+    "typeId",
+    "templateId",
+    "title",
+    "confidentialityCode",
+    "languageCode",
+    "statusCode",
+    "birthTime",
+    "administrativeGenderCode",
+    "Reference",
+    "Transform",
+    "Transforms",
+    "DigestMethod",
+    "DigestValue",
+    "URI",
+    "Algorithm",
+    "section",
+    "entry",
+    "paragraph",
+    "content",
+    "low",
+    "high",
+    "moderator",
+    "product",
+    "version",
+];
+
+fn intern(s: &str) -> Name {
+    match COMMON_NAMES.iter().find(|n| **n == s) {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
+
 /// One element of the tree: namespace, local name, attributes (local names, namespace
 /// declarations left out), element children and the concatenated direct text.
 #[derive(Debug, Clone)]
 pub(crate) struct Element {
     pub ns: Ns,
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
+    pub name: Name,
+    pub attrs: Vec<(Name, String)>,
     pub children: Vec<Element>,
     pub text: String,
 }
@@ -288,7 +368,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                         )
                     );
                 }
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let name = intern(std::str::from_utf8(e.local_name().as_ref()).unwrap_or_default());
                 let mut attrs = Vec::new();
                 let mut count = 0usize;
                 for attr in e.attributes() {
@@ -322,7 +402,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                             )
                         );
                     }
-                    let key = String::from_utf8_lossy(local.as_ref()).into_owned();
+                    let key = intern(std::str::from_utf8(local.as_ref()).unwrap_or_default());
                     let value = match attr.unescape_value() {
                         Ok(v) => v.into_owned(),
                         Err(err) => stop!(
@@ -374,7 +454,13 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                     ),
                 };
                 match stack.last_mut() {
-                    Some(el) => el.text.push_str(&content),
+                    // Whitespace before the first non-blank text (indentation between
+                    // children) carries nothing; everything after it is kept.
+                    Some(el) => {
+                        if !el.text.is_empty() || !content.trim_ascii().is_empty() {
+                            el.text.push_str(&content);
+                        }
+                    }
                     None => {
                         if !content.trim().is_empty() {
                             stop!(
