@@ -66,7 +66,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 struct Canonicalizer<'a, 'o> {
-    doc: &'a Document,
+    doc: &'a Document<'a>,
     exclude: Option<NodeId>,
     inclusive: &'o [&'o str],
     out: &'o mut Vec<u8>,
@@ -83,7 +83,7 @@ impl<'a> Canonicalizer<'a, '_> {
         }
         let doc = self.doc;
         match &doc.nodes[id].kind {
-            NodeKind::Text(t) => escape_text(t, self.out),
+            NodeKind::Text(t) => escape_text(t.as_ref(), self.out),
             NodeKind::Comment => {}
             NodeKind::Pi { target, data } => {
                 self.out.extend_from_slice(b"<?");
@@ -147,8 +147,8 @@ impl<'a> Canonicalizer<'a, '_> {
                 let mut attrs: Vec<_> = e.attrs.iter().collect();
                 if attrs.len() > 1 {
                     attrs.sort_by(|a, b| {
-                        (a.ns.as_deref().unwrap_or(""), a.local.as_str())
-                            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
+                        (a.ns.as_deref().unwrap_or(""), a.local)
+                            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local))
                     });
                 }
                 for a in attrs {

@@ -404,7 +404,7 @@ fn check_ids(doc: &Document, v: &mut Verification) -> HashMap<String, Vec<NodeId
                 Some(_) => false,
             };
             if is_id {
-                ids.entry(a.value.clone()).or_default().push(e);
+                ids.entry(a.value.to_string()).or_default().push(e);
             }
         }
     }
