@@ -7,7 +7,7 @@
 //! excluded element", which is everything a same-document `#id` Reference in the Kanta profile
 //! produces; so the general XPath node-set machinery is not needed.
 
-use super::tree::{Document, NodeId, NodeKind};
+use super::tree::{Attr, Document, NodeId, NodeKind};
 
 /// The exclusive C14N algorithm URI.
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
@@ -145,11 +145,8 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.rendered.push((p_doc, uri));
                 }
                 let mut attrs: Vec<_> = e.attrs.iter().collect();
-                if attrs.len() > 1 {
-                    attrs.sort_by(|a, b| {
-                        (a.ns.as_deref().unwrap_or(""), a.local)
-                            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local))
-                    });
+                if !attrs.is_sorted_by(|a, b| attr_order(a, b).is_le()) {
+                    attrs.sort_by(|a, b| attr_order(a, b));
                 }
                 for a in attrs {
                     self.out.push(b' ');
@@ -180,6 +177,11 @@ fn lookup_key<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str>
         .rev()
         .find(|(p, _)| same(p, prefix))
         .map(|(p, _)| *p)
+}
+
+/// C14N attribute order: by namespace URI (none first), then local name.
+fn attr_order(a: &Attr<'_>, b: &Attr<'_>) -> std::cmp::Ordering {
+    (a.ns.as_deref().unwrap_or(""), a.local).cmp(&(b.ns.as_deref().unwrap_or(""), b.local))
 }
 
 fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
