@@ -102,7 +102,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 // Visibly utilized prefixes, then the inclusive ones in scope.
                 let mut candidates: Vec<&str> = Vec::with_capacity(4);
-                candidates.push(e.prefix.as_deref().unwrap_or(""));
+                candidates.push(e.prefix.unwrap_or(""));
                 for a in &e.attrs {
                     if let Some(p) = &a.prefix {
                         candidates.push(p);
@@ -116,7 +116,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 candidates.sort_unstable();
                 candidates.dedup();
                 self.out.push(b'<');
-                write_qname(e.prefix.as_deref(), &e.local, self.out);
+                write_qname(e.prefix, e.local, self.out);
                 for p in candidates {
                     if p == "xml" {
                         continue;
@@ -150,7 +150,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 for a in attrs {
                     self.out.push(b' ');
-                    write_qname(a.prefix.as_deref(), &a.local, self.out);
+                    write_qname(a.prefix, a.local, self.out);
                     self.out.extend_from_slice(b"=\"");
                     escape_attr(&a.value, self.out);
                     self.out.push(b'"');
@@ -160,7 +160,7 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.node(*c);
                 }
                 self.out.extend_from_slice(b"</");
-                write_qname(e.prefix.as_deref(), &e.local, self.out);
+                write_qname(e.prefix, e.local, self.out);
                 self.out.push(b'>');
                 self.rendered.truncate(render_mark);
                 self.in_scope.truncate(scope_mark);

@@ -398,7 +398,7 @@ fn check_ids(doc: &Document, v: &mut Verification) -> HashMap<String, Vec<NodeId
     let mut ids: HashMap<String, Vec<NodeId>> = HashMap::new();
     for e in doc.elements() {
         for a in &doc.element(e).attrs {
-            let is_id = match a.prefix.as_deref() {
+            let is_id = match a.prefix {
                 None => a.local == "ID" || a.local == "Id",
                 Some("xml") => a.local == "id",
                 Some(_) => false,
