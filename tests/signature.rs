@@ -534,6 +534,20 @@ fn chains_through_an_intermediate_in_x509data() {
     std::fs::write(&file, &signed).unwrap();
     let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
     assert!(ok, "xmlsec1 refused the chained signature:\n{out}");
+    // The order inside X509Data does not matter.
+    let first = text.find("<ds:X509Certificate>").unwrap();
+    let second = text.rfind("<ds:X509Certificate>").unwrap();
+    let end = text.rfind("</ds:X509Certificate>").unwrap() + "</ds:X509Certificate>".len();
+    let swapped = format!(
+        "{}{}{}{}",
+        &text[..first],
+        &text[second..end],
+        &text[first..second],
+        &text[end..]
+    );
+    let v = signature::verify(swapped.as_bytes(), &pki.options());
+    assert!(v.is_valid(), "{:?}", v.problems);
+    assert_eq!(v.signer.unwrap().common_name.as_deref(), Some("Ketjutettu"));
     // Without the intermediate the signer does not chain to the root.
     let second = text.rfind("<ds:X509Certificate>").unwrap();
     let end = text.rfind("</ds:X509Certificate>").unwrap() + "</ds:X509Certificate>".len();
@@ -1099,4 +1113,42 @@ fn cli_usage_errors_say_what_is_wrong() {
         err.to_string(),
         "give either --cert and --key, or --pki DIR"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Property: any text and attribute value signs, verifies here and in xmlsec1, and breaks
+// when changed
+// ---------------------------------------------------------------------------------------
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn any_text_and_attribute_value_round_trips(
+        text in "[ -~äöÅ€𝄞\t\n\r]{0,40}",
+        value in "[ -~äö\t\n\r]{0,20}",
+    ) {
+        let doc = cda(Variant::Structured)
+            .replacen("Palvelutarpeen arviointi 0</", &format!("{}|</", escape(&text)), 1)
+            .replacen("moodCode=\"EVN\"", &format!("moodCode=\"EVN\" title=\"{}\"", escape(&value)), 1);
+        let pki = ec();
+        let signed = signature::sign(doc.as_bytes(), &pki.signer(), SIGNED_AT).unwrap();
+        let v = signature::verify(&signed, &pki.options());
+        proptest::prop_assert!(v.is_valid(), "{:?}", v.problems);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prop.xml");
+        std::fs::write(&file, &signed).unwrap();
+        let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
+        proptest::prop_assert!(ok, "xmlsec1 refused:\n{}", out);
+        let changed = String::from_utf8(signed).unwrap().replacen("|</", "|x</", 1);
+        let v = signature::verify(changed.as_bytes(), &pki.options());
+        proptest::prop_assert_eq!(codes(&v), ["SIG_REFERENCE_DIGEST"]);
+    }
 }
