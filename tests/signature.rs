@@ -290,18 +290,19 @@ fn cda(variant: Variant) -> String {
         Variant::AttributeOrder => format!(
             "<nonXMLBody xmlns:z=\"urn:example:z\" z:b=\"2\" classCode=\"DOCBODY\" z:a=\"1\" \
              xml:lang=\"fi\" moodCode=\"EVN\"><text representation=\"B64\" \
-             mediaType=\"application/xhtml+xml\" z:c=\"3\">{}</text></nonXMLBody>",
+             mediaType=\"application/xhtml+xml\" z:c=\"3\">{}</text><z:ext><plain xmlns=\"\" \
+             b=\"1\" a=\"2\"/></z:ext></nonXMLBody>",
             xhtml_b64()
         ),
         Variant::Whitespace => format!(
-            "\n\t\t<nonXMLBody  >\n\t\t\t<text\tmediaType = \"application/xhtml+xml\"\n\t\t\t\
-             representation='B64' >\n{}\n\t\t\t</text >\n   \t\t</nonXMLBody>\n\t",
+            "\n\t\t<nonXMLBody  >\n\t\t\t<!-- kommentti -->\n\t\t\t<text\tmediaType = \"application/xhtml+xml\"\n\t\t\t\
+             representation='B64' >\n{}\n\t\t\t</text >\n<?kantakoe  ohje=\"1\" ?>   \t\t</nonXMLBody>\n\t",
             xhtml_b64()
         ),
         Variant::NonAscii => format!(
             "<structuredBody><component><section><title>Sosiaalihuollon salassapidettävä ☃ 𝄞 \
              &#xE4;&#228;</title><text><paragraph styleCode=\"Bold\" ID=\"p1\">Åsa &amp; \
-             Örjan &gt; 5 ’quote’ &quot;{}&quot;</paragraph><content \
+             Örjan &gt; 5 ’quote’ &quot;{}&quot;&#13;<![CDATA[a < b & c]]></paragraph><content \
              xml:lang=\"sv\" revised=\"insert\">Tjänst: “vård” — ok</content></text>\
              <entry><observation classCode=\"OBS\" moodCode=\"EVN\"><value \
              xsi:type=\"ST\">Ääkkösiä: ÅÄÖ åäö €</value></observation></entry></section>\
