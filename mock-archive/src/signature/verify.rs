@@ -812,11 +812,15 @@ fn check_certificate_and_value(
 ) {
     // The signer is the first certificate that is not a CA (X509Data may also carry the
     // chain, in any order); the others are candidate intermediates.
-    let signer_index = parsed
-        .certificates
-        .iter()
-        .position(|c| CertInfo::from_der(c).is_ok_and(|i| !i.is_ca))
-        .unwrap_or(0);
+    let signer_index = if parsed.certificates.len() == 1 {
+        0
+    } else {
+        parsed
+            .certificates
+            .iter()
+            .position(|c| CertInfo::from_der(c).is_ok_and(|i| !i.is_ca))
+            .unwrap_or(0)
+    };
     let Some(cert_der) = parsed.certificates.get(signer_index) else {
         return;
     };
