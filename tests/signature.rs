@@ -290,18 +290,19 @@ fn cda(variant: Variant) -> String {
         Variant::AttributeOrder => format!(
             "<nonXMLBody xmlns:z=\"urn:example:z\" z:b=\"2\" classCode=\"DOCBODY\" z:a=\"1\" \
              xml:lang=\"fi\" moodCode=\"EVN\"><text representation=\"B64\" \
-             mediaType=\"application/xhtml+xml\" z:c=\"3\">{}</text></nonXMLBody>",
+             mediaType=\"application/xhtml+xml\" z:c=\"3\">{}</text><z:ext><plain xmlns=\"\" \
+             b=\"1\" a=\"2\"/></z:ext></nonXMLBody>",
             xhtml_b64()
         ),
         Variant::Whitespace => format!(
-            "\n\t\t<nonXMLBody  >\n\t\t\t<text\tmediaType = \"application/xhtml+xml\"\n\t\t\t\
-             representation='B64' >\n{}\n\t\t\t</text >\n   \t\t</nonXMLBody>\n\t",
+            "\n\t\t<nonXMLBody  >\n\t\t\t<!-- kommentti -->\n\t\t\t<text\tmediaType = \"application/xhtml+xml\"\n\t\t\t\
+             representation='B64' >\n{}\n\t\t\t</text >\n<?kantakoe  ohje=\"1\" ?>   \t\t</nonXMLBody>\n\t",
             xhtml_b64()
         ),
         Variant::NonAscii => format!(
             "<structuredBody><component><section><title>Sosiaalihuollon salassapidettävä ☃ 𝄞 \
              &#xE4;&#228;</title><text><paragraph styleCode=\"Bold\" ID=\"p1\">Åsa &amp; \
-             Örjan &gt; 5 ’quote’ &quot;{}&quot;</paragraph><content \
+             Örjan &gt; 5 ’quote’ &quot;{}&quot;&#13;<![CDATA[a < b & c]]></paragraph><content \
              xml:lang=\"sv\" revised=\"insert\">Tjänst: “vård” — ok</content></text>\
              <entry><observation classCode=\"OBS\" moodCode=\"EVN\"><value \
              xsi:type=\"ST\">Ääkkösiä: ÅÄÖ åäö €</value></observation></entry></section>\
@@ -534,6 +535,20 @@ fn chains_through_an_intermediate_in_x509data() {
     std::fs::write(&file, &signed).unwrap();
     let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
     assert!(ok, "xmlsec1 refused the chained signature:\n{out}");
+    // The order inside X509Data does not matter.
+    let first = text.find("<ds:X509Certificate>").unwrap();
+    let second = text.rfind("<ds:X509Certificate>").unwrap();
+    let end = text.rfind("</ds:X509Certificate>").unwrap() + "</ds:X509Certificate>".len();
+    let swapped = format!(
+        "{}{}{}{}",
+        &text[..first],
+        &text[second..end],
+        &text[first..second],
+        &text[end..]
+    );
+    let v = signature::verify(swapped.as_bytes(), &pki.options());
+    assert!(v.is_valid(), "{:?}", v.problems);
+    assert_eq!(v.signer.unwrap().common_name.as_deref(), Some("Ketjutettu"));
     // Without the intermediate the signer does not chain to the root.
     let second = text.rfind("<ds:X509Certificate>").unwrap();
     let end = text.rfind("</ds:X509Certificate>").unwrap() + "</ds:X509Certificate>".len();
@@ -1099,4 +1114,42 @@ fn cli_usage_errors_say_what_is_wrong() {
         err.to_string(),
         "give either --cert and --key, or --pki DIR"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Property: any text and attribute value signs, verifies here and in xmlsec1, and breaks
+// when changed
+// ---------------------------------------------------------------------------------------
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn any_text_and_attribute_value_round_trips(
+        text in "[ -~äöÅ€𝄞\t\n\r]{0,40}",
+        value in "[ -~äö\t\n\r]{0,20}",
+    ) {
+        let doc = cda(Variant::Structured)
+            .replacen("Palvelutarpeen arviointi 0</", &format!("{}|</", escape(&text)), 1)
+            .replacen("moodCode=\"EVN\"", &format!("moodCode=\"EVN\" title=\"{}\"", escape(&value)), 1);
+        let pki = ec();
+        let signed = signature::sign(doc.as_bytes(), &pki.signer(), SIGNED_AT).unwrap();
+        let v = signature::verify(&signed, &pki.options());
+        proptest::prop_assert!(v.is_valid(), "{:?}", v.problems);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prop.xml");
+        std::fs::write(&file, &signed).unwrap();
+        let (ok, out) = xmlsec1_verify(&file, &pki.ca_pem);
+        proptest::prop_assert!(ok, "xmlsec1 refused:\n{}", out);
+        let changed = String::from_utf8(signed).unwrap().replacen("|</", "|x</", 1);
+        let v = signature::verify(changed.as_bytes(), &pki.options());
+        proptest::prop_assert_eq!(codes(&v), ["SIG_REFERENCE_DIGEST"]);
+    }
 }

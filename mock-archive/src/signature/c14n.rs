@@ -7,7 +7,7 @@
 //! excluded element", which is everything a same-document `#id` Reference in the Kanta profile
 //! produces; so the general XPath node-set machinery is not needed.
 
-use super::tree::{Document, NodeId, NodeKind};
+use super::tree::{Attr, Document, NodeId, NodeKind};
 
 /// The exclusive C14N algorithm URI.
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
@@ -66,7 +66,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 struct Canonicalizer<'a, 'o> {
-    doc: &'a Document,
+    doc: &'a Document<'a>,
     exclude: Option<NodeId>,
     inclusive: &'o [&'o str],
     out: &'o mut Vec<u8>,
@@ -83,7 +83,7 @@ impl<'a> Canonicalizer<'a, '_> {
         }
         let doc = self.doc;
         match &doc.nodes[id].kind {
-            NodeKind::Text(t) => escape_text(t, self.out),
+            NodeKind::Text(t) => escape_text(t.as_ref(), self.out),
             NodeKind::Comment => {}
             NodeKind::Pi { target, data } => {
                 self.out.extend_from_slice(b"<?");
@@ -102,7 +102,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 // Visibly utilized prefixes, then the inclusive ones in scope.
                 let mut candidates: Vec<&str> = Vec::with_capacity(4);
-                candidates.push(e.prefix.as_deref().unwrap_or(""));
+                candidates.push(e.prefix.unwrap_or(""));
                 for a in &e.attrs {
                     if let Some(p) = &a.prefix {
                         candidates.push(p);
@@ -116,7 +116,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 candidates.sort_unstable();
                 candidates.dedup();
                 self.out.push(b'<');
-                write_qname(e.prefix.as_deref(), &e.local, self.out);
+                write_qname(e.prefix, e.local, self.out);
                 for p in candidates {
                     if p == "xml" {
                         continue;
@@ -145,15 +145,12 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.rendered.push((p_doc, uri));
                 }
                 let mut attrs: Vec<_> = e.attrs.iter().collect();
-                if attrs.len() > 1 {
-                    attrs.sort_by(|a, b| {
-                        (a.ns.as_deref().unwrap_or(""), a.local.as_str())
-                            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
-                    });
+                if !attrs.is_sorted_by(|a, b| attr_order(a, b).is_le()) {
+                    attrs.sort_by(|a, b| attr_order(a, b));
                 }
                 for a in attrs {
                     self.out.push(b' ');
-                    write_qname(a.prefix.as_deref(), &a.local, self.out);
+                    write_qname(a.prefix, a.local, self.out);
                     self.out.extend_from_slice(b"=\"");
                     escape_attr(&a.value, self.out);
                     self.out.push(b'"');
@@ -163,7 +160,7 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.node(*c);
                 }
                 self.out.extend_from_slice(b"</");
-                write_qname(e.prefix.as_deref(), &e.local, self.out);
+                write_qname(e.prefix, e.local, self.out);
                 self.out.push(b'>');
                 self.rendered.truncate(render_mark);
                 self.in_scope.truncate(scope_mark);
@@ -180,6 +177,11 @@ fn lookup_key<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str>
         .rev()
         .find(|(p, _)| same(p, prefix))
         .map(|(p, _)| *p)
+}
+
+/// C14N attribute order: by namespace URI (none first), then local name.
+fn attr_order(a: &Attr<'_>, b: &Attr<'_>) -> std::cmp::Ordering {
+    (a.ns.as_deref().unwrap_or(""), a.local).cmp(&(b.ns.as_deref().unwrap_or(""), b.local))
 }
 
 fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {

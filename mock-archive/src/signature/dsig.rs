@@ -124,7 +124,7 @@ pub fn sign(cda: &[u8], signer: &Signer, timestamp: OffsetDateTime) -> Result<Ve
     ))
 }
 
-fn reparse(bytes: &[u8]) -> Result<Document, SignError> {
+fn reparse(bytes: &[u8]) -> Result<Document<'_>, SignError> {
     Document::parse(bytes).map_err(|e| SignError::Internal(e.to_string()))
 }
 

@@ -2,6 +2,10 @@
 //! (RSA PKCS#8/PKCS#1, EC P-256/P-384 PKCS#8/SEC1), XML-DSig signature algorithms, and the
 //! check that a certificate was issued (signed) by a CA certificate.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey, VerificationAlgorithm,
@@ -245,7 +249,46 @@ pub(crate) enum IssuedError {
 /// Checks that `cert_der` was issued by `ca_der`: issuer = CA subject, the CA is a CA, and the
 /// certificate's signature verifies with the CA's public key (RSA PKCS#1 SHA-256/384/512,
 /// ECDSA P-256/P-384 SHA-256/384).
+///
+/// Positive answers are remembered (a pure function of the two DER encodings, keyed by their
+/// SHA-256), so that an archive verifying many documents from one signer checks the CA's
+/// signature on the signer certificate once.
 pub(crate) fn issued_by(cert_der: &[u8], ca_der: &[u8]) -> Result<(), IssuedError> {
+    let key = pair_key(cert_der, ca_der);
+    if issued_cache().lock().is_ok_and(|c| c.contains(&key)) {
+        return Ok(());
+    }
+    check_issued_by(cert_der, ca_der)?;
+    if let Ok(mut cache) = issued_cache().lock() {
+        if cache.len() >= ISSUED_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(key);
+    }
+    Ok(())
+}
+
+/// How many (certificate, CA) pairs [`issued_by`] remembers before starting over.
+const ISSUED_CACHE_CAPACITY: usize = 4096;
+
+fn issued_cache() -> &'static Mutex<HashSet<[u8; 32]>> {
+    static CACHE: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// SHA-256 over both encodings, each prefixed by its length.
+fn pair_key(cert_der: &[u8], ca_der: &[u8]) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for part in [cert_der, ca_der] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
+}
+
+fn check_issued_by(cert_der: &[u8], ca_der: &[u8]) -> Result<(), IssuedError> {
     let (_, cert) =
         X509Certificate::from_der(cert_der).map_err(|e| IssuedError::Malformed(e.to_string()))?;
     let (_, ca) =

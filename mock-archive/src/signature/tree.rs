@@ -94,43 +94,43 @@ impl Span {
 
 /// One attribute, its value normalized as an XML processor would.
 #[derive(Debug, Clone)]
-pub(crate) struct Attr {
+pub(crate) struct Attr<'s> {
     /// The prefix, if any.
-    pub prefix: Option<String>,
+    pub prefix: Option<&'s str>,
     /// The local name.
-    pub local: String,
+    pub local: &'s str,
     /// The namespace URI (none for unprefixed attributes).
     pub ns: Option<Rc<str>>,
     /// The normalized value.
-    pub value: String,
+    pub value: Cow<'s, str>,
 }
 
 /// An element node.
 #[derive(Debug, Clone)]
-pub(crate) struct Element {
+pub(crate) struct Element<'s> {
     /// The prefix, if any.
-    pub prefix: Option<String>,
+    pub prefix: Option<&'s str>,
     /// The local name.
-    pub local: String,
+    pub local: &'s str,
     /// The namespace URI, if the element is in one.
     pub ns: Option<Rc<str>>,
     /// Namespace declarations on this element: (prefix, URI); the default namespace has
     /// prefix `""`, and an undeclaration (`xmlns=""`) has URI `""`.
-    pub ns_decls: Vec<(String, String)>,
+    pub ns_decls: Vec<(&'s str, Cow<'s, str>)>,
     /// The attributes other than namespace declarations, in document order.
-    pub attrs: Vec<Attr>,
+    pub attrs: Vec<Attr<'s>>,
     /// Child nodes in document order.
     pub children: Vec<NodeId>,
     /// Tag positions.
     pub span: Span,
 }
 
-impl Element {
+impl Element<'_> {
     /// The qualified name as written.
     pub fn qname(&self) -> String {
-        match &self.prefix {
+        match self.prefix {
             Some(p) => format!("{p}:{}", self.local),
-            None => self.local.clone(),
+            None => self.local.to_owned(),
         }
     }
 
@@ -144,49 +144,49 @@ impl Element {
         self.attrs
             .iter()
             .find(|a| a.prefix.is_none() && a.local == local)
-            .map(|a| a.value.as_str())
+            .map(|a| a.value.as_ref())
     }
 }
 
 /// What a node is.
 #[derive(Debug, Clone)]
-pub(crate) enum NodeKind {
+pub(crate) enum NodeKind<'s> {
     /// An element.
-    Element(Element),
+    Element(Element<'s>),
     /// Character data (text and CDATA sections, normalized).
-    Text(String),
+    Text(Cow<'s, str>),
     /// A comment (its content is not kept: exclusive C14N without comments drops it).
     Comment,
     /// A processing instruction.
     Pi {
         /// The target.
-        target: String,
+        target: &'s str,
         /// The data after the target, without the separating whitespace.
-        data: String,
+        data: &'s str,
     },
 }
 
 /// A node and its parent.
 #[derive(Debug, Clone)]
-pub(crate) struct Node {
+pub(crate) struct Node<'s> {
     /// What it is.
-    pub kind: NodeKind,
+    pub kind: NodeKind<'s>,
     /// The parent element, `None` for the root element and top-level PIs/comments.
     pub parent: Option<NodeId>,
 }
 
 /// A parsed document.
 #[derive(Debug, Clone)]
-pub(crate) struct Document {
+pub(crate) struct Document<'s> {
     /// All nodes; children refer to them by index.
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Node<'s>>,
     /// The root element.
     pub root: NodeId,
 }
 
-impl Document {
+impl<'s> Document<'s> {
     /// Parses `src`, refusing DOCTYPE, unknown entities, non-UTF-8 and oversized input.
-    pub fn parse(src: &[u8]) -> Result<Self, XmlError> {
+    pub fn parse(src: &'s [u8]) -> Result<Self, XmlError> {
         if src.len() > MAX_DOCUMENT_BYTES {
             return Err(XmlError::TooLarge(src.len()));
         }
@@ -195,7 +195,7 @@ impl Document {
     }
 
     /// The element at `id`; panics if `id` is not an element (an internal invariant).
-    pub fn element(&self, id: NodeId) -> &Element {
+    pub fn element(&self, id: NodeId) -> &Element<'s> {
         match &self.nodes[id].kind {
             NodeKind::Element(e) => e,
             other => panic!("node {id} is not an element: {other:?}"),
@@ -203,7 +203,7 @@ impl Document {
     }
 
     /// The element at `id`, if it is one.
-    pub fn as_element(&self, id: NodeId) -> Option<&Element> {
+    pub fn as_element(&self, id: NodeId) -> Option<&Element<'s>> {
         match &self.nodes[id].kind {
             NodeKind::Element(e) => Some(e),
             _ => None,
@@ -225,12 +225,12 @@ impl Document {
     }
 
     /// The element children of `id` named `{ns}local`.
-    pub fn children_named<'s>(
-        &'s self,
+    pub fn children_named<'q>(
+        &'q self,
         id: NodeId,
-        ns: &'s str,
-        local: &'s str,
-    ) -> impl Iterator<Item = NodeId> + 's {
+        ns: &'q str,
+        local: &'q str,
+    ) -> impl Iterator<Item = NodeId> + 'q {
         self.child_elements(id)
             .filter(move |c| self.element(*c).is(ns, local))
     }
@@ -270,21 +270,21 @@ impl Document {
         let mut names = Vec::new();
         let mut cur = Some(id);
         while let Some(c) = cur {
-            let local = &self.element(c).local;
+            let local = self.element(c).local;
             let step = match self.parent(c) {
                 Some(p) => {
                     let same: Vec<NodeId> = self
                         .child_elements(p)
-                        .filter(|s| &self.element(*s).local == local)
+                        .filter(|s| self.element(*s).local == local)
                         .collect();
                     if same.len() > 1 {
                         let pos = same.iter().position(|s| *s == c).unwrap_or(0) + 1;
                         format!("{local}[{pos}]")
                     } else {
-                        local.clone()
+                        local.to_owned()
                     }
                 }
-                None => local.clone(),
+                None => local.to_owned(),
             };
             names.push(step);
             cur = self.parent(c);
@@ -297,11 +297,11 @@ impl Document {
 /// The parser state.
 struct Parser<'a> {
     src: &'a str,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<'a>>,
     /// Open elements.
     stack: Vec<NodeId>,
     /// Namespace bindings in scope, innermost last: (prefix, URI).
-    bindings: Vec<(String, Rc<str>)>,
+    bindings: Vec<(&'a str, Rc<str>)>,
     /// The `xml` namespace, shared.
     xml_ns: Rc<str>,
     /// For each open element, the length of `bindings` before its declarations.
@@ -322,7 +322,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Document, XmlError> {
+    fn run(mut self) -> Result<Document<'a>, XmlError> {
         let mut reader = Reader::from_str(self.src);
         let config = reader.config_mut();
         config.check_end_names = true;
@@ -364,13 +364,11 @@ impl<'a> Parser<'a> {
                     self.close_scope();
                 }
                 Event::Text(text) => {
-                    let raw = std::str::from_utf8(&text)
-                        .map_err(|e| XmlError::Encoding(e.to_string()))?;
+                    let raw = self.borrow(&text, before)?;
                     self.text(normalize_eol(raw), before)?;
                 }
                 Event::CData(cdata) => {
-                    let raw = std::str::from_utf8(&cdata)
-                        .map_err(|e| XmlError::Encoding(e.to_string()))?;
+                    let raw = self.borrow(&cdata, before)?;
                     self.text(normalize_eol(raw), before)?;
                 }
                 Event::GeneralRef(r) => {
@@ -385,13 +383,8 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Event::PI(pi) => {
-                    let target = std::str::from_utf8(pi.target())
-                        .map_err(|e| XmlError::Encoding(e.to_string()))?
-                        .to_owned();
-                    let data = std::str::from_utf8(pi.content())
-                        .map_err(|e| XmlError::Encoding(e.to_string()))?
-                        .trim_start()
-                        .to_owned();
+                    let target = self.borrow(pi.target(), before)?;
+                    let data = self.borrow(pi.content(), before)?.trim_start();
                     if !self.stack.is_empty() {
                         self.push_child(NodeKind::Pi { target, data });
                     }
@@ -432,7 +425,7 @@ impl<'a> Parser<'a> {
         self.bindings
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
+            .find(|(p, _)| *p == prefix)
             .map(|(_, u)| u.clone())
     }
 
@@ -443,6 +436,20 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `part`, which quick-xml has borrowed from the source, as a slice of the source.
+    fn borrow(&self, part: &[u8], position: usize) -> Result<&'a str, XmlError> {
+        let base = self.src.as_ptr() as usize;
+        let start = (part.as_ptr() as usize).wrapping_sub(base);
+        start
+            .checked_add(part.len())
+            .filter(|end| start <= self.src.len() && *end <= self.src.len())
+            .and_then(|end| self.src.get(start..end))
+            .ok_or_else(|| XmlError::Malformed {
+                position,
+                message: "markup that does not map to the source (escaped name?)".into(),
+            })
+    }
+
     fn element_qname(&self, id: NodeId) -> String {
         match &self.nodes[id].kind {
             NodeKind::Element(e) => e.qname(),
@@ -450,7 +457,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn push_child(&mut self, kind: NodeKind) -> NodeId {
+    fn push_child(&mut self, kind: NodeKind<'a>) -> NodeId {
         let id = self.nodes.len();
         let parent = self.stack.last().copied();
         self.nodes.push(Node { kind, parent });
@@ -462,7 +469,7 @@ impl<'a> Parser<'a> {
         id
     }
 
-    fn text(&mut self, text: Cow<'_, str>, position: usize) -> Result<(), XmlError> {
+    fn text(&mut self, text: Cow<'a, str>, position: usize) -> Result<(), XmlError> {
         if self.stack.is_empty() {
             if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
                 return Ok(());
@@ -478,10 +485,10 @@ impl<'a> Parser<'a> {
             && let Some(&last) = e.children.last()
             && let NodeKind::Text(t) = &mut self.nodes[last].kind
         {
-            t.push_str(&text);
+            t.to_mut().push_str(&text);
             return Ok(());
         }
-        self.push_child(NodeKind::Text(text.into_owned()));
+        self.push_child(NodeKind::Text(text));
         Ok(())
     }
 
@@ -497,9 +504,7 @@ impl<'a> Parser<'a> {
                 message: "a second root element".into(),
             });
         }
-        let qname = std::str::from_utf8(start.name().as_ref())
-            .map_err(|e| XmlError::Encoding(e.to_string()))?
-            .to_owned();
+        let qname = self.borrow(start.name().as_ref(), before)?;
         let mut ns_decls = Vec::new();
         let mut raw_attrs = Vec::new();
         for attr in start.attributes() {
@@ -507,14 +512,11 @@ impl<'a> Parser<'a> {
                 position: before,
                 message: e.to_string(),
             })?;
-            let key = std::str::from_utf8(attr.key.as_ref())
-                .map_err(|e| XmlError::Encoding(e.to_string()))?
-                .to_owned();
-            let raw =
-                std::str::from_utf8(&attr.value).map_err(|e| XmlError::Encoding(e.to_string()))?;
+            let key = self.borrow(attr.key.as_ref(), before)?;
+            let raw = self.borrow(&attr.value, before)?;
             let value = normalize_attribute(raw, before)?;
             if key == "xmlns" {
-                ns_decls.push((String::new(), value));
+                ns_decls.push(("", value));
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() {
                     return Err(XmlError::Malformed {
@@ -522,18 +524,15 @@ impl<'a> Parser<'a> {
                         message: format!("prefix `{p}` bound to an empty namespace"),
                     });
                 }
-                ns_decls.push((p.to_owned(), value));
+                ns_decls.push((p, value));
             } else {
                 raw_attrs.push((key, value));
             }
         }
         self.marks.push(self.bindings.len());
-        self.bindings.extend(
-            ns_decls
-                .iter()
-                .map(|(p, u)| (p.clone(), Rc::from(u.as_str()))),
-        );
-        let (prefix, local) = split_qname(&qname);
+        self.bindings
+            .extend(ns_decls.iter().map(|(p, u)| (*p, Rc::from(u.as_ref()))));
+        let (prefix, local) = split_qname(qname);
         let ns = match prefix {
             Some("xml") => Some(self.xml_ns.clone()),
             Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
@@ -544,7 +543,7 @@ impl<'a> Parser<'a> {
         };
         let mut attrs = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
-            let (aprefix, alocal) = split_qname(&key);
+            let (aprefix, alocal) = split_qname(key);
             let ans = match aprefix {
                 Some("xml") => Some(self.xml_ns.clone()),
                 Some(p) => Some(self.lookup(p).ok_or_else(|| XmlError::UnboundPrefix {
@@ -563,15 +562,15 @@ impl<'a> Parser<'a> {
                 });
             }
             attrs.push(Attr {
-                prefix: aprefix.map(str::to_owned),
-                local: alocal.to_owned(),
+                prefix: aprefix,
+                local: alocal,
                 ns: ans,
                 value,
             });
         }
         let element = Element {
-            prefix: prefix.map(str::to_owned),
-            local: local.to_owned(),
+            prefix,
+            local,
             ns,
             ns_decls,
             attrs,
@@ -644,7 +643,10 @@ fn is_xml_char(c: char) -> bool {
 
 /// Attribute-value normalization (XML 1.0 §3.3.3, CDATA type): literal whitespace becomes a
 /// space (CRLF counting as one), references are replaced; `<` is refused.
-fn normalize_attribute(raw: &str, position: usize) -> Result<String, XmlError> {
+fn normalize_attribute(raw: &str, position: usize) -> Result<Cow<'_, str>, XmlError> {
+    if !raw.contains(['&', '\r', '\n', '\t', '<']) {
+        return Ok(Cow::Borrowed(raw));
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\r', '\n', '\t', '<']) {
@@ -676,7 +678,7 @@ fn normalize_attribute(raw: &str, position: usize) -> Result<String, XmlError> {
         }
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 #[cfg(test)]

@@ -398,13 +398,13 @@ fn check_ids(doc: &Document, v: &mut Verification) -> HashMap<String, Vec<NodeId
     let mut ids: HashMap<String, Vec<NodeId>> = HashMap::new();
     for e in doc.elements() {
         for a in &doc.element(e).attrs {
-            let is_id = match a.prefix.as_deref() {
+            let is_id = match a.prefix {
                 None => a.local == "ID" || a.local == "Id",
                 Some("xml") => a.local == "id",
                 Some(_) => false,
             };
             if is_id {
-                ids.entry(a.value.clone()).or_default().push(e);
+                ids.entry(a.value.to_string()).or_default().push(e);
             }
         }
     }
@@ -810,9 +810,27 @@ fn check_certificate_and_value(
     opts: &VerifyOptions,
     v: &mut Verification,
 ) {
-    let Some(cert_der) = parsed.certificates.first() else {
+    // The signer is the first certificate that is not a CA (X509Data may also carry the
+    // chain, in any order); the others are candidate intermediates.
+    let signer_index = if parsed.certificates.len() == 1 {
+        0
+    } else {
+        parsed
+            .certificates
+            .iter()
+            .position(|c| CertInfo::from_der(c).is_ok_and(|i| !i.is_ca))
+            .unwrap_or(0)
+    };
+    let Some(cert_der) = parsed.certificates.get(signer_index) else {
         return;
     };
+    let intermediates: Vec<Vec<u8>> = parsed
+        .certificates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != signer_index)
+        .map(|(_, c)| c.clone())
+        .collect();
     let info = match CertInfo::from_der(cert_der) {
         Ok(i) => i,
         Err(e) => {
@@ -894,7 +912,7 @@ fn check_certificate_and_value(
     }
     // Chain.
     if let Trust::Cas(cas) = &opts.trust
-        && let Err(reason) = chain(cert_der, &parsed.certificates[1..], cas, at)
+        && let Err(reason) = chain(cert_der, &intermediates, cas, at)
     {
         v.problem(
             ProblemCode::CertUntrusted,
