@@ -23,6 +23,7 @@ use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
 use crate::rules::{Replaces, Violation};
 
+mod checkpoint;
 mod read;
 pub mod schema;
 mod writer;
@@ -246,6 +247,8 @@ pub struct Store {
     jobs: Option<mpsc::Sender<writer::Job>>,
     writer: Option<JoinHandle<()>>,
     reader: Mutex<Connection>,
+    /// Dropping the sender stops the checkpointer.
+    checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     counters: Arc<Counters>,
     path: PathBuf,
     /// Keeps an ephemeral database's directory alive; removed on drop.
@@ -296,6 +299,10 @@ impl Store {
         reader
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_error)?;
+        let checkpoints = Connection::open(&path).map_err(open_error)?;
+        schema::configure(&checkpoints, durability).map_err(open_error)?;
+        let (stop, stopped) = mpsc::channel();
+        let checkpointer = checkpoint::spawn(checkpoints, stopped).map_err(StoreError::Spawn)?;
         let counters = Arc::new(Counters::default());
         let (jobs, receiver) = mpsc::channel();
         let writer =
@@ -304,6 +311,7 @@ impl Store {
             jobs: Some(jobs),
             writer: Some(writer),
             reader: Mutex::new(reader),
+            checkpointer: Some((stop, checkpointer)),
             counters,
             path,
             _temp: temp,
@@ -374,6 +382,10 @@ impl Drop for Store {
         drop(self.jobs.take());
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
+        }
+        if let Some((stop, checkpointer)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = checkpointer.join();
         }
     }
 }

@@ -82,6 +82,10 @@ CREATE TABLE IF NOT EXISTS usage_rights (
 );
 "#;
 
+/// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
+/// checkpointer thread ([`super::checkpoint`]) normally keeps the WAL far smaller.
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
 /// How hard commits are pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -105,6 +109,7 @@ pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
 }

@@ -758,7 +758,8 @@ fn killed_mid_load_loses_no_acknowledged_document() {
 }
 
 /// Commits per second with 1 and 32 concurrent submitters on a durable (`synchronous=FULL`)
-/// database. Size with `STORE_BENCH_DOCS` (documents per run, default 320); see the figures
+/// database. Size with `STORE_BENCH_DOCS` (documents per run, default 320) and
+/// `STORE_BENCH_CDA_BYTES` (CDA size, default 20 000); see the figures
 /// with `cargo test -p mock-archive --release store::tests::bench -- --nocapture`.
 #[test]
 fn bench_group_commit() {
@@ -766,6 +767,10 @@ fn bench_group_commit() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(320);
+    let cda_bytes: usize = std::env::var("STORE_BENCH_CDA_BYTES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
     for submitters in [1usize, 32] {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bench.sqlite")).unwrap());
@@ -779,7 +784,7 @@ fn bench_group_commit() {
                     for i in 0..per {
                         let id = format!("2.999.7.{t}.{i}");
                         let mut d = doc(&id, &id, 1, None);
-                        d.cda = vec![b'x'; 20_000];
+                        d.cda = vec![b'x'; cda_bytes];
                         let begun = Instant::now();
                         let r = store
                             .submit_blocking(store_request(&format!("m-{t}-{i}"), d))
@@ -801,7 +806,7 @@ fn bench_group_commit() {
         let n = latencies.len();
         let rate = n as f64 / elapsed.as_secs_f64();
         println!(
-            "store bench: {submitters:>2} submitters, {n} docs of 20 KB in {elapsed:.2?}: \
+            "store bench: {submitters:>2} submitters, {n} docs of {cda_bytes} B in {elapsed:.2?}: \
              {rate:.0} docs/s, {} commits ({:.0} commits/s), largest batch {}, \
              p50 {:.2?}, p99 {:.2?}",
             stats.commits,
