@@ -14,7 +14,7 @@
 
 use time::OffsetDateTime;
 
-use crate::ack::AckDetail;
+use crate::ack::{AckCode, AckDetail};
 use crate::orgs::Registry;
 
 pub mod identity;
@@ -186,8 +186,14 @@ pub fn check(registry: &Registry, submission: &Submission) -> Vec<Violation> {
         return out;
     }
     identity::check(submission, &mut out);
+    let identity_refused = !out.is_empty();
     organisation::check(registry, submission, &mut out);
     routing::check(registry, submission, &mut out);
+    if identity_refused {
+        // A refused identity code names no test person, so "no service relationship" would
+        // only repeat the identity problem.
+        out.retain(|v| v.code != AckCode::NoServiceRelationship);
+    }
     versions::check(submission, &mut out);
     out
 }

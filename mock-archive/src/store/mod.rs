@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
-use crate::rules::{Replaces, Violation};
+use crate::rules::{Replaces, Submission, Violation};
 
 mod checkpoint;
 mod read;
@@ -97,6 +97,34 @@ pub struct NewDocument {
     pub cda: Vec<u8>,
 }
 
+impl NewDocument {
+    /// The document of an accepted submission: register holder = custodian, organiser, ids,
+    /// version and RPLC from the submission; the rest from the message.
+    pub fn from_submission(
+        submission: &Submission,
+        author: String,
+        document_group: Option<String>,
+        message: Vec<u8>,
+        cda: Vec<u8>,
+    ) -> Self {
+        Self {
+            document_id: submission.document_id.clone(),
+            set_id: submission.set_id.clone(),
+            version: submission.version,
+            replaces: submission.replaces.clone(),
+            register_holder: submission.custodian.clone(),
+            client: submission.client.clone(),
+            effective_time: submission.effective_time,
+            service_unit: submission.service_unit.clone(),
+            author,
+            document_group,
+            organiser: submission.organiser.clone(),
+            message,
+            cda,
+        }
+    }
+}
+
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -110,6 +138,21 @@ pub enum Action {
     },
     /// Record the refusal (audit and idempotency) without storing a document.
     Refuse(Vec<Violation>),
+}
+
+impl Action {
+    /// The action for the rules' verdict: refuse when any violation is an error (or worse),
+    /// else store the document with the warnings.
+    pub fn decide(violations: Vec<Violation>, document: impl FnOnce() -> NewDocument) -> Self {
+        if AckType::for_codes(violations.iter().map(|v| v.code)) == AckType::Aa {
+            Action::Store {
+                document: Box::new(document()),
+                warnings: violations,
+            }
+        } else {
+            Action::Refuse(violations)
+        }
+    }
 }
 
 /// Renders the acknowledgement bytes for the verdict the writer reached. Runs on the writer

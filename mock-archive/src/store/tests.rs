@@ -457,6 +457,57 @@ fn a_warning_is_listed_in_an_aa() {
 }
 
 #[test]
+fn decide_stores_only_without_errors() {
+    let warning = violation(AckCode::OrganiserMissing, None, String::new());
+    let error = violation(AckCode::NoUsageRight, None, String::new());
+    let d = || doc("2.999.7.1", "2.999.7.1", 1, None);
+    assert!(matches!(
+        Action::decide(vec![warning.clone()], d),
+        Action::Store { warnings, .. } if warnings == [warning.clone()]
+    ));
+    assert_eq!(
+        Action::decide(vec![warning.clone(), error.clone()], d),
+        Action::Refuse(vec![warning, error])
+    );
+}
+
+#[test]
+fn new_document_from_a_submission() {
+    let submission = crate::rules::Submission {
+        interaction: crate::rules::Interaction::Replace,
+        register: crate::rules::Coded::new("1", "1.2.246.537.6.1264.201701"),
+        tls_organisation: None,
+        sender: HOLDER.to_owned(),
+        service_unit: "2.999.5851.2.1.1".to_owned(),
+        producer: HOLDER.to_owned(),
+        custodian: COUNTY.to_owned(),
+        organiser: Some(COUNTY.to_owned()),
+        usage_situation: crate::rules::UsageSituation::UsageRight,
+        client: "150575-9025".to_owned(),
+        effective_time: datetime!(2026-07-18 12:00 +03:00),
+        document_id: "2.999.7.2".to_owned(),
+        set_id: "2.999.7.1".to_owned(),
+        version: 2,
+        replaces: Some(Replaces {
+            document_id: "2.999.7.1".to_owned(),
+            reason: ReplaceReason::Correction,
+        }),
+    };
+    let d = NewDocument::from_submission(
+        &submission,
+        "author".to_owned(),
+        None,
+        b"m".to_vec(),
+        b"c".to_vec(),
+    );
+    assert_eq!(d.register_holder, COUNTY);
+    assert_eq!(d.organiser.as_deref(), Some(COUNTY));
+    assert_eq!((d.set_id.as_str(), d.version), ("2.999.7.1", 2));
+    assert_eq!(d.replaces, submission.replaces);
+    assert_eq!((d.message, d.cda), (b"m".to_vec(), b"c".to_vec()));
+}
+
+#[test]
 fn registry_tables_follow_the_fixture() {
     let store = Store::open_ephemeral().unwrap();
     let registry = Registry::load(concat!(
