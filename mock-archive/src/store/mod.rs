@@ -1,7 +1,7 @@
 //! Durable storage in SQLite: documents with their description metadata, versions, the audit
 //! log of every request, message-id idempotency, organisations and usage rights.
 //!
-//! One writer thread owns the write connection ([`writer`]). Callers send a [`Request`] and
+//! One writer thread owns the write connection (`writer`). Callers send a [`Request`] and
 //! await the reply; the writer drains whatever is queued, runs it all in one transaction, commits
 //! durably and only then replies to every caller (group commit). The version rules that need the
 //! archive's state run inside that transaction, so of two concurrent replacements of one version
