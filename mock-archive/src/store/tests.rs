@@ -875,3 +875,94 @@ fn bench_group_commit() {
         }
     }
 }
+
+/// One step of the version-rule model test.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A new set.
+    New,
+    /// A replacement of version `parent` (index into the set's versions) of set `set`, with
+    /// version number latest + 1 + `delta`.
+    Replace {
+        set: usize,
+        parent: usize,
+        delta: i8,
+        invalidate: bool,
+    },
+    /// A new set under an id already stored.
+    ReuseId { set: usize },
+}
+
+fn op_strategy() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        1 => Just(Op::New),
+        4 => (0usize..8, 0usize..8, -1i8..=1, proptest::bool::weighted(0.15)).prop_map(
+            |(set, parent, delta, invalidate)| Op::Replace { set, parent, delta, invalidate }
+        ),
+        1 => (0usize..8).prop_map(|set| Op::ReuseId { set }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Random sequences of new sets, replacements (right or wrong parent and version, some
+    /// invalidating) and id reuse: the store accepts exactly what a plain model of the version
+    /// rules accepts, and ends with the model's statuses.
+    #[test]
+    fn version_rules_match_a_model(ops in proptest::collection::vec(op_strategy(), 1..40)) {
+        let store = Store::open_ephemeral().unwrap();
+        // Model: per set, its version ids in order and whether it was invalidated.
+        let mut sets: Vec<(Vec<String>, bool)> = Vec::new();
+        for (n, op) in ops.iter().enumerate() {
+            let fresh = format!("2.999.7.{n}");
+            let (document, expect_aa) = match *op {
+                Op::New => (doc(&fresh, &fresh, 1, None), true),
+                Op::ReuseId { .. } if sets.is_empty() => (doc(&fresh, &fresh, 1, None), true),
+                Op::ReuseId { set } => {
+                    let (versions, _) = &sets[set % sets.len()];
+                    let old = versions[0].clone();
+                    (doc(&old, &old, 1, None), false)
+                }
+                Op::Replace { .. } if sets.is_empty() => (doc(&fresh, &fresh, 1, None), true),
+                Op::Replace { set, parent, delta, invalidate } => {
+                    let (versions, invalidated) = &sets[set % sets.len()];
+                    let parent_index = parent % versions.len();
+                    let latest = versions.len() as i64;
+                    let version = u32::try_from((latest + 1 + i64::from(delta)).max(1)).unwrap();
+                    let reason = if invalidate { ReplaceReason::Invalidation } else { ReplaceReason::Correction };
+                    let expect = !invalidated && parent_index + 1 == versions.len() && delta == 0;
+                    (doc(&fresh, &versions[0], version, Some((&versions[parent_index], reason))), expect)
+                }
+            };
+            let recorded = store.submit_blocking(store_request(&format!("m{n}"), document.clone())).unwrap();
+            proptest::prop_assert_eq!(recorded.type_code == AckType::Aa, expect_aa, "step {} {:?}: {:?}", n, op, recorded.codes);
+            if expect_aa {
+                match &document.replaces {
+                    None => sets.push((vec![document.document_id.clone()], false)),
+                    Some(r) => {
+                        let entry = sets.iter_mut().find(|(v, _)| v[0] == document.set_id).unwrap();
+                        entry.0.push(document.document_id.clone());
+                        entry.1 = r.reason == ReplaceReason::Invalidation;
+                    }
+                }
+            }
+        }
+        for (versions, invalidated) in &sets {
+            let stored = store.versions(HOLDER, &versions[0]).unwrap();
+            let ids: Vec<&str> = stored.iter().map(|m| m.document_id.as_str()).collect();
+            proptest::prop_assert_eq!(&ids, versions);
+            for (i, meta) in stored.iter().enumerate() {
+                let want = if i + 1 < stored.len() {
+                    DocumentStatus::Replaced
+                } else if *invalidated {
+                    DocumentStatus::Invalidated
+                } else {
+                    DocumentStatus::Active
+                };
+                proptest::prop_assert_eq!(meta.status, want);
+                proptest::prop_assert_eq!(meta.version as usize, i + 1);
+            }
+        }
+    }
+}
