@@ -250,6 +250,9 @@ pub enum StoreError {
     /// The writer thread could not be started.
     #[error("cannot start the store's writer thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The caller's acknowledgement renderer panicked; the request was not recorded.
+    #[error("the acknowledgement renderer panicked; the request was not recorded")]
+    RendererPanicked,
     /// The writer thread has stopped (the store is shutting down or it panicked).
     #[error("the store's writer thread has stopped")]
     WriterGone,

@@ -561,6 +561,25 @@ async fn registry_sync_works_inside_a_runtime() {
 }
 
 #[test]
+fn a_panicking_renderer_fails_its_request_only() {
+    let store = Store::open_ephemeral().unwrap();
+    let mut bad = store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None));
+    bad.acknowledge = Box::new(|_, _| panic!("renderer bug"));
+    let err = store.submit_blocking(bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the acknowledgement renderer panicked; the request was not recorded"
+    );
+    assert!(store.document(HOLDER, "2.999.7.1").unwrap().is_none());
+    assert!(store.audit(HOLDER, 10).unwrap().is_empty());
+    // The writer lives on, and the same message id is still free.
+    let ok = store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert_eq!((ok.type_code, ok.stored), (AckType::Aa, true));
+}
+
+#[test]
 fn error_texts() {
     let sql_error = StoreError::Sql {
         operation: "storing the document",
