@@ -845,11 +845,13 @@ fn bench_group_commit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bench.sqlite")).unwrap());
         let per = docs / submitters;
-        let start = Instant::now();
+        let barrier = Arc::new(Barrier::new(submitters + 1));
         let threads: Vec<_> = (0..submitters)
             .map(|t| {
                 let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
                 std::thread::spawn(move || {
+                    barrier.wait();
                     let mut latencies = Vec::with_capacity(per);
                     for i in 0..per {
                         let id = format!("2.999.7.{t}.{i}");
@@ -866,6 +868,8 @@ fn bench_group_commit() {
                 })
             })
             .collect();
+        let start = Instant::now();
+        barrier.wait();
         let mut latencies: Vec<_> = threads
             .into_iter()
             .flat_map(|t| t.join().unwrap())
