@@ -9,7 +9,14 @@
 //! the document, so a replayed message id gets the very same bytes back.
 //!
 //! Reads ([`Store::documents`], [`Store::versions`], [`Store::document`], [`Store::audit`]) use
-//! a separate connection and are always scoped to one register holder (R8).
+//! a separate connection and are always scoped to one register holder (R8). A third connection
+//! checkpoints the WAL in the background (`checkpoint`), off the commit path.
+//!
+//! How the pipeline uses it: [`crate::rules::check`] gives the violations;
+//! [`Action::decide`] turns them into store-or-refuse (with
+//! [`NewDocument::from_submission`]); [`Store::submit`] records the request, whatever the
+//! verdict, and returns the acknowledgement bytes to send. Unreadable messages are recorded too,
+//! as [`Action::Refuse`] without a message id.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
