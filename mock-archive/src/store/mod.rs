@@ -295,6 +295,9 @@ impl Counters {
     }
 }
 
+/// The `--db` value that asks for an ephemeral database ([`Store::open_spec`]).
+pub const EPHEMERAL_SPEC: &str = ":memory:";
+
 /// The archive's database.
 pub struct Store {
     jobs: Option<mpsc::Sender<writer::Job>>,
@@ -318,6 +321,16 @@ impl Store {
     /// Opens (creating when missing) a durable database file: WAL, `synchronous=FULL`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path.as_ref().to_owned(), Durability::Full, None)
+    }
+
+    /// Opens the database a `--db` option names: `:memory:` means [`Store::open_ephemeral`],
+    /// anything else is a file path for [`Store::open`].
+    pub fn open_spec(spec: &str) -> Result<Self, StoreError> {
+        if spec == EPHEMERAL_SPEC {
+            Self::open_ephemeral()
+        } else {
+            Self::open(spec)
+        }
     }
 
     /// Opens a throwaway database in a fresh temporary directory, removed when the store is

@@ -615,6 +615,22 @@ fn error_texts() {
 }
 
 #[test]
+fn open_spec_maps_memory_to_an_ephemeral_file() {
+    let ephemeral = Store::open_spec(":memory:").unwrap();
+    let temp_file = ephemeral.path().to_owned();
+    assert!(temp_file.exists());
+    drop(ephemeral);
+    assert!(
+        !temp_file.exists(),
+        "the ephemeral database is removed on drop"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.sqlite");
+    let file = Store::open_spec(path.to_str().unwrap()).unwrap();
+    assert_eq!(file.path(), path);
+}
+
+#[test]
 fn open_error_names_the_path() {
     let err = Store::open("/nonexistent-dir/archive.sqlite").unwrap_err();
     assert_eq!(
