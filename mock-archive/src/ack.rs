@@ -1,7 +1,7 @@
 //! The acknowledgement: the archive's code list and the writer of the HL7 V3 accept
 //! acknowledgement (`MCCI_IN000002UV01` shape) that answers every message.
 //!
-//! [conv] The whole code list, its code system OID and the placement of the Finnish and English
+//! \[conv\] The whole code list, its code system OID and the placement of the Finnish and English
 //! texts are this project's conventions (DESIGN §3.5): the real archive's error codes are not in
 //! public material. They live here, in one place, so that a user with the official
 //! specification can change them in one edit.
@@ -21,14 +21,14 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-/// [conv] The code system of [`AckCode`]: under the example arc 2.999, a convention of this
+/// \[conv\] The code system of [`AckCode`]: under the example arc 2.999, a convention of this
 /// project, not an official Kanta code system.
 pub const ACK_CODE_SYSTEM: &str = "2.999.5851.1.1";
 
-/// [conv] The name given to [`ACK_CODE_SYSTEM`] in acknowledgements.
+/// \[conv\] The name given to [`ACK_CODE_SYSTEM`] in acknowledgements.
 pub const ACK_CODE_SYSTEM_NAME: &str = "Kantakoe - arkiston kuittauskoodit (testikäytäntö)";
 
-/// [public] HL7's interaction id code system.
+/// \[public\] HL7's interaction id code system.
 pub const INTERACTION_ID_ROOT: &str = "2.16.840.1.113883.1.6";
 
 /// Whether a problem refuses the message or only warns.
@@ -44,7 +44,7 @@ pub enum Severity {
 
 macro_rules! ack_codes {
     ($( $(#[$doc:meta])* $variant:ident = $code:literal, $severity:ident, $fi:literal, $en:literal; )*) => {
-        /// One problem the archive can report. [conv] The whole list is a convention of this
+        /// One problem the archive can report. \[conv\] The whole list is a convention of this
         /// project; see the module documentation.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]

@@ -14,7 +14,7 @@
 
 use time::OffsetDateTime;
 
-use crate::ack::AckDetail;
+use crate::ack::{AckCode, AckDetail};
 use crate::orgs::Registry;
 
 pub mod identity;
@@ -63,9 +63,9 @@ impl Coded {
 /// themselves belong to the format's code registry, not here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsageSituation {
-    /// The register holder's own use (`1` "Palvelunjärjestäjän rekisterin oma käyttö" [public]).
+    /// The register holder's own use (`1` "Palvelunjärjestäjän rekisterin oma käyttö" \[public\]).
     OwnUse,
-    /// Storing into an organiser's register under a register usage right [conv code].
+    /// Storing into an organiser's register under a register usage right \[conv code\].
     UsageRight,
     /// Any other code, as sent.
     Other(String),
@@ -76,9 +76,9 @@ pub enum UsageSituation {
 /// Why a document replaces another (`reasonCode` in 1.2.246.537.5.40178.2008).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplaceReason {
-    /// `1` correction ("Korjaus") [public]: a new version.
+    /// `1` correction ("Korjaus") \[public\]: a new version.
     Correction,
-    /// Invalidation ("mitätöinti") [conv code]: ends the set.
+    /// Invalidation ("mitätöinti") \[conv code\]: ends the set.
     Invalidation,
     /// Any other code, as sent.
     Other(String),
@@ -186,8 +186,14 @@ pub fn check(registry: &Registry, submission: &Submission) -> Vec<Violation> {
         return out;
     }
     identity::check(submission, &mut out);
+    let identity_refused = !out.is_empty();
     organisation::check(registry, submission, &mut out);
     routing::check(registry, submission, &mut out);
+    if identity_refused {
+        // A refused identity code names no test person, so "no service relationship" would
+        // only repeat the identity problem.
+        out.retain(|v| v.code != AckCode::NoServiceRelationship);
+    }
     versions::check(submission, &mut out);
     out
 }

@@ -4,14 +4,14 @@
 use super::{Interaction, Submission, Violation, violation, xpath};
 use crate::ack::AckCode;
 
-/// [public] The social welfare document register code system ("Sosiaalihuolto - Asiakirjan
+/// \[public\] The social welfare document register code system ("Sosiaalihuolto - Asiakirjan
 /// rekisteritunnus", `interop/social/Asiakkuusasiakirja_K.xml`).
 pub const SOCIAL_REGISTER_SYSTEM: &str = "1.2.246.537.6.1264.201701";
 
-/// [public] `1` "Sosiaalihuollon asiakasrekisteri" in [`SOCIAL_REGISTER_SYSTEM`].
+/// \[public\] `1` "Sosiaalihuollon asiakasrekisteri" in [`SOCIAL_REGISTER_SYSTEM`].
 pub const SOCIAL_CLIENT_REGISTER: &str = "1";
 
-/// [public] The patient document register code system ("KanTa-palvelut -
+/// \[public\] The patient document register code system ("KanTa-palvelut -
 /// Potilasasiakirjan rekisteritunnus 2009", `interop/RCMR_IN100002FI01.xml`).
 pub const HEALTH_REGISTER_SYSTEM: &str = "1.2.246.537.5.40150.2009";
 

@@ -1,7 +1,7 @@
 //! Durable storage in SQLite: documents with their description metadata, versions, the audit
 //! log of every request, message-id idempotency, organisations and usage rights.
 //!
-//! One writer thread owns the write connection ([`writer`]). Callers send a [`Request`] and
+//! One writer thread owns the write connection (`writer`). Callers send a [`Request`] and
 //! await the reply; the writer drains whatever is queued, runs it all in one transaction, commits
 //! durably and only then replies to every caller (group commit). The version rules that need the
 //! archive's state run inside that transaction, so of two concurrent replacements of one version
@@ -9,7 +9,14 @@
 //! the document, so a replayed message id gets the very same bytes back.
 //!
 //! Reads ([`Store::documents`], [`Store::versions`], [`Store::document`], [`Store::audit`]) use
-//! a separate connection and are always scoped to one register holder (R8).
+//! a separate connection and are always scoped to one register holder (R8). A third connection
+//! checkpoints the WAL in the background (`checkpoint`), off the commit path.
+//!
+//! How the pipeline uses it: [`crate::rules::check`] gives the violations;
+//! [`Action::decide`] turns them into store-or-refuse (with
+//! [`NewDocument::from_submission`]); [`Store::submit`] records the request, whatever the
+//! verdict, and returns the acknowledgement bytes to send. Unreadable messages are recorded too,
+//! as [`Action::Refuse`] without a message id.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +28,9 @@ use time::OffsetDateTime;
 
 use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
-use crate::rules::{Replaces, Violation};
+use crate::rules::{Replaces, Submission, Violation};
 
+mod checkpoint;
 mod read;
 pub mod schema;
 mod writer;
@@ -96,6 +104,34 @@ pub struct NewDocument {
     pub cda: Vec<u8>,
 }
 
+impl NewDocument {
+    /// The document of an accepted submission: register holder = custodian, organiser, ids,
+    /// version and RPLC from the submission; the rest from the message.
+    pub fn from_submission(
+        submission: &Submission,
+        author: String,
+        document_group: Option<String>,
+        message: Vec<u8>,
+        cda: Vec<u8>,
+    ) -> Self {
+        Self {
+            document_id: submission.document_id.clone(),
+            set_id: submission.set_id.clone(),
+            version: submission.version,
+            replaces: submission.replaces.clone(),
+            register_holder: submission.custodian.clone(),
+            client: submission.client.clone(),
+            effective_time: submission.effective_time,
+            service_unit: submission.service_unit.clone(),
+            author,
+            document_group,
+            organiser: submission.organiser.clone(),
+            message,
+            cda,
+        }
+    }
+}
+
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -109,6 +145,21 @@ pub enum Action {
     },
     /// Record the refusal (audit and idempotency) without storing a document.
     Refuse(Vec<Violation>),
+}
+
+impl Action {
+    /// The action for the rules' verdict: refuse when any violation is an error (or worse),
+    /// else store the document with the warnings.
+    pub fn decide(violations: Vec<Violation>, document: impl FnOnce() -> NewDocument) -> Self {
+        if AckType::for_codes(violations.iter().map(|v| v.code)) == AckType::Aa {
+            Action::Store {
+                document: Box::new(document()),
+                warnings: violations,
+            }
+        } else {
+            Action::Refuse(violations)
+        }
+    }
 }
 
 /// Renders the acknowledgement bytes for the verdict the writer reached. Runs on the writer
@@ -206,6 +257,9 @@ pub enum StoreError {
     /// The writer thread could not be started.
     #[error("cannot start the store's writer thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The caller's acknowledgement renderer panicked; the request was not recorded.
+    #[error("the acknowledgement renderer panicked; the request was not recorded")]
+    RendererPanicked,
     /// The writer thread has stopped (the store is shutting down or it panicked).
     #[error("the store's writer thread has stopped")]
     WriterGone,
@@ -241,11 +295,16 @@ impl Counters {
     }
 }
 
+/// The `--db` value that asks for an ephemeral database ([`Store::open_spec`]).
+pub const EPHEMERAL_SPEC: &str = ":memory:";
+
 /// The archive's database.
 pub struct Store {
     jobs: Option<mpsc::Sender<writer::Job>>,
     writer: Option<JoinHandle<()>>,
     reader: Mutex<Connection>,
+    /// Dropping the sender stops the checkpointer.
+    checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     counters: Arc<Counters>,
     path: PathBuf,
     /// Keeps an ephemeral database's directory alive; removed on drop.
@@ -262,6 +321,16 @@ impl Store {
     /// Opens (creating when missing) a durable database file: WAL, `synchronous=FULL`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path.as_ref().to_owned(), Durability::Full, None)
+    }
+
+    /// Opens the database a `--db` option names: `:memory:` means [`Store::open_ephemeral`],
+    /// anything else is a file path for [`Store::open`].
+    pub fn open_spec(spec: &str) -> Result<Self, StoreError> {
+        if spec == EPHEMERAL_SPEC {
+            Self::open_ephemeral()
+        } else {
+            Self::open(spec)
+        }
     }
 
     /// Opens a throwaway database in a fresh temporary directory, removed when the store is
@@ -296,6 +365,10 @@ impl Store {
         reader
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_error)?;
+        let checkpoints = Connection::open(&path).map_err(open_error)?;
+        schema::configure(&checkpoints, durability).map_err(open_error)?;
+        let (stop, stopped) = mpsc::channel();
+        let checkpointer = checkpoint::spawn(checkpoints, stopped).map_err(StoreError::Spawn)?;
         let counters = Arc::new(Counters::default());
         let (jobs, receiver) = mpsc::channel();
         let writer =
@@ -304,6 +377,7 @@ impl Store {
             jobs: Some(jobs),
             writer: Some(writer),
             reader: Mutex::new(reader),
+            checkpointer: Some((stop, checkpointer)),
             counters,
             path,
             _temp: temp,
@@ -374,6 +448,10 @@ impl Drop for Store {
         drop(self.jobs.take());
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
+        }
+        if let Some((stop, checkpointer)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = checkpointer.join();
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Durability: WAL with `synchronous=FULL`. In WAL mode `NORMAL` survives a process kill but
 //! may lose the last commits on power loss; `FULL` syncs the WAL on every commit, so a commit
 //! that returned is on disk. Because an `AA` must only follow a durable commit, file databases
-//! use `FULL`, and group commit ([`super::writer`]) spreads the cost of that sync over every
+//! use `FULL`, and group commit (`store::writer`) spreads the cost of that sync over every
 //! request waiting at the time. Ephemeral databases (CI) use `OFF`: nothing there must outlive
 //! the process.
 
@@ -82,6 +82,10 @@ CREATE TABLE IF NOT EXISTS usage_rights (
 );
 "#;
 
+/// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
+/// checkpointer thread (`store::checkpoint`) normally keeps the WAL far smaller.
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
 /// How hard commits are pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -105,6 +109,7 @@ pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
 }

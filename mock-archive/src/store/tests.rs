@@ -457,6 +457,57 @@ fn a_warning_is_listed_in_an_aa() {
 }
 
 #[test]
+fn decide_stores_only_without_errors() {
+    let warning = violation(AckCode::OrganiserMissing, None, String::new());
+    let error = violation(AckCode::NoUsageRight, None, String::new());
+    let d = || doc("2.999.7.1", "2.999.7.1", 1, None);
+    assert!(matches!(
+        Action::decide(vec![warning.clone()], d),
+        Action::Store { warnings, .. } if warnings == [warning.clone()]
+    ));
+    assert_eq!(
+        Action::decide(vec![warning.clone(), error.clone()], d),
+        Action::Refuse(vec![warning, error])
+    );
+}
+
+#[test]
+fn new_document_from_a_submission() {
+    let submission = crate::rules::Submission {
+        interaction: crate::rules::Interaction::Replace,
+        register: crate::rules::Coded::new("1", "1.2.246.537.6.1264.201701"),
+        tls_organisation: None,
+        sender: HOLDER.to_owned(),
+        service_unit: "2.999.5851.2.1.1".to_owned(),
+        producer: HOLDER.to_owned(),
+        custodian: COUNTY.to_owned(),
+        organiser: Some(COUNTY.to_owned()),
+        usage_situation: crate::rules::UsageSituation::UsageRight,
+        client: "150575-9025".to_owned(),
+        effective_time: datetime!(2026-07-18 12:00 +03:00),
+        document_id: "2.999.7.2".to_owned(),
+        set_id: "2.999.7.1".to_owned(),
+        version: 2,
+        replaces: Some(Replaces {
+            document_id: "2.999.7.1".to_owned(),
+            reason: ReplaceReason::Correction,
+        }),
+    };
+    let d = NewDocument::from_submission(
+        &submission,
+        "author".to_owned(),
+        None,
+        b"m".to_vec(),
+        b"c".to_vec(),
+    );
+    assert_eq!(d.register_holder, COUNTY);
+    assert_eq!(d.organiser.as_deref(), Some(COUNTY));
+    assert_eq!((d.set_id.as_str(), d.version), ("2.999.7.1", 2));
+    assert_eq!(d.replaces, submission.replaces);
+    assert_eq!((d.message, d.cda), (b"m".to_vec(), b"c".to_vec()));
+}
+
+#[test]
 fn registry_tables_follow_the_fixture() {
     let store = Store::open_ephemeral().unwrap();
     let registry = Registry::load(concat!(
@@ -510,6 +561,25 @@ async fn registry_sync_works_inside_a_runtime() {
 }
 
 #[test]
+fn a_panicking_renderer_fails_its_request_only() {
+    let store = Store::open_ephemeral().unwrap();
+    let mut bad = store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None));
+    bad.acknowledge = Box::new(|_, _| panic!("renderer bug"));
+    let err = store.submit_blocking(bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the acknowledgement renderer panicked; the request was not recorded"
+    );
+    assert!(store.document(HOLDER, "2.999.7.1").unwrap().is_none());
+    assert!(store.audit(HOLDER, 10).unwrap().is_empty());
+    // The writer lives on, and the same message id is still free.
+    let ok = store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert_eq!((ok.type_code, ok.stored), (AckType::Aa, true));
+}
+
+#[test]
 fn error_texts() {
     let sql_error = StoreError::Sql {
         operation: "storing the document",
@@ -542,6 +612,22 @@ fn error_texts() {
         StoreError::Spawn(std::io::Error::other("no threads")).to_string(),
         "cannot start the store's writer thread: no threads"
     );
+}
+
+#[test]
+fn open_spec_maps_memory_to_an_ephemeral_file() {
+    let ephemeral = Store::open_spec(":memory:").unwrap();
+    let temp_file = ephemeral.path().to_owned();
+    assert!(temp_file.exists());
+    drop(ephemeral);
+    assert!(
+        !temp_file.exists(),
+        "the ephemeral database is removed on drop"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.sqlite");
+    let file = Store::open_spec(path.to_str().unwrap()).unwrap();
+    assert_eq!(file.path(), path);
 }
 
 #[test]
@@ -758,7 +844,8 @@ fn killed_mid_load_loses_no_acknowledged_document() {
 }
 
 /// Commits per second with 1 and 32 concurrent submitters on a durable (`synchronous=FULL`)
-/// database. Size with `STORE_BENCH_DOCS` (documents per run, default 320); see the figures
+/// database. Size with `STORE_BENCH_DOCS` (documents per run, default 320) and
+/// `STORE_BENCH_CDA_BYTES` (CDA size, default 20 000); see the figures
 /// with `cargo test -p mock-archive --release store::tests::bench -- --nocapture`.
 #[test]
 fn bench_group_commit() {
@@ -766,20 +853,26 @@ fn bench_group_commit() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(320);
+    let cda_bytes: usize = std::env::var("STORE_BENCH_CDA_BYTES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
     for submitters in [1usize, 32] {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bench.sqlite")).unwrap());
         let per = docs / submitters;
-        let start = Instant::now();
+        let barrier = Arc::new(Barrier::new(submitters + 1));
         let threads: Vec<_> = (0..submitters)
             .map(|t| {
                 let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
                 std::thread::spawn(move || {
+                    barrier.wait();
                     let mut latencies = Vec::with_capacity(per);
                     for i in 0..per {
                         let id = format!("2.999.7.{t}.{i}");
                         let mut d = doc(&id, &id, 1, None);
-                        d.cda = vec![b'x'; 20_000];
+                        d.cda = vec![b'x'; cda_bytes];
                         let begun = Instant::now();
                         let r = store
                             .submit_blocking(store_request(&format!("m-{t}-{i}"), d))
@@ -791,6 +884,8 @@ fn bench_group_commit() {
                 })
             })
             .collect();
+        let start = Instant::now();
+        barrier.wait();
         let mut latencies: Vec<_> = threads
             .into_iter()
             .flat_map(|t| t.join().unwrap())
@@ -801,7 +896,7 @@ fn bench_group_commit() {
         let n = latencies.len();
         let rate = n as f64 / elapsed.as_secs_f64();
         println!(
-            "store bench: {submitters:>2} submitters, {n} docs of 20 KB in {elapsed:.2?}: \
+            "store bench: {submitters:>2} submitters, {n} docs of {cda_bytes} B in {elapsed:.2?}: \
              {rate:.0} docs/s, {} commits ({:.0} commits/s), largest batch {}, \
              p50 {:.2?}, p99 {:.2?}",
             stats.commits,
@@ -816,6 +911,97 @@ fn bench_group_commit() {
                 stats.largest_batch > 1,
                 "32 submitters never shared a commit: {stats:?}"
             );
+        }
+    }
+}
+
+/// One step of the version-rule model test.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A new set.
+    New,
+    /// A replacement of version `parent` (index into the set's versions) of set `set`, with
+    /// version number latest + 1 + `delta`.
+    Replace {
+        set: usize,
+        parent: usize,
+        delta: i8,
+        invalidate: bool,
+    },
+    /// A new set under an id already stored.
+    ReuseId { set: usize },
+}
+
+fn op_strategy() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        1 => Just(Op::New),
+        4 => (0usize..8, 0usize..8, -1i8..=1, proptest::bool::weighted(0.15)).prop_map(
+            |(set, parent, delta, invalidate)| Op::Replace { set, parent, delta, invalidate }
+        ),
+        1 => (0usize..8).prop_map(|set| Op::ReuseId { set }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Random sequences of new sets, replacements (right or wrong parent and version, some
+    /// invalidating) and id reuse: the store accepts exactly what a plain model of the version
+    /// rules accepts, and ends with the model's statuses.
+    #[test]
+    fn version_rules_match_a_model(ops in proptest::collection::vec(op_strategy(), 1..40)) {
+        let store = Store::open_ephemeral().unwrap();
+        // Model: per set, its version ids in order and whether it was invalidated.
+        let mut sets: Vec<(Vec<String>, bool)> = Vec::new();
+        for (n, op) in ops.iter().enumerate() {
+            let fresh = format!("2.999.7.{n}");
+            let (document, expect_aa) = match *op {
+                Op::New => (doc(&fresh, &fresh, 1, None), true),
+                Op::ReuseId { .. } if sets.is_empty() => (doc(&fresh, &fresh, 1, None), true),
+                Op::ReuseId { set } => {
+                    let (versions, _) = &sets[set % sets.len()];
+                    let old = versions[0].clone();
+                    (doc(&old, &old, 1, None), false)
+                }
+                Op::Replace { .. } if sets.is_empty() => (doc(&fresh, &fresh, 1, None), true),
+                Op::Replace { set, parent, delta, invalidate } => {
+                    let (versions, invalidated) = &sets[set % sets.len()];
+                    let parent_index = parent % versions.len();
+                    let latest = versions.len() as i64;
+                    let version = u32::try_from((latest + 1 + i64::from(delta)).max(1)).unwrap();
+                    let reason = if invalidate { ReplaceReason::Invalidation } else { ReplaceReason::Correction };
+                    let expect = !invalidated && parent_index + 1 == versions.len() && delta == 0;
+                    (doc(&fresh, &versions[0], version, Some((&versions[parent_index], reason))), expect)
+                }
+            };
+            let recorded = store.submit_blocking(store_request(&format!("m{n}"), document.clone())).unwrap();
+            proptest::prop_assert_eq!(recorded.type_code == AckType::Aa, expect_aa, "step {} {:?}: {:?}", n, op, recorded.codes);
+            if expect_aa {
+                match &document.replaces {
+                    None => sets.push((vec![document.document_id.clone()], false)),
+                    Some(r) => {
+                        let entry = sets.iter_mut().find(|(v, _)| v[0] == document.set_id).unwrap();
+                        entry.0.push(document.document_id.clone());
+                        entry.1 = r.reason == ReplaceReason::Invalidation;
+                    }
+                }
+            }
+        }
+        for (versions, invalidated) in &sets {
+            let stored = store.versions(HOLDER, &versions[0]).unwrap();
+            let ids: Vec<&str> = stored.iter().map(|m| m.document_id.as_str()).collect();
+            proptest::prop_assert_eq!(&ids, versions);
+            for (i, meta) in stored.iter().enumerate() {
+                let want = if i + 1 < stored.len() {
+                    DocumentStatus::Replaced
+                } else if *invalidated {
+                    DocumentStatus::Invalidated
+                } else {
+                    DocumentStatus::Active
+                };
+                proptest::prop_assert_eq!(meta.status, want);
+                proptest::prop_assert_eq!(meta.version as usize, i + 1);
+            }
         }
     }
 }

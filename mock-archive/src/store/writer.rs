@@ -19,8 +19,10 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::oneshot;
 
-use super::{Action, Counters, DocumentStatus, NewDocument, Recorded, Request, StoreError, sql};
-use crate::ack::{AckCode, AckType};
+use super::{
+    AckRenderer, Action, Counters, DocumentStatus, NewDocument, Recorded, Request, StoreError, sql,
+};
+use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
 use crate::rules::{ReplaceReason, Violation, violation, xpath};
 
@@ -170,6 +172,18 @@ pub(crate) fn parse_codes(text: &str, column: &'static str) -> Result<Vec<AckCod
         .collect()
 }
 
+/// Runs the caller's renderer; a panic in it fails this request only, not the writer thread.
+fn render(
+    acknowledge: AckRenderer,
+    type_code: AckType,
+    details: &[AckDetail],
+) -> Result<Vec<u8>, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        acknowledge(type_code, details)
+    }))
+    .map_err(|_| StoreError::RendererPanicked)
+}
+
 /// Runs a statement through the connection's statement cache.
 fn cached(
     conn: &Connection,
@@ -276,7 +290,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
                 Some("/*/hl7:id"),
                 format!("message id {id} was first received at {at} with a different body"),
             )];
-            let ack = acknowledge(AckType::Ae, &details);
+            let ack = render(acknowledge, AckType::Ae, &details)?;
             audit(AckType::Ae, &[AckCode::MessageIdReused], false)?;
             return Ok(Recorded {
                 type_code: AckType::Ae,
@@ -311,7 +325,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
         }
     };
     let codes: Vec<AckCode> = details.iter().map(|d| d.code).collect();
-    let ack = acknowledge(type_code, &details);
+    let ack = render(acknowledge, type_code, &details)?;
     if let Some(id) = &message_id {
         cached(
             conn,
