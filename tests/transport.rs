@@ -383,11 +383,27 @@ async fn document_bench_stores_every_document_and_compares_with_the_baseline() {
         rounds: 1,
     };
     let figures = kantakoe::bench::run_documents(&config, 8).await.unwrap();
-    let servers: Vec<_> = figures.iter().map(|f| (f.server, f.connections, f.documents)).collect();
+    let servers: Vec<_> = figures
+        .iter()
+        .map(|f| (f.server, f.connections, f.documents))
+        .collect();
     assert_eq!(
         servers,
-        vec![("bare baseline", 1, 2), ("mock-archive", 1, 2), ("bare baseline", 2, 8), ("mock-archive", 2, 8)]
+        vec![
+            ("bare baseline", 1, 2),
+            ("mock-archive", 1, 2),
+            ("bare baseline", 2, 8),
+            ("mock-archive", 2, 8)
+        ]
     );
-    assert!(figures.iter().all(|f| f.per_s > 0.0 && f.p99_ms >= f.p50_ms), "{figures:?}");
-    assert!(kantakoe::bench::render_documents(&figures).contains("2 connection(s): archive/baseline documents per second"));
+    assert!(
+        figures
+            .iter()
+            .all(|f| f.per_s > 0.0 && f.p99_ms >= f.p50_ms),
+        "{figures:?}"
+    );
+    assert!(
+        kantakoe::bench::render_documents(&figures)
+            .contains("2 connection(s): archive/baseline documents per second")
+    );
 }
