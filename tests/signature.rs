@@ -652,6 +652,41 @@ fn signing_refusals_say_why() {
         err.to_string(),
         "the private key does not match the signer certificate's public key"
     );
+    let no_body = cda(Variant::Plain).replace(
+        &between(&cda(Variant::Plain), "<component>", "</component>").to_owned(),
+        "",
+    );
+    let err = signature::sign(no_body.as_bytes(), &signer, SIGNED_AT).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no single body to sign: /ClinicalDocument/component has 0 body elements \
+         (nonXMLBody/structuredBody), not 1"
+    );
+    let err = signature::sign(b"<ClinicalDocument", &signer, SIGNED_AT).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the document cannot be read: malformed XML at byte"),
+        "{err}"
+    );
+    let cert = std::fs::read(&rsa().cert_pem).unwrap();
+    let err = Signer::from_pem(b"no pem here", &cert).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no certificate in the certificate PEM: no CERTIFICATE block"
+    );
+    let err = Signer::from_pem(&cert, &cert).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no private key in the key PEM: no items found"
+    );
+    let ed25519 = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let err = Signer::from_pem(&cert, ed25519.serialize_pem().as_bytes()).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "unsupported or malformed private key (RSA, EC P-256 and EC P-384 are supported): "
+        ),
+        "{err}"
+    );
 }
 
 #[test]
