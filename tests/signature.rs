@@ -1115,6 +1115,51 @@ fn cli_signs_and_verifies_and_explains() {
     );
 }
 
+/// The checked-in fixture (see `tests/signature/README.md`).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("signature")
+        .join(name)
+}
+
+#[test]
+fn cli_explain_output_is_stable() {
+    let (text, valid) = kantakoe::cmd::verify::check(&kantakoe::cmd::verify::Args {
+        file: fixture("signed-rsa-nonascii.xml"),
+        at: None,
+        trust: vec![fixture("ca.pem")],
+        trust_embedded: false,
+        vendor: Vec::new(),
+        explain: true,
+    })
+    .unwrap();
+    assert!(valid, "{text}");
+    insta::with_settings!({filters => vec![
+        (r"file: .*signed-rsa-nonascii.xml", "file: [fixture]"),
+    ]}, {
+        insta::assert_snapshot!("explain", text);
+    });
+    // One byte changed in the fixture's body: the same report names the body Reference.
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("changed.xml");
+    let original = std::fs::read_to_string(fixture("signed-rsa-nonascii.xml")).unwrap();
+    std::fs::write(&changed, original.replacen("Örjan", "Orjan", 1)).unwrap();
+    let (text, valid) = kantakoe::cmd::verify::check(&kantakoe::cmd::verify::Args {
+        file: changed,
+        at: None,
+        trust: vec![fixture("ca.pem")],
+        trust_embedded: false,
+        vendor: Vec::new(),
+        explain: false,
+    })
+    .unwrap();
+    assert!(!valid);
+    assert!(
+        text.contains("(body, /ClinicalDocument/component/structuredBody): DIGEST MISMATCH"),
+        "{text}"
+    );
+}
+
 #[test]
 fn cli_usage_errors_say_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
