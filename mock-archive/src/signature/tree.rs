@@ -330,7 +330,7 @@ impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
         Self {
             src,
-            nodes: Vec::new(),
+            nodes: Vec::with_capacity(src.len() / 40 + 16),
             stack: Vec::new(),
             bindings: Vec::new(),
             marks: Vec::new(),
