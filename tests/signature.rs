@@ -652,6 +652,41 @@ fn signing_refusals_say_why() {
         err.to_string(),
         "the private key does not match the signer certificate's public key"
     );
+    let no_body = cda(Variant::Plain).replace(
+        &between(&cda(Variant::Plain), "<component>", "</component>").to_owned(),
+        "",
+    );
+    let err = signature::sign(no_body.as_bytes(), &signer, SIGNED_AT).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no single body to sign: /ClinicalDocument/component has 0 body elements \
+         (nonXMLBody/structuredBody), not 1"
+    );
+    let err = signature::sign(b"<ClinicalDocument", &signer, SIGNED_AT).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the document cannot be read: malformed XML at byte"),
+        "{err}"
+    );
+    let cert = std::fs::read(&rsa().cert_pem).unwrap();
+    let err = Signer::from_pem(b"no pem here", &cert).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no certificate in the certificate PEM: no CERTIFICATE block"
+    );
+    let err = Signer::from_pem(&cert, &cert).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no private key in the key PEM: no items found"
+    );
+    let ed25519 = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let err = Signer::from_pem(&cert, ed25519.serialize_pem().as_bytes()).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "unsupported or malformed private key (RSA, EC P-256 and EC P-384 are supported): "
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1076,6 +1111,51 @@ fn cli_signs_and_verifies_and_explains() {
     );
     assert!(
         last[0].starts_with("SIG_REFERENCE_DIGEST: Reference `#OID1.2.246.10.99999901.95777.2026.1` (body, /ClinicalDocument/component/nonXMLBody): digest mismatch"),
+        "{text}"
+    );
+}
+
+/// The checked-in fixture (see `tests/signature/README.md`).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("signature")
+        .join(name)
+}
+
+#[test]
+fn cli_explain_output_is_stable() {
+    let (text, valid) = kantakoe::cmd::verify::check(&kantakoe::cmd::verify::Args {
+        file: fixture("signed-rsa-nonascii.xml"),
+        at: None,
+        trust: vec![fixture("ca.pem")],
+        trust_embedded: false,
+        vendor: Vec::new(),
+        explain: true,
+    })
+    .unwrap();
+    assert!(valid, "{text}");
+    insta::with_settings!({filters => vec![
+        (r"file: .*signed-rsa-nonascii.xml", "file: [fixture]"),
+    ]}, {
+        insta::assert_snapshot!("explain", text);
+    });
+    // One byte changed in the fixture's body: the same report names the body Reference.
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("changed.xml");
+    let original = std::fs::read_to_string(fixture("signed-rsa-nonascii.xml")).unwrap();
+    std::fs::write(&changed, original.replacen("Örjan", "Orjan", 1)).unwrap();
+    let (text, valid) = kantakoe::cmd::verify::check(&kantakoe::cmd::verify::Args {
+        file: changed,
+        at: None,
+        trust: vec![fixture("ca.pem")],
+        trust_embedded: false,
+        vendor: Vec::new(),
+        explain: false,
+    })
+    .unwrap();
+    assert!(!valid);
+    assert!(
+        text.contains("(body, /ClinicalDocument/component/structuredBody): DIGEST MISMATCH"),
         "{text}"
     );
 }

@@ -86,7 +86,7 @@ pub fn sign(cda: &[u8], signer: &Signer, timestamp: OffsetDateTime) -> Result<Ve
     let tpl = build_template(cda, &opts)?;
     // Digests.
     let doc = reparse(&tpl.bytes)?;
-    let (sig, ds) = find_signature(&doc, &tpl.signature_id)?;
+    let (_, ds) = find_signature(&doc, &tpl.signature_id)?;
     let (parsed, _) =
         parse_signature(&doc, ds).map_err(|p| SignError::Internal(p.message.clone()))?;
     let mut edits = Vec::new();
@@ -100,7 +100,6 @@ pub fn sign(cda: &[u8], signer: &Signer, timestamp: OffsetDateTime) -> Result<Ve
         let span = doc.element(r.digest_value_node).span;
         edits.push((span.start_tag_end, span.end_tag_start, digest));
     }
-    let _ = sig;
     let with_digests = splice(&tpl.bytes, edits);
     // SignatureValue.
     let doc = reparse(&with_digests)?;

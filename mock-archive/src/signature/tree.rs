@@ -17,6 +17,11 @@ pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 pub(crate) const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 /// The deepest element nesting accepted.
 pub(crate) const MAX_DEPTH: usize = 256;
+/// The most nodes (elements, text runs, comments, PIs) accepted: a 20 KB CDA has about 500;
+/// the limit bounds memory for hostile input of the largest accepted size.
+pub(crate) const MAX_NODES: usize = 500_000;
+/// The most attributes accepted on one element (duplicate checks are quadratic).
+pub(crate) const MAX_ATTRIBUTES: usize = 256;
 
 /// Index of a node in [`Document::nodes`].
 pub(crate) type NodeId = usize;
@@ -62,6 +67,18 @@ pub enum XmlError {
     #[error("elements nested deeper than {MAX_DEPTH} levels at byte {position}")]
     TooDeep {
         /// Byte offset of the element that is too deep.
+        position: usize,
+    },
+    /// More than 500,000 nodes.
+    #[error("more than {MAX_NODES} nodes at byte {position}")]
+    TooManyNodes {
+        /// Byte offset where the limit was reached.
+        position: usize,
+    },
+    /// More than 256 attributes on one element.
+    #[error("more than {MAX_ATTRIBUTES} attributes on the element at byte {position}")]
+    TooManyAttributes {
+        /// Byte offset of the element.
         position: usize,
     },
     /// The document is larger than 32 MiB.
@@ -313,7 +330,7 @@ impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
         Self {
             src,
-            nodes: Vec::new(),
+            nodes: Vec::with_capacity(src.len() / 40 + 16),
             stack: Vec::new(),
             bindings: Vec::new(),
             marks: Vec::new(),
@@ -336,6 +353,9 @@ impl<'a> Parser<'a> {
                 message: e.to_string(),
             })?;
             let after = reader.buffer_position() as usize;
+            if self.nodes.len() >= MAX_NODES {
+                return Err(XmlError::TooManyNodes { position: before });
+            }
             match event {
                 Event::Start(start) => {
                     let id = self.open(&start, before, after)?;
@@ -507,7 +527,10 @@ impl<'a> Parser<'a> {
         let qname = self.borrow(start.name().as_ref(), before)?;
         let mut ns_decls = Vec::new();
         let mut raw_attrs = Vec::new();
-        for attr in start.attributes() {
+        for (n, attr) in start.attributes().enumerate() {
+            if n >= MAX_ATTRIBUTES {
+                return Err(XmlError::TooManyAttributes { position: before });
+            }
             let attr = attr.map_err(|e| XmlError::Malformed {
                 position: before,
                 message: e.to_string(),
@@ -716,6 +739,24 @@ mod tests {
                 "elements nested deeper than 256 levels at byte {}",
                 3 * MAX_DEPTH
             )
+        );
+    }
+
+    #[test]
+    fn refuses_too_many_nodes_and_attributes() {
+        let doc = format!("<a>{}</a>", "<b/>".repeat(MAX_NODES));
+        let err = Document::parse(doc.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("more than 500000 nodes at byte {}", 3 + 4 * (MAX_NODES - 1))
+        );
+        let attrs: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"1\""))
+            .collect();
+        let err = Document::parse(format!("<r><a{attrs}/></r>").as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "more than 256 attributes on the element at byte 3"
         );
     }
 

@@ -385,7 +385,7 @@ pub fn verify(cda: &[u8], opts: &VerifyOptions) -> Verification {
         }
     };
     v.signature_method = Some(parsed.signature_method.clone());
-    check_references(&doc, &ids, signature, timestamp, &parsed, &mut v);
+    check_references(&doc, &ids, timestamp, &parsed, &mut v);
     v.signed_info_canonical =
         c14n::canonicalize(&doc, parsed.signed_info, None, &parsed.c14n_prefixes);
     v.checked_at = opts.at.or(v.timestamp);
@@ -479,25 +479,38 @@ pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
 /// A Reference as written.
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedReference {
+    /// The URI attribute (`#id`).
     pub uri: String,
+    /// The Transform algorithm URIs, in order.
     pub transforms: Vec<String>,
+    /// The PrefixList of the exc-c14n Transform.
     pub c14n_prefixes: Vec<String>,
+    /// The DigestMethod algorithm URI.
     pub digest_method: String,
+    /// The DigestValue text, whitespace removed.
     pub digest_value: String,
+    /// The DigestValue element (the signer fills it).
     pub digest_value_node: NodeId,
 }
 
 /// A `ds:Signature` as written.
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedSignature {
+    /// The `ds:Signature` element (what enveloped-signature removes).
     pub signature: NodeId,
+    /// The `ds:SignedInfo` element.
     pub signed_info: NodeId,
+    /// The PrefixList of the CanonicalizationMethod.
     pub c14n_prefixes: Vec<String>,
+    /// The SignatureMethod algorithm URI.
     pub signature_method: String,
     /// Whether the canonicalization and signature method are supported.
     pub value_checkable: bool,
+    /// The References, in order.
     pub references: Vec<ParsedReference>,
+    /// The decoded SignatureValue, when present and base64.
     pub signature_value: Option<Vec<u8>>,
+    /// The decoded X509Certificates of KeyInfo/X509Data, in order.
     pub certificates: Vec<Vec<u8>>,
 }
 
@@ -709,7 +722,6 @@ pub(crate) fn digest_reference(
 fn check_references(
     doc: &Document,
     ids: &HashMap<String, Vec<NodeId>>,
-    signature: NodeId,
     timestamp: Option<NodeId>,
     parsed: &ParsedSignature,
     v: &mut Verification,
@@ -801,7 +813,6 @@ fn check_references(
             );
         }
     }
-    let _ = signature;
 }
 
 fn check_certificate_and_value(
