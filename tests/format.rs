@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use kantakoe::cmd::inspect::{exit_code, render_json, render_text};
 use kantakoe::compose::{
-    DocumentTemplate, MessageValues, ReplacementReason, Replaces, build_cda, build_message,
-    example_values,
+    DocumentTemplate, Frame, MessageValues, ReplacementReason, Replaces, UsageSituation, build_cda,
+    build_message, example_values, wrap_cda,
 };
 use mock_archive::format::{self, Inspected, Limits, ProblemCode, Wrapping, codes, hetu::Hetu};
 
@@ -229,6 +229,33 @@ fn inspect_reads_the_interop_files() {
     assert_eq!(sig.reference_uris.len(), 2);
     assert!(sig.has_signature_value && sig.has_certificate);
     assert!(m.cda_bytes.as_ref().unwrap().starts_with(b"<?xml"));
+}
+
+/// A message built around the public signed social welfare CDA (with the frame values of the
+/// public message frame) reads without problems and carries the CDA byte for byte.
+#[test]
+fn message_around_the_public_social_welfare_cda() {
+    let cda = std::fs::read(interop("social/Asiakkuusasiakirja_S.as-signed.xml")).unwrap();
+    let frame = Frame {
+        message_id_root: "1.2.246.10.27489432.10.0".to_owned(),
+        message_id_extension: Some("10037140046".to_owned()),
+        creation_time: "20260717130654+0300".to_owned(),
+        sender: "1.2.246.10.32213561.10.0".to_owned(),
+        usage_situation: UsageSituation::Own,
+        replacement_reason: ReplacementReason::Correction,
+    };
+    let message = wrap_cda(&cda, &frame, Wrapping::Bare).unwrap();
+    let (read, problems) = format::inspect(&message, &Limits::default());
+    assert_eq!(problems, []);
+    let Some(Inspected::Message(m)) = &read else {
+        panic!("not a message")
+    };
+    assert_eq!(m.cda_bytes.as_deref(), Some(cda.as_slice()));
+    assert_eq!(format::check_test_identities(m), []);
+    insta::assert_snapshot!(
+        "wrapped_public_social_cda_inspected",
+        render_text("wrapped S.as-signed", read.as_ref(), &problems)
+    );
 }
 
 #[test]

@@ -479,6 +479,112 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
     x
 }
 
+/// The message-level values of a frame around an existing CDA (see [`wrap_cda`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Message id root (an OID).
+    pub message_id_root: String,
+    /// Message id extension, if any.
+    pub message_id_extension: Option<String>,
+    /// `creationTime` (HL7 TS).
+    pub creation_time: String,
+    /// Sender device id (OID).
+    pub sender: String,
+    /// The usage situation.
+    pub usage_situation: UsageSituation,
+    /// The reason, when the CDA replaces a document (`relatedDocument typeCode="RPLC"`).
+    pub replacement_reason: ReplacementReason,
+}
+
+/// Splits "Given Family" (as [`mock_archive::format::Person::name`] gives it) back into given
+/// and family name at the first space.
+fn split_name(name: Option<&str>) -> (String, String) {
+    let name = name.unwrap_or("");
+    match name.split_once(' ') {
+        Some((g, f)) => (g.to_owned(), f.to_owned()),
+        None => (String::new(), name.to_owned()),
+    }
+}
+
+/// Builds a message around an existing CDA (a vendor's document, or the public 2026 sample),
+/// its document metadata taken from the CDA so that they agree, the CDA bytes carried
+/// unchanged (a signature stays valid). Fails if the CDA cannot be read or lacks the id,
+/// set id, version, client or custodian.
+pub fn wrap_cda(cda: &[u8], frame: &Frame, wrapping: Wrapping) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    let (read, problems) =
+        mock_archive::format::read_cda(cda, &mock_archive::format::Limits::default());
+    let doc = read.with_context(|| {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        format!("the CDA cannot be read: {}", list.join("; "))
+    })?;
+    let root = |id: &Option<mock_archive::format::InstanceId>, what: &str| {
+        id.as_ref()
+            .map(|i| i.root.clone())
+            .with_context(|| format!("the CDA has no {what}"))
+    };
+    let org = |o: Option<&mock_archive::format::Organisation>| {
+        o.and_then(|o| {
+            Some(Org {
+                oid: o.id.as_ref()?.root.clone(),
+                name: o.name.clone().unwrap_or_default(),
+            })
+        })
+    };
+    let client = doc
+        .record_target
+        .as_ref()
+        .context("the CDA has no client (recordTarget)")?;
+    let (given, family) = split_name(client.name.as_deref());
+    let professional = doc.author.as_ref().and_then(|a| {
+        let (given, family) = split_name(a.name.as_deref());
+        Some(PersonValues {
+            identity_code: a.id.as_ref()?.extension.clone()?,
+            given,
+            family,
+        })
+    });
+    let values = MessageValues {
+        message_id_root: frame.message_id_root.clone(),
+        message_id_extension: frame.message_id_extension.clone(),
+        creation_time: frame.creation_time.clone(),
+        sender: frame.sender.clone(),
+        service_unit: org(doc.service_unit.as_ref())
+            .or_else(|| org(doc.author_organisation.as_ref()))
+            .context("the CDA names no service unit")?,
+        professional,
+        client: PersonValues {
+            identity_code: client
+                .id
+                .as_ref()
+                .and_then(|i| i.extension.clone())
+                .context("the CDA's client has no identity code")?,
+            given,
+            family,
+        },
+        custodian: org(doc.custodian.as_ref()).context("the CDA has no custodian")?,
+        organiser: doc.header.as_ref().and_then(|h| org(h.organiser.as_ref())),
+        usage_situation: frame.usage_situation,
+        document_id: root(&doc.id, "document id")?,
+        set_id: root(&doc.set_id, "setId")?,
+        version: doc.version_number.context("the CDA has no versionNumber")?,
+        effective_time: doc
+            .effective_time
+            .clone()
+            .context("the CDA has no effectiveTime")?,
+        replaces: match &doc.replaces {
+            None => None,
+            Some(p) => Some(Replaces {
+                parent_id: root(&p.id, "replaced document id")?,
+                parent_version: p.version_number.unwrap_or(1),
+                reason: frame.replacement_reason,
+            }),
+        },
+        narrative: String::new(),
+    };
+    Ok(wrap_message(&values, wrapping, cda).into_bytes())
+}
+
 /// The MIME `multipart/related` body carrying `cda` (base64, 76-character lines), with
 /// `Content-ID: <document id>`. Not yet XML-escaped.
 pub fn mime_body(document_id: &str, cda: &[u8]) -> String {
@@ -858,6 +964,30 @@ mod tests {
             );
             assert_eq!(v.usage_situation, UsageSituation::RegisterUsageRight);
         }
+    }
+
+    #[test]
+    fn wrap_cda_frames_an_existing_document_unchanged() {
+        let t = DocumentTemplate::client_relationship();
+        let v = example_values();
+        let cda = build_cda(&t, &v);
+        let frame = Frame {
+            message_id_root: v.message_id_root.clone(),
+            message_id_extension: v.message_id_extension.clone(),
+            creation_time: v.creation_time.clone(),
+            sender: v.sender.clone(),
+            usage_situation: UsageSituation::Own,
+            replacement_reason: ReplacementReason::Correction,
+        };
+        let message = wrap_cda(cda.as_bytes(), &frame, Wrapping::Soap11).unwrap();
+        let (m, problems) = read(&message);
+        assert_eq!(problems, []);
+        assert_same(&v, &t, Wrapping::Soap11, &m);
+        let err = wrap_cda(b"<a/>", &frame, Wrapping::Bare).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "the CDA cannot be read: WRONG_NAMESPACE at /a: the root element `a` is in no namespace, expected urn:hl7-org:v3"
+        );
     }
 
     #[test]

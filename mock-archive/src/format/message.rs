@@ -158,12 +158,13 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
         .as_ref()
         .and_then(|p| p.child("representedOrganization"))
         .and_then(|o| f.organisation(Some(&o)));
-    if social && service_unit.as_ref().and_then(|s| s.id.as_ref()).is_none() {
+    if let (true, Some(c), None) = (
+        social,
+        &cap,
+        service_unit.as_ref().and_then(|s| s.id.as_ref()),
+    ) {
         f.missing(
-            cap.as_ref().map_or_else(
-                || m.path_to("controlActProcess"),
-                |c| c.path_to("authorOrPerformer/assignedPerson/representedOrganization/id"),
-            ),
+            c.path_to("authorOrPerformer/assignedPerson/representedOrganization/id"),
             "the service unit id",
         );
     }

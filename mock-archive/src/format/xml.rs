@@ -18,7 +18,9 @@ use quick_xml::name::ResolveResult;
 use super::problem::{Problem, ProblemCode};
 
 /// Limits applied to every XML document read (a message, and again to the CDA inside it).
+/// Deserializes with every field optional (a missing field keeps its default).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Largest input accepted, in bytes.
     pub max_bytes: usize,
@@ -665,6 +667,13 @@ mod tests {
         };
         let p = parse(b"<a><b/><c/></a>", &limits, "");
         assert_eq!(p.problems[0].code, ProblemCode::XmlTooManyElements);
+    }
+
+    #[test]
+    fn limits_deserialize_with_defaults() {
+        let l: Limits = toml::from_str("max_depth = 64").unwrap();
+        assert_eq!(l.max_depth, 64);
+        assert_eq!(l.max_bytes, Limits::default().max_bytes);
     }
 
     #[test]
