@@ -23,10 +23,10 @@ use time::macros::format_description;
 
 /// \[conv\] The code system of [`AckCode`]: under the example arc 2.999, a convention of this
 /// project, not an official Kanta code system.
-pub const ACK_CODE_SYSTEM: &str = "2.999.5851.1.1";
+pub const ACK_CODE_SYSTEM: &str = crate::format::codes::ACK_DETAIL_SYSTEM.oid;
 
 /// \[conv\] The name given to [`ACK_CODE_SYSTEM`] in acknowledgements.
-pub const ACK_CODE_SYSTEM_NAME: &str = "Kantakoe - arkiston kuittauskoodit (testikäytäntö)";
+pub const ACK_CODE_SYSTEM_NAME: &str = crate::format::codes::ACK_DETAIL_SYSTEM.name;
 
 /// \[public\] HL7's interaction id code system.
 pub const INTERACTION_ID_ROOT: &str = "2.16.840.1.113883.1.6";

@@ -10,8 +10,9 @@ use serde::Deserialize;
 /// The database file `mock-archive serve` uses unless told otherwise.
 pub const DEFAULT_DB: &str = "mock-archive.db";
 
-/// The message path the archive answers on. [convention] No public WSDL names one.
-pub const DEFAULT_MESSAGE_PATH: &str = "/archive";
+/// The message path the archive answers on ([convention]: see
+/// [`crate::format::codes::DEFAULT_MESSAGE_PATH`]).
+pub const DEFAULT_MESSAGE_PATH: &str = crate::format::codes::DEFAULT_MESSAGE_PATH.value;
 
 /// The archive's TLS files: its server certificate and key, and the CA it trusts for TLS
 /// clients (client certificates are always required).

@@ -25,10 +25,6 @@ use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission
 use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
 use crate::store::{self, Action, NewDocument, Recorded, Request, Store};
 
-/// [conv] Root of the acknowledgements' own message ids: under the example arc, this
-/// project's convention (the real archive's is not in public material).
-pub const ACK_ID_ROOT: &str = "2.999.5851.1.2";
-
 /// Where signature problems are located.
 const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
 
@@ -322,7 +318,7 @@ impl Pipeline {
     fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
         let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
         AckInput {
-            id: ack::InstanceId::root(format!("{ACK_ID_ROOT}.{n}")),
+            id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
             creation_time: now,
             processing_code: message
                 .processing_code

@@ -204,11 +204,11 @@ pub const TRIGGER_EVENT_SYSTEM: CodeSystem = CodeSystem {
     name: "HL7 trigger event id",
     provenance: public(ALL_FILES),
 };
-/// Acknowledgement detail codes of this archive (the problem codes of
-/// [`super::ProblemCode`]).
+/// Acknowledgement detail codes of this archive (`crate::ack::AckCode`; each detail's text
+/// also names the reader's own [`super::ProblemCode`] where one applies).
 pub const ACK_DETAIL_SYSTEM: CodeSystem = CodeSystem {
-    oid: "2.999.1.3",
-    name: "Kantakoe - kuittauksen virhekoodit",
+    oid: "2.999.5851.1.1",
+    name: "Kantakoe - arkiston kuittauskoodit (testikäytäntö)",
     provenance: Provenance::Convention {
         note: "DESIGN §3.5: our own code list, under the example arc 2.999 so it can never clash with a real OID",
     },
@@ -439,6 +439,14 @@ pub const DEFAULT_MESSAGE_PATH: Value = Value {
         note: "no public WSDL or endpoint description; DESIGN §3.1",
     },
 };
+/// Root of the archive's own acknowledgement message ids.
+pub const ACK_ID_ROOT: Value = Value {
+    value: "2.999.5851.1.2",
+    meaning: "root of acknowledgement message ids (an increasing number is the extension arc)",
+    provenance: Provenance::Convention {
+        note: "the real archive's message ids are not in public material; example arc 2.999",
+    },
+};
 /// Interaction of the archive's acknowledgement.
 pub const INTERACTION_ACK: Value = Value {
     value: "MCCI_IN000002UV01",
@@ -646,6 +654,10 @@ pub const ALL: &[Entry] = &[
         name: "INTERACTION_ACK",
         value: INTERACTION_ACK,
     },
+    Entry::Value {
+        name: "ACK_ID_ROOT",
+        value: ACK_ID_ROOT,
+    },
 ];
 
 /// The interactions this project knows, with whether each belongs to the social welfare
@@ -740,7 +752,8 @@ mod tests {
                 "REPLACEMENT_INVALIDATION",
                 "INTERACTION_REPLACE",
                 "DEFAULT_MESSAGE_PATH",
-                "INTERACTION_ACK"
+                "INTERACTION_ACK",
+                "ACK_ID_ROOT"
             ]
         );
         assert!(ACK_DETAIL_SYSTEM.oid.starts_with("2.999."));
