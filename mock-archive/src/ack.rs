@@ -530,6 +530,22 @@ mod tests {
         }
     }
 
+    /// The whole code list with its texts: the reference a user reads codes from.
+    #[test]
+    fn code_list() {
+        let mut table = format!("code system {ACK_CODE_SYSTEM} ({ACK_CODE_SYSTEM_NAME})\n");
+        for code in AckCode::ALL {
+            table.push_str(&format!(
+                "{} [{:?}]\n  fi: {}\n  en: {}\n",
+                code.code(),
+                code.severity(),
+                code.finnish(),
+                code.english()
+            ));
+        }
+        insta::assert_snapshot!(table);
+    }
+
     #[test]
     fn type_follows_the_worst_severity() {
         assert_eq!(AckType::for_codes([]), AckType::Aa);

@@ -1231,6 +1231,39 @@ register_holder = "2.999.9"
         assert!(!is_oid("2") && !is_oid("3.1") && !is_oid("2..1") && !is_oid("2.01"));
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// A damaged fixture never panics the loader, and every problem it reports names a
+        /// line of the file.
+        #[test]
+        fn damaged_fixture_reports_lines_inside_the_file(
+            at in 0usize..6000,
+            cut in 0usize..40,
+            insert in prop::sample::select(vec!["", "\"", "]", "[[person]]\n", "= 1\n", "x", "9"]),
+        ) {
+            let original = include_str!("../../testcases/orgs.toml");
+            let mut text: String = original.to_owned();
+            let boundary = |mut i: usize| {
+                i = i.min(text.len());
+                while !text.is_char_boundary(i) {
+                    i -= 1;
+                }
+                i
+            };
+            let start = boundary(at);
+            let end = boundary(start + cut);
+            text.replace_range(start..end, insert);
+            let lines = text.lines().count().max(1);
+            if let Err(FixtureError::Invalid { problems }) = Registry::from_toml_str(&text, "f.toml") {
+                prop_assert!(!problems.is_empty());
+                for p in &problems {
+                    prop_assert!(p.line >= 1 && p.line <= lines + 1, "{} of {}", p, lines);
+                    prop_assert!(!p.message.is_empty());
+                }
+            }
+        }
+    }
+
     /// The check character table against an independent computation: every date and
     /// individual number yields exactly one accepted check character.
     fn hetu_parts() -> impl Strategy<Value = (u32, u32, u32, char, u32)> {
