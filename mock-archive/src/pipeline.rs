@@ -277,42 +277,26 @@ impl Pipeline {
             }
         };
         details.extend(rules::check(&self.registry, &submission));
-        if details
-            .iter()
-            .any(|d| d.code.severity() != ack::Severity::Warning)
-        {
-            return (Action::Refuse(details), holder);
-        }
-        let document = NewDocument {
-            document_id: submission.document_id.clone(),
-            set_id: submission.set_id.clone(),
-            version: submission.version,
-            replaces: submission.replaces.clone(),
-            register_holder: submission.custodian.clone(),
-            client: submission.client.clone(),
-            effective_time: submission.effective_time,
-            service_unit: submission.service_unit.clone(),
-            author: message
+        let action = Action::decide(details, || {
+            let author = message
                 .professional
                 .as_ref()
                 .and_then(|p| p.id.as_ref())
                 .map(|id| id.extension.clone().unwrap_or_else(|| id.root.clone()))
-                .unwrap_or_else(|| submission.service_unit.clone()),
-            document_group: cda
+                .unwrap_or_else(|| submission.service_unit.clone());
+            let document_group = cda
                 .and_then(|c| c.header.as_ref())
                 .and_then(|h| h.document_group.as_ref())
-                .map(|c| c.code.clone()),
-            organiser: submission.organiser.clone(),
-            message: incoming.body.to_vec(),
-            cda: cda_bytes.to_vec(),
-        };
-        (
-            Action::Store {
-                document: Box::new(document),
-                warnings: details,
-            },
-            holder,
-        )
+                .map(|c| c.code.clone());
+            NewDocument::from_submission(
+                &submission,
+                author,
+                document_group,
+                incoming.body.to_vec(),
+                cda_bytes.to_vec(),
+            )
+        });
+        (action, holder)
     }
 
     fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
