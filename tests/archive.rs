@@ -22,6 +22,14 @@ fn signer() -> SystemSigner {
     SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap()
 }
 
+/// County A of the fixture, the organiser that granted the provider a usage right.
+fn county_a() -> Org {
+    Org {
+        oid: COUNTY_A.into(),
+        name: "Testilän hyvinvointialue (TESTIAINEISTO)".into(),
+    }
+}
+
 /// A self-paying client's document into the provider's own register (R1), document `n`.
 fn self_paying(n: u32) -> MessageValues {
     let provider = Org {
@@ -160,10 +168,7 @@ async fn a_self_paying_clients_document_in_the_countys_register_is_refused_namin
         .connect(&target(&archive))
         .await
         .unwrap();
-    let county = Org {
-        oid: COUNTY_A.into(),
-        name: "Testilän hyvinvointialue (TESTIAINEISTO)".into(),
-    };
+    let county = county_a();
     let values = MessageValues {
         custodian: county.clone(),
         organiser: Some(county),
@@ -198,10 +203,7 @@ async fn a_purchased_service_document_in_the_countys_register_is_stored_under_th
         .connect(&target(&archive))
         .await
         .unwrap();
-    let county = Org {
-        oid: COUNTY_A.into(),
-        name: "Testilän hyvinvointialue (TESTIAINEISTO)".into(),
-    };
+    let county = county_a();
     let mut values = MessageValues {
         custodian: county.clone(),
         organiser: Some(county),

@@ -333,24 +333,8 @@ pub struct AckDetail {
     pub detail: String,
 }
 
-/// An HL7 instance identifier (`id@root`, `id@extension`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct InstanceId {
-    /// `@root`.
-    pub root: String,
-    /// `@extension`, when present.
-    pub extension: Option<String>,
-}
-
-impl InstanceId {
-    /// An id with a root only.
-    pub fn root(root: impl Into<String>) -> Self {
-        Self {
-            root: root.into(),
-            extension: None,
-        }
-    }
-}
+/// An HL7 instance identifier: the format layer's type, so the pipeline passes ids through.
+pub use crate::format::InstanceId;
 
 /// Everything [`render`] needs. Plain data so that snapshots are stable.
 #[derive(Debug, Clone)]

@@ -308,19 +308,12 @@ impl Pipeline {
                 .processing_code
                 .clone()
                 .unwrap_or_else(|| "P".to_owned()),
-            receiver: message.sender.as_ref().map(ack_id),
+            receiver: message.sender.clone(),
             sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
-            target_message: message.id.as_ref().map(ack_id),
+            target_message: message.id.clone(),
             type_code: AckType::Aa,
             details: Vec::new(),
         }
-    }
-}
-
-fn ack_id(id: &format::InstanceId) -> ack::InstanceId {
-    ack::InstanceId {
-        root: id.root.clone(),
-        extension: id.extension.clone(),
     }
 }
 
