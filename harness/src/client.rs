@@ -229,6 +229,18 @@ impl ClientError {
     }
 }
 
+/// An error and its causes, `a: b: c`.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cur = e.source();
+    }
+    text
+}
+
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, ClientError> {
     std::fs::read(path).map_err(|source| ClientError::MissingFile {
         path: path.to_owned(),
@@ -359,7 +371,7 @@ impl TlsClient {
         };
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+            .map_err(|e| ClientError::Http(chain(&e)))?;
         let driver = tokio::spawn(connection);
         Ok(Connection {
             sender,
@@ -454,11 +466,13 @@ impl Connection {
         }
         let req = req
             .body(Full::new(body))
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+            .map_err(|e| ClientError::Http(chain(&e)))?;
         let host = self.host.clone();
         let fail = |e: hyper::Error| {
-            ClientError::classify(&e, &host).unwrap_or(ClientError::Http(e.to_string()))
+            ClientError::classify(&e, &host).unwrap_or(ClientError::Http(chain(&e)))
         };
+        // A keep-alive connection takes new requests only once the previous exchange is done.
+        self.sender.ready().await.map_err(fail)?;
         let resp = self.sender.send_request(req).await.map_err(fail)?;
         let status = resp.status().as_u16();
         let content_type = resp
