@@ -12,4 +12,5 @@ pub mod cmd;
 pub mod compose;
 pub mod pki;
 pub mod preflight;
+pub mod results;
 pub mod signing;

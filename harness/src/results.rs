@@ -1,0 +1,229 @@
+//! The results of one rehearsal: what `kantakoe rehearse` writes to `out/results.json`, and
+//! what `kantakoe report --results` reads back. This file's shape is a contract between the
+//! rehearsal, the report and users' CI scripts: add fields with `#[serde(default)]`, never
+//! rename one.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+/// The version of this file's shape, written as `format`.
+pub const RESULTS_FORMAT: u32 = 1;
+
+/// One whole rehearsal run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResults {
+    /// [`RESULTS_FORMAT`].
+    pub format: u32,
+    /// The tool and its version, e.g. `kantakoe 0.1.0`.
+    pub tool: String,
+    /// When the run started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// When the run ended.
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    /// The test date (local date of `started_at`), which the report and its due date use.
+    pub test_date: Date,
+    /// Which archive the steps ran against.
+    pub archive: ArchiveTarget,
+    /// Who made the "your system" steps' submissions.
+    pub mode: Mode,
+    /// The cases, in the order they ran.
+    pub cases: Vec<CaseResult>,
+    /// Counts over every step of every case.
+    pub summary: Summary,
+    /// Submissions that arrived in SUT mode and matched no step.
+    #[serde(default)]
+    pub strays: Vec<Stray>,
+}
+
+impl RunResults {
+    /// Whether every step of every case passed and no stray submission arrived.
+    pub fn all_passed(&self) -> bool {
+        self.summary.failed == 0
+            && self.summary.passed == self.summary.steps
+            && self.strays.is_empty()
+    }
+}
+
+/// The archive a run talked to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveTarget {
+    /// Its message URL (the port of an embedded archive varies from run to run).
+    pub url: String,
+    /// Whether the harness started it in-process for this run.
+    pub embedded: bool,
+}
+
+/// Who acts in the "your system" steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The harness does every step itself, as the reference client.
+    Reference,
+    /// The vendor's system under test makes the "your system" steps' submissions.
+    Sut,
+}
+
+/// Who made a step's submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The harness, as the reference client.
+    Reference,
+    /// The vendor's system (in reference mode the harness stands in for it).
+    YourSystem,
+}
+
+/// One test case's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// The case's id (its file stem), e.g. `kayttoonottokoe`.
+    pub id: String,
+    /// The file it was loaded from, as given.
+    pub file: String,
+    /// Its title in Finnish.
+    pub title_fi: String,
+    /// Its title in Swedish.
+    pub title_sv: String,
+    /// Its steps, in order.
+    pub steps: Vec<StepResult>,
+}
+
+impl CaseResult {
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        self.steps.iter().all(|s| s.outcome == Outcome::Passed)
+    }
+}
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// The step's id, unique within its case.
+    pub id: String,
+    /// What the step does, in Finnish.
+    pub title_fi: String,
+    /// What the step does, in Swedish.
+    pub title_sv: String,
+    /// Who submitted.
+    pub actor: Actor,
+    /// Passed, failed, timed out or skipped.
+    pub outcome: Outcome,
+    /// The acknowledgement the case expects.
+    pub expected: ExpectedAck,
+    /// The acknowledgement that came, if any.
+    pub actual: Option<ActualAck>,
+    /// The stored document's id, for steps that store one.
+    pub document_id: Option<String>,
+    /// The register the document belongs in, for steps that store one.
+    pub register_holder: Option<String>,
+    /// The archivist checkpoints, each checked through the inspection API.
+    pub checkpoints: Vec<CheckpointResult>,
+    /// Why the step failed, one sentence each; empty when it passed.
+    pub failures: Vec<String>,
+    /// Wall time of the step in milliseconds (redacted in snapshots).
+    pub duration_ms: u64,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Acknowledgement and every checkpoint as expected.
+    Passed,
+    /// Something differed; see `failures`.
+    Failed,
+    /// SUT mode: the vendor's submission did not arrive in time.
+    TimedOut,
+    /// Not run, because an earlier step it depends on failed.
+    Skipped,
+}
+
+impl Outcome {
+    /// The lowercase word used in tables and JUnit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed out",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// The acknowledgement a step expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedAck {
+    /// `AA`, `AE` or `AR`.
+    pub ack: String,
+    /// The detail codes that must be present (for `AE`/`AR`); others may accompany them only
+    /// when the case says so.
+    pub codes: Vec<String>,
+}
+
+/// The acknowledgement that arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActualAck {
+    /// `AA`, `AE` or `AR`, or the HTTP status for a transport fault (e.g. `HTTP 400`).
+    pub ack: String,
+    /// Its detail codes.
+    pub codes: Vec<String>,
+    /// The id of the message that was acknowledged.
+    pub message_id: Option<String>,
+}
+
+/// One archivist checkpoint's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointResult {
+    /// What is checked, e.g. `register_holder`, `status`, `version`, `client`.
+    pub field: String,
+    /// The expected value.
+    pub expected: String,
+    /// The value the archive showed, if any.
+    pub actual: Option<String>,
+    /// Whether they agree.
+    pub passed: bool,
+}
+
+/// Counts over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Steps in all.
+    pub steps: usize,
+    /// Steps passed.
+    pub passed: usize,
+    /// Steps failed (including timed out).
+    pub failed: usize,
+    /// Steps skipped.
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// Counts the steps of `cases`.
+    pub fn of(cases: &[CaseResult]) -> Self {
+        let mut s = Summary::default();
+        for step in cases.iter().flat_map(|c| &c.steps) {
+            s.steps += 1;
+            match step.outcome {
+                Outcome::Passed => s.passed += 1,
+                Outcome::Failed | Outcome::TimedOut => s.failed += 1,
+                Outcome::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+}
+
+/// A submission that arrived in SUT mode and matched no waiting step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stray {
+    /// When the archive logged it.
+    pub at: String,
+    /// Its message id.
+    pub message_id: Option<String>,
+    /// Its document id.
+    pub document_id: Option<String>,
+    /// The archive's answer.
+    pub outcome: String,
+}
