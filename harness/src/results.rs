@@ -35,6 +35,11 @@ pub struct RunResults {
     /// Submissions that arrived in SUT mode and matched no step.
     #[serde(default)]
     pub strays: Vec<Stray>,
+    /// The archivist's own confirmation of the checkpoints in the archivist view's checklist
+    /// (`kantakoe rehearse --serve`); `None` when nobody confirmed in the view, in which case
+    /// the checkpoints were only checked automatically through the inspection API.
+    #[serde(default)]
+    pub confirmation: Option<ArchivistConfirmation>,
 }
 
 impl RunResults {
@@ -226,4 +231,17 @@ pub struct Stray {
     pub document_id: Option<String>,
     /// The archive's answer.
     pub outcome: String,
+}
+
+/// What an archivist confirmed in the archivist view's deployment-test checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivistConfirmation {
+    /// Who confirmed (the archivist's name from the fixture).
+    pub by: String,
+    /// When the last checkpoint was confirmed (RFC 3339).
+    pub at: String,
+    /// Checkpoints confirmed.
+    pub confirmed: usize,
+    /// Checkpoints in the checklist.
+    pub total: usize,
 }
