@@ -19,6 +19,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Rehearse the deployment test: replay the test cases against an archive and judge
+    /// every answer and archivist checkpoint (the main job).
+    Rehearse(cmd::rehearse::Args),
     /// Make or check the test PKI (CA, TLS and system-signature certificates).
     #[command(subcommand)]
     Pki(cmd::pki::PkiCommand),
@@ -39,6 +42,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Rehearse(a) => cmd::rehearse::run(a),
         Command::Pki(c) => cmd::pki::run(c),
         Command::Preflight(a) => cmd::preflight::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),

@@ -137,6 +137,17 @@ impl DocumentTemplate {
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
+
+    /// A further document of a service task, for a client's second document. Its document
+    /// group is a convention ([`codes::DOCUMENT_GROUP_SERVICE_TASK`]); it reuses the client
+    /// relationship document's content specification, the only one in public material.
+    pub fn service_task_document() -> Self {
+        Self {
+            title: "Palvelutehtäväkohtainen asiakirja".to_owned(),
+            document_group: codes::DOCUMENT_GROUP_SERVICE_TASK,
+            ..Self::client_relationship()
+        }
+    }
 }
 
 /// The values of one message.

@@ -121,11 +121,14 @@ pub enum Role {
     BadUsageSignature,
     /// A TLS client certificate of an organisation unrelated to the sender.
     StrangerClient,
+    /// The system-signature certificate of that organisation (the fixture's small provider),
+    /// for its own submissions.
+    StrangerSignature,
 }
 
 impl Role {
     /// Every role, in the order they are made.
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Ca,
         Role::Server,
         Role::Client,
@@ -137,6 +140,7 @@ impl Role {
         Role::UnknownSignature,
         Role::BadUsageSignature,
         Role::StrangerClient,
+        Role::StrangerSignature,
     ];
 
     /// The file stem, e.g. `expired-client`.
@@ -153,6 +157,7 @@ impl Role {
             Role::UnknownSignature => "unknown-signature",
             Role::BadUsageSignature => "bad-usage-signature",
             Role::StrangerClient => "stranger-client",
+            Role::StrangerSignature => "stranger-signature",
         }
     }
 
@@ -172,6 +177,9 @@ impl Role {
                 "negative: signature certificate without digitalSignature/nonRepudiation"
             }
             Role::StrangerClient => "negative: TLS client certificate of an unrelated organisation",
+            Role::StrangerSignature => {
+                "system-signature certificate of that unrelated organisation (EC P-256)"
+            }
         }
     }
 }
@@ -554,12 +562,8 @@ fn make_all(spec: &PkiSpec) -> Result<Vec<Made>, PkiError> {
         .map_err(gen_err(Role::Vendor))?;
     push(Role::Vendor, c, &vendor_key);
 
-    let good_usage = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
     let sig_key = key(KeyKind::Rsa2048, Role::Signature)?;
-    let c = signature(&spec.provider, now, good_usage.clone())
+    let c = signature(&spec.provider, now, good_signature_usage())
         .signed_by(&sig_key, &ca)
         .map_err(gen_err(Role::Signature))?;
     push(Role::Signature, c, &sig_key);
@@ -583,7 +587,7 @@ fn make_all(spec: &PkiSpec) -> Result<Vec<Made>, PkiError> {
     push(Role::UnknownClient, c, &uc_key);
 
     let us_key = key(KeyKind::Rsa2048, Role::UnknownSignature)?;
-    let c = signature(&spec.provider, now, good_usage)
+    let c = signature(&spec.provider, now, good_signature_usage())
         .signed_by(&us_key, &unknown)
         .map_err(gen_err(Role::UnknownSignature))?;
     push(Role::UnknownSignature, c, &us_key);
@@ -600,7 +604,21 @@ fn make_all(spec: &PkiSpec) -> Result<Vec<Made>, PkiError> {
         .map_err(gen_err(Role::StrangerClient))?;
     push(Role::StrangerClient, c, &st_key);
 
+    let ss_key = key(KeyKind::EcP256, Role::StrangerSignature)?;
+    let c = signature(&spec.stranger, now, good_signature_usage())
+        .signed_by(&ss_key, &ca)
+        .map_err(gen_err(Role::StrangerSignature))?;
+    push(Role::StrangerSignature, c, &ss_key);
+
     Ok(out)
+}
+
+/// Key usages of a good system-signature certificate.
+fn good_signature_usage() -> Vec<KeyUsagePurpose> {
+    vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ]
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! - `/inspect/documents` — every document of the holder, newest first;
 //! - `/inspect/documents/<document OID>` — one document's metadata, its set's versions and
 //!   the CDA as stored;
-//! - `/inspect/audit` — the holder's audit log, newest first.
+//! - `/inspect/audit` — the holder's audit log, newest first, each entry with its sequence
+//!   number `id` (increasing over the whole archive).
 
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -94,6 +95,7 @@ fn meta(m: &DocumentMeta) -> Value {
 
 fn audit(a: &AuditEntry) -> Value {
     json!({
+        "id": a.id,
         "at": time(a.at),
         "tls_peer": a.tls_peer,
         "message_id": a.message_id,

@@ -268,6 +268,16 @@ pub const DOCUMENT_GROUP_CLIENT_RELATIONSHIP: Code = Code {
     display_name: "Asiakkuusasiakirja",
     provenance: public(SOCIAL_CDA),
 };
+/// A further document of a service task ("palvelutehtäväkohtainen asiakirja"), for a
+/// client's second document in the rehearsal.
+pub const DOCUMENT_GROUP_SERVICE_TASK: Code = Code {
+    code: "2",
+    system: DOCUMENT_GROUP_SYSTEM,
+    display_name: "Palvelutehtäväkohtainen asiakirja",
+    provenance: Provenance::Convention {
+        note: "public material shows only document group `1` (client relationship document); `2` for a further service-task document is ours",
+    },
+};
 /// Display format `2`: XHTML 1.1.
 pub const FILE_FORMAT_XHTML: Code = Code {
     code: "2",
@@ -549,6 +559,10 @@ pub const ALL: &[Entry] = &[
     Entry::Code {
         name: "DOCUMENT_GROUP_CLIENT_RELATIONSHIP",
         code: DOCUMENT_GROUP_CLIENT_RELATIONSHIP,
+    },
+    Entry::Code {
+        name: "DOCUMENT_GROUP_SERVICE_TASK",
+        code: DOCUMENT_GROUP_SERVICE_TASK,
     },
     Entry::Code {
         name: "FILE_FORMAT_XHTML",

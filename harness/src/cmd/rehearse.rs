@@ -1,0 +1,204 @@
+//! `kantakoe rehearse`: the main job. Replays the bundled deployment-test suite (or the given
+//! cases) against an embedded archive on loopback, or another archive with `--archive`, and
+//! in SUT mode waits for the vendor's own system to make the "your system" steps.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::client::Target;
+use crate::pki::{Pki, PkiSpec};
+use crate::rehearse::case::{self, Case};
+use crate::rehearse::{self, Event, Setup, output, suite};
+use crate::results::{Mode, Outcome, RunResults};
+
+/// Arguments of `kantakoe rehearse`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A test case file to run instead of the bundled suite (repeatable, run in order).
+    #[arg(long = "case", value_name = "FILE")]
+    pub cases: Vec<PathBuf>,
+    /// Replay against this running archive instead of an embedded one, e.g.
+    /// `https://localhost:8443` (a `mock-archive serve`). Needs --pki.
+    #[arg(long, value_name = "URL", requires = "pki")]
+    pub archive: Option<String>,
+    /// A Kantakoe test PKI directory (`kantakoe pki init`). With --archive: the certificates
+    /// to use. Without: the embedded archive's PKI (made there if missing), so that your
+    /// system can use the same certificates in SUT mode. Default: a throwaway PKI.
+    #[arg(long, value_name = "DIR")]
+    pub pki: Option<PathBuf>,
+    /// The embedded archive's address (default: loopback, any free port).
+    #[arg(long, value_name = "ADDR", conflicts_with = "archive")]
+    pub listen: Option<SocketAddr>,
+    /// SUT mode: the "your system" steps are made by your own system, which must send them
+    /// to the archive; the harness shows each instruction and waits.
+    #[arg(long)]
+    pub sut: bool,
+    /// SUT mode: how long to wait for each "your system" step (seconds), unless the case
+    /// says otherwise.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub step_timeout: u64,
+    /// Where results.json and junit.xml are written.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// The HTTP path messages are posted to.
+    #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
+    pub message_path: String,
+}
+
+/// Runs `kantakoe rehearse`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cases = if args.cases.is_empty() {
+        suite::bundled()?
+    } else {
+        let mut cases = Vec::new();
+        let mut problems = Vec::new();
+        for path in &args.cases {
+            match case::load(path) {
+                Ok(c) => cases.push(c),
+                Err(case::CaseError(p)) => problems.extend(p),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(case::CaseError(problems).into());
+        }
+        cases
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let results = runtime.block_on(run_async(&args, &cases))?;
+    print!("{}", output::table(&results));
+    let (json, junit) = output::write(&results, &args.out)
+        .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
+    println!("results: {}", json.display());
+    println!("JUnit:   {}", junit.display());
+    Ok(if results.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
+    // Keeps the embedded archive and a throwaway PKI alive until the run is done.
+    let mut _embedded = None;
+    let mut _tempdir = None;
+    let pki = match &args.pki {
+        Some(dir) if args.archive.is_some() || dir.join("pki.toml").exists() => Pki::open(dir)?,
+        Some(dir) => Pki::init(dir, &PkiSpec::default(), false)?,
+        None => {
+            let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+            let pki = Pki::init(dir.path(), &PkiSpec::default(), false)?;
+            _tempdir = Some(dir);
+            pki
+        }
+    };
+    let (target, embedded) = match &args.archive {
+        Some(url) => (Target::parse(url)?, false),
+        None => {
+            let first = &cases[0];
+            if let Some(other) = cases.iter().find(|c| c.fixture_text != first.fixture_text) {
+                anyhow::bail!(
+                    "the embedded archive has one organisation fixture, but {} and {} use different ones; run them separately",
+                    first.file,
+                    other.file
+                );
+            }
+            let fixture = tempfile::Builder::new()
+                .suffix(".toml")
+                .tempfile()
+                .context("cannot write the fixture for the embedded archive")?;
+            std::fs::write(fixture.path(), &first.fixture_text)?;
+            let mut config =
+                mock_archive::ArchiveConfig::new(mock_archive::TlsFiles::from_pki_dir(pki.dir()));
+            config.orgs = Some(fixture.path().to_owned());
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            let archive = mock_archive::MockArchive::builder()
+                .config(config)
+                .start()
+                .await
+                .context("cannot start the embedded archive")?;
+            let url = archive.url();
+            if args.sut {
+                println!(
+                    "embedded archive: {url} (test PKI: {}; your system trusts ca.pem and presents client.pem or vendor.pem)",
+                    pki.dir().display()
+                );
+            } else {
+                eprintln!("embedded archive: {url}");
+            }
+            _embedded = Some((archive, fixture));
+            (Target::parse(&url)?, true)
+        }
+    };
+    let setup = Setup {
+        target,
+        embedded,
+        pki,
+        mode: if args.sut { Mode::Sut } else { Mode::Reference },
+        step_timeout: Duration::from_secs(args.step_timeout),
+        message_path: args.message_path.clone(),
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut watch =
+        |event: Event<'_>| {
+            match event {
+        Event::Started { steps } => bar.set_length(steps as u64),
+        Event::StepStarted { case, step } => bar.set_message(format!("{} / {}", case.id, step.id)),
+        Event::Waiting {
+            case,
+            step,
+            timeout,
+        } => bar.suspend(|| {
+            let instruction = step.instruction.as_ref();
+            println!(
+                ">> {} / {}: järjestelmäsi vuoro, odotetaan {} s / ditt systems tur, väntar {} s",
+                case.id,
+                step.id,
+                timeout.as_secs(),
+                timeout.as_secs()
+            );
+            if let Some(i) = instruction {
+                println!("   fi: {}", i.fi);
+                println!("   sv: {}", i.sv);
+            }
+            let _ = std::io::stdout().flush();
+        }),
+        Event::Stray(stray) => bar.suspend(|| {
+            println!(
+                "!! a submission arrived that matches no step: message {} (document {}): {}",
+                stray.message_id.as_deref().unwrap_or("?"),
+                stray.document_id.as_deref().unwrap_or("?"),
+                stray.outcome
+            );
+            let _ = std::io::stdout().flush();
+        }),
+        Event::StepDone { case, result } => {
+            if args.sut {
+                bar.suspend(|| {
+                    println!("   {} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    let _ = std::io::stdout().flush();
+                });
+            } else if result.outcome != Outcome::Passed {
+                bar.suspend(|| {
+                    eprintln!("{} / {}: {}", case.id, result.id, result.outcome.as_str());
+                });
+            }
+            bar.inc(1);
+        }
+    }
+        };
+    let results = rehearse::run(&setup, cases, &mut watch).await?;
+    bar.finish_and_clear();
+    Ok(results)
+}

@@ -1,0 +1,975 @@
+//! Test cases: the TOML files in `testcases/` (format documented in `testcases/README.md`).
+//!
+//! A case names its organisation fixture, defaults for its submissions, and ordered steps.
+//! Each step either tests the connection (`[step.connect]`) or submits a document
+//! (`[step.submit]`), says what the archive must answer (`[step.expect]`) and what the
+//! archivist must then see (`[[step.check]]`). Loading reports **every** problem at once, each
+//! with file, line and step.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use mock_archive::ack::AckCode;
+use mock_archive::orgs::Registry;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use toml::Spanned;
+
+use crate::pki::Role;
+
+/// A text in Finnish and Swedish.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    /// Finnish.
+    pub fi: String,
+    /// Swedish.
+    pub sv: String,
+}
+
+/// A loaded, checked test case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The id: the file stem.
+    pub id: String,
+    /// Where it came from, as given (for messages).
+    pub file: String,
+    /// Its title.
+    pub title: Text,
+    /// The organisation fixture the steps refer to.
+    pub fixture: Registry,
+    /// The fixture's TOML text, so an embedded archive can be started with the same one.
+    pub fixture_text: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Who makes a step's submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepActor {
+    /// The harness, always.
+    Reference,
+    /// The vendor's system in SUT mode; the harness stands in for it otherwise.
+    YourSystem,
+}
+
+/// One step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Unique within the case.
+    pub id: String,
+    /// The line of its `[[step]]` header.
+    pub line: usize,
+    /// What it does.
+    pub title: Text,
+    /// Who acts.
+    pub actor: StepActor,
+    /// What a person does in the vendor's system (for "your system" steps).
+    pub instruction: Option<Text>,
+    /// SUT mode: how long to wait for the vendor's submission; `None` = the run's default.
+    pub timeout_seconds: Option<u64>,
+    /// What the step does.
+    pub action: Action,
+    /// The archivist checkpoints.
+    pub checks: Vec<Check>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Opens a mutual TLS connection and asks `/health`.
+    Connect {
+        /// The TLS client certificate's PKI role.
+        tls: Role,
+        /// Whether the archive must accept the connection.
+        accepted: bool,
+        /// The organisation OID the archive must read from the certificate.
+        organisation: Option<String>,
+    },
+    /// Submits a document.
+    Submit {
+        /// What to submit.
+        submission: Box<Submission>,
+        /// The expected answer.
+        expect: Expect,
+    },
+    /// Submits nothing: only the archivist checkpoints (e.g. that one register holder's
+    /// archivist cannot see another's documents, R8).
+    Inspect,
+    /// Resends an earlier step's message byte for byte; the answer must be the same.
+    Resend {
+        /// The earlier step.
+        of: String,
+        /// The expected answer.
+        expect: Expect,
+    },
+}
+
+/// The expected acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// `AA`, `AE` or `AR`.
+    pub ack: String,
+    /// Exactly these detail codes (warnings included), in any order.
+    pub codes: Vec<String>,
+}
+
+/// Document templates a step may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Template {
+    /// `DocumentTemplate::client_relationship`.
+    ClientRelationship,
+    /// `DocumentTemplate::service_task_document`.
+    ServiceTask,
+}
+
+/// How the submitter treats the client's service (its routing choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Payment {
+    /// The provider's own register.
+    SelfPaying,
+    /// The organiser's register under the usage right.
+    PurchasedService,
+    /// The organiser's register under the usage right.
+    ServiceVoucher,
+}
+
+/// Deliberate damage for negative cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tamper {
+    /// One character of the signed body changes after signing.
+    BodyAfterSigning,
+}
+
+/// Which repository's interaction the message claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Repository {
+    /// The social welfare client data repository (the default).
+    Social,
+    /// The patient data repository (R6).
+    PatientArchive,
+}
+
+/// The message wrapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WrappingName {
+    /// No envelope.
+    Bare,
+    /// SOAP 1.1.
+    Soap11,
+    /// SOAP 1.2.
+    Soap12,
+}
+
+impl WrappingName {
+    /// The format layer's wrapping.
+    pub fn wrapping(self) -> mock_archive::format::Wrapping {
+        match self {
+            WrappingName::Bare => mock_archive::format::Wrapping::Bare,
+            WrappingName::Soap11 => mock_archive::format::Wrapping::Soap11,
+            WrappingName::Soap12 => mock_archive::format::Wrapping::Soap12,
+        }
+    }
+}
+
+/// Why an earlier version is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// A corrected new version.
+    Correction,
+    /// An invalidation.
+    Invalidation,
+}
+
+/// A submission with every default applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// Document template.
+    pub template: Template,
+    /// Client identity code.
+    pub client: String,
+    /// The submitter's routing choice.
+    pub payment: Payment,
+    /// The organiser paying (purchased service / voucher).
+    pub organiser: Option<String>,
+    /// Sender organisation OID.
+    pub sender: String,
+    /// Service unit OID.
+    pub service_unit: String,
+    /// Overrides the routed custodian.
+    pub custodian: Option<String>,
+    /// Overrides the routed organiser field; `Some(None)` leaves it out.
+    pub organiser_field: Option<Option<String>>,
+    /// TLS client certificate role.
+    pub tls: Role,
+    /// System-signature certificate role.
+    pub signer: Role,
+    /// The document's `effectiveTime`.
+    pub effective_time: OffsetDateTime,
+    /// Message wrapping.
+    pub wrapping: WrappingName,
+    /// An earlier step whose document this one replaces.
+    pub replaces: Option<String>,
+    /// Why it replaces it.
+    pub reason: Option<Reason>,
+    /// Overrides the version number.
+    pub version: Option<u32>,
+    /// Deliberate damage.
+    pub tamper: Option<Tamper>,
+    /// Which repository's interaction.
+    pub repository: Repository,
+    /// The narrative text.
+    pub narrative: String,
+}
+
+/// One archivist checkpoint: fields of a stored document's description metadata, or that a
+/// document is stored nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The step whose document is looked at.
+    pub document: String,
+    /// The register it must be in (its archivist's token is used), or `None` with
+    /// `stored = false`.
+    pub register_holder: Option<String>,
+    /// `false`: the document must be in no register the fixture's archivists can see.
+    pub stored: bool,
+    /// Register holders whose archivists must **not** see the document (R8).
+    pub hidden_from: Vec<String>,
+    /// Expected fields: name → value (`status`, `version`, `client`, `service_unit`,
+    /// `document_group`, `organiser`, `replaces_step`).
+    pub fields: Vec<(String, String)>,
+}
+
+/// The fields a checkpoint may name.
+pub const CHECK_FIELDS: &[&str] = &[
+    "status",
+    "version",
+    "client",
+    "service_unit",
+    "document_group",
+    "organiser",
+];
+
+/// A problem in a case file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseProblem {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// The step, if the problem is inside one.
+    pub step: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for CaseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.step {
+            Some(step) => write!(
+                f,
+                "{}:{}: step {step}: {}",
+                self.file, self.line, self.message
+            ),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+/// Why a case could not be loaded: every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.0))]
+pub struct CaseError(pub Vec<CaseProblem>);
+
+fn render(problems: &[CaseProblem]) -> String {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    format!(
+        "the test case has {} problem{}:\n  {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        lines.join("\n  ")
+    )
+}
+
+// ----- the file as written --------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    title: Text,
+    fixture: Option<String>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    sender: Option<String>,
+    service_unit: Option<String>,
+    tls: Option<String>,
+    signer: Option<String>,
+    effective_time: Option<String>,
+    wrapping: Option<WrappingName>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: String,
+    title: Text,
+    #[serde(default = "reference")]
+    actor: StepActor,
+    instruction: Option<Text>,
+    timeout_seconds: Option<u64>,
+    connect: Option<RawConnect>,
+    submit: Option<RawSubmit>,
+    expect: Option<RawExpect>,
+    #[serde(default)]
+    check: Vec<RawCheck>,
+}
+
+fn reference() -> StepActor {
+    StepActor::Reference
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnect {
+    tls: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubmit {
+    resend: Option<String>,
+    template: Option<Template>,
+    client: Option<String>,
+    payment: Option<Payment>,
+    organiser: Option<String>,
+    sender: Option<String>,
+    service_unit: Option<String>,
+    custodian: Option<String>,
+    /// `""` leaves the organiser field out.
+    organiser_field: Option<String>,
+    tls: Option<String>,
+    signer: Option<String>,
+    effective_time: Option<String>,
+    wrapping: Option<WrappingName>,
+    replaces: Option<String>,
+    reason: Option<Reason>,
+    version: Option<u32>,
+    tamper: Option<Tamper>,
+    repository: Option<Repository>,
+    narrative: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    ack: Option<String>,
+    #[serde(default)]
+    codes: Vec<String>,
+    connection: Option<String>,
+    organisation: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    document: Option<String>,
+    register_holder: Option<String>,
+    stored: Option<bool>,
+    status: Option<String>,
+    version: Option<u32>,
+    client: Option<String>,
+    service_unit: Option<String>,
+    document_group: Option<String>,
+    organiser: Option<String>,
+    #[serde(default)]
+    hidden_from: Vec<String>,
+}
+
+// ----- loading ----------------------------------------------------------------------------------
+
+/// Where a case's fixture comes from when it names none, or names the bundled one.
+pub const BUNDLED_FIXTURE: &str = "orgs.toml";
+
+/// Reads a fixture by the name a case gives it: its text and display name, or why not.
+pub type FixtureReader<'a> = &'a dyn Fn(&str) -> Result<(String, String), String>;
+
+/// Loads a case file from disk; its `fixture` is read relative to the file.
+pub fn load(path: &Path) -> Result<Case, CaseError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CaseError(vec![CaseProblem {
+            file: file.clone(),
+            line: 0,
+            step: None,
+            message: format!("cannot read the test case: {e}"),
+        }])
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(&text, &file, &|name| {
+        let p: PathBuf = dir.join(name);
+        std::fs::read_to_string(&p)
+            .map(|t| (t, p.display().to_string()))
+            .map_err(|e| format!("cannot read the fixture {}: {e}", p.display()))
+    })
+}
+
+/// Parses a case from text. `read_fixture` gives a fixture's text and display name by the
+/// name written in the case.
+pub fn parse(
+    text: &str,
+    file: &str,
+    read_fixture: FixtureReader<'_>,
+) -> Result<Case, CaseError> {
+    let problem = |line: usize, step: Option<&str>, message: String| CaseProblem {
+        file: file.to_owned(),
+        line,
+        step: step.map(str::to_owned),
+        message,
+    };
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        CaseError(vec![problem(line, None, e.message().to_owned())])
+    })?;
+    let mut problems = Vec::new();
+
+    let fixture_name = raw.fixture.as_deref().unwrap_or(BUNDLED_FIXTURE);
+    let (fixture, fixture_text) = match read_fixture(fixture_name) {
+        Ok((t, name)) => match Registry::from_toml_str(&t, &name) {
+            Ok(reg) => (Some(reg), t),
+            Err(e) => {
+                problems.push(problem(1, None, format!("fixture {fixture_name}: {e}")));
+                (None, t)
+            }
+        },
+        Err(e) => {
+            problems.push(problem(1, None, e));
+            (None, String::new())
+        }
+    };
+
+    let d = &raw.defaults;
+    let default_role = |value: &Option<String>, fallback: Role| -> Result<Role, String> {
+        value.as_deref().map_or(Ok(fallback), role)
+    };
+    let defaults_line = text
+        .lines()
+        .position(|l| l.trim() == "[defaults]")
+        .map_or(1, |i| i + 1);
+    let mut check_default = |r: Result<Role, String>, fallback: Role| {
+        r.unwrap_or_else(|e| {
+            problems.push(problem(defaults_line, None, e));
+            fallback
+        })
+    };
+    let d_tls = check_default(default_role(&d.tls, Role::Client), Role::Client);
+    let d_signer = check_default(default_role(&d.signer, Role::Signature), Role::Signature);
+    let d_time = match d.effective_time.as_deref().map(parse_time) {
+        None => OffsetDateTime::now_utc(),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            problems.push(problem(defaults_line, None, e));
+            OffsetDateTime::now_utc()
+        }
+    };
+
+    let mut steps: Vec<Step> = Vec::new();
+    // Step id → whether it submits a document (so later steps may refer to it).
+    let mut earlier: HashMap<String, bool> = HashMap::new();
+    for spanned in &raw.step {
+        let line = line_of(text, spanned.span().start);
+        let s = spanned.get_ref();
+        let id = s.id.clone();
+        let mut p = |message: String| problems.push(problem(line, Some(&id), message));
+        if id.trim().is_empty() {
+            p("the step id is empty".to_owned());
+        }
+        if earlier.contains_key(&id) {
+            p(format!("the step id {id:?} is used twice"));
+        }
+        if s.actor == StepActor::YourSystem && s.instruction.is_none() {
+            p("a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })".to_owned());
+        }
+        let refers = |name: &str, what: &str, p: &mut dyn FnMut(String)| match earlier.get(name) {
+            Some(true) => {}
+            Some(false) => p(format!("{what} {name:?} is a step that stores no document")),
+            None => p(format!(
+                "{what} {name:?} is not an earlier step of this case"
+            )),
+        };
+        let expect_ack = |e: &Option<RawExpect>, p: &mut dyn FnMut(String)| -> Expect {
+            let Some(e) = e else {
+                p("the step has no [step.expect]".to_owned());
+                return Expect {
+                    ack: "AA".into(),
+                    codes: vec![],
+                };
+            };
+            let ack = e.ack.clone().unwrap_or_else(|| {
+                p("expect.ack is missing: AA, AE or AR".to_owned());
+                "AA".into()
+            });
+            if !matches!(ack.as_str(), "AA" | "AE" | "AR") {
+                p(format!("expect.ack {ack:?} is not one of AA, AE, AR"));
+            }
+            if ack != "AA" && e.codes.is_empty() {
+                p(format!(
+                    "an {ack} expectation must name its codes (expect.codes)"
+                ));
+            }
+            for c in &e.codes {
+                if AckCode::from_code(c).is_none() {
+                    p(format!(
+                        "expect.codes: {c:?} is not an acknowledgement code of the archive"
+                    ));
+                }
+            }
+            if e.connection.is_some() || e.organisation.is_some() {
+                p(
+                    "expect.connection and expect.organisation belong to [step.connect] steps"
+                        .to_owned(),
+                );
+            }
+            Expect {
+                ack,
+                codes: e.codes.clone(),
+            }
+        };
+        let action = match (&s.connect, &s.submit) {
+            (Some(_), Some(_)) => {
+                p("a step has either [step.connect] or [step.submit], not both".to_owned());
+                None
+            }
+            (None, None) if !s.check.is_empty() => {
+                if s.expect.is_some() {
+                    p("a step with only checkpoints expects no acknowledgement; remove [step.expect]".to_owned());
+                }
+                if s.actor == StepActor::YourSystem {
+                    p("a step with only checkpoints is made by the reference client (actor = \"reference\")".to_owned());
+                }
+                Some(Action::Inspect)
+            }
+            (None, None) => {
+                p("a step needs [step.connect], [step.submit] or [[step.check]]".to_owned());
+                None
+            }
+            (Some(c), None) => {
+                let tls = c
+                    .tls
+                    .as_deref()
+                    .map_or(Ok(d_tls), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_tls
+                    });
+                let (accepted, organisation) = match &s.expect {
+                    None => (true, None),
+                    Some(e) => {
+                        if e.ack.is_some() || !e.codes.is_empty() {
+                            p("a connection step expects connection = \"accepted\" or \"refused\", not an acknowledgement".to_owned());
+                        }
+                        let accepted = match e.connection.as_deref() {
+                            None | Some("accepted") => true,
+                            Some("refused") => false,
+                            Some(other) => {
+                                p(format!(
+                                    "expect.connection {other:?} is not \"accepted\" or \"refused\""
+                                ));
+                                true
+                            }
+                        };
+                        (accepted, e.organisation.clone())
+                    }
+                };
+                Some(Action::Connect {
+                    tls,
+                    accepted,
+                    organisation,
+                })
+            }
+            (None, Some(sub)) if sub.resend.is_some() => {
+                let of = sub.resend.clone().unwrap_or_default();
+                refers(&of, "submit.resend", &mut p);
+                if sub.template.is_some() || sub.client.is_some() || sub.replaces.is_some() {
+                    p("submit.resend sends the earlier message as it was; it takes no other submission fields".to_owned());
+                }
+                if s.actor == StepActor::YourSystem {
+                    p(
+                        "a resend is made by the reference client (actor = \"reference\")"
+                            .to_owned(),
+                    );
+                }
+                let expect = expect_ack(&s.expect, &mut p);
+                Some(Action::Resend { of, expect })
+            }
+            (None, Some(sub)) => {
+                let mut need = |v: &Option<String>, what: &str| {
+                    v.clone().unwrap_or_else(|| {
+                        p(format!("submit.{what} is missing"));
+                        String::new()
+                    })
+                };
+                let client = need(&sub.client, "client");
+                let sender = sub.sender.clone().or_else(|| d.sender.clone());
+                let sender = need(&sender, "sender (or defaults.sender)");
+                let unit = sub.service_unit.clone().or_else(|| d.service_unit.clone());
+                let service_unit = need(&unit, "service_unit (or defaults.service_unit)");
+                let payment = sub.payment.unwrap_or_else(|| {
+                    p("submit.payment is missing: self-paying, purchased-service or service-voucher".to_owned());
+                    Payment::SelfPaying
+                });
+                if payment != Payment::SelfPaying && sub.organiser.is_none() {
+                    p(
+                        "submit.organiser is required for a purchased service or a service voucher"
+                            .to_owned(),
+                    );
+                }
+                let tls = sub
+                    .tls
+                    .as_deref()
+                    .map_or(Ok(d_tls), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_tls
+                    });
+                let signer = sub
+                    .signer
+                    .as_deref()
+                    .map_or(Ok(d_signer), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_signer
+                    });
+                let effective_time = match sub.effective_time.as_deref().map(parse_time) {
+                    None => d_time,
+                    Some(Ok(t)) => t,
+                    Some(Err(e)) => {
+                        p(e);
+                        d_time
+                    }
+                };
+                if let Some(r) = &sub.replaces {
+                    refers(r, "submit.replaces", &mut p);
+                    if sub.reason.is_none() {
+                        p("submit.reason is required with submit.replaces: correction or invalidation".to_owned());
+                    }
+                } else if sub.reason.is_some() {
+                    p("submit.reason is only meaningful with submit.replaces".to_owned());
+                }
+                if let Some(reg) = &fixture {
+                    for (what, oid) in [
+                        ("sender", Some(&sender)),
+                        ("organiser", sub.organiser.as_ref()),
+                        ("custodian", sub.custodian.as_ref()),
+                    ] {
+                        if let Some(oid) = oid
+                            && !oid.is_empty()
+                            && reg.organisation(oid).is_none()
+                        {
+                            p(format!(
+                                "submit.{what} {oid} is not an organisation of the fixture"
+                            ));
+                        }
+                    }
+                    if !service_unit.is_empty() && reg.service_unit_owner(&service_unit).is_none() {
+                        p(format!(
+                            "submit.service_unit {service_unit} is not a service unit of the fixture"
+                        ));
+                    }
+                }
+                let expect = expect_ack(&s.expect, &mut p);
+                Some(Action::Submit {
+                    submission: Box::new(Submission {
+                        template: sub.template.unwrap_or(Template::ClientRelationship),
+                        client,
+                        payment,
+                        organiser: sub.organiser.clone(),
+                        sender,
+                        service_unit,
+                        custodian: sub.custodian.clone(),
+                        organiser_field: sub
+                            .organiser_field
+                            .as_ref()
+                            .map(|o| Some(o.clone()).filter(|o| !o.is_empty())),
+                        tls,
+                        signer,
+                        effective_time,
+                        wrapping: sub.wrapping.or(d.wrapping).unwrap_or(WrappingName::Soap12),
+                        replaces: sub.replaces.clone(),
+                        reason: sub.reason,
+                        version: sub.version,
+                        tamper: sub.tamper,
+                        repository: sub.repository.unwrap_or(Repository::Social),
+                        narrative: sub.narrative.clone().unwrap_or_else(|| {
+                            format!("{} (TESTIAINEISTO)\nKantakoe, vaihe {id}.", s.title.fi)
+                        }),
+                    }),
+                    expect,
+                })
+            }
+        };
+        let stores = matches!(action, Some(Action::Submit { .. }));
+        let mut checks = Vec::new();
+        for c in &s.check {
+            let document = c.document.clone().unwrap_or_else(|| id.clone());
+            if document != id {
+                refers(&document, "check.document", &mut p);
+            } else if !stores {
+                p("check without check.document on a step that stores no document".to_owned());
+            }
+            let stored = c.stored.unwrap_or(true);
+            let mut fields = Vec::new();
+            for (name, value) in [
+                ("status", c.status.clone()),
+                ("version", c.version.map(|v| v.to_string())),
+                ("client", c.client.clone()),
+                ("service_unit", c.service_unit.clone()),
+                ("document_group", c.document_group.clone()),
+                ("organiser", c.organiser.clone()),
+            ] {
+                if let Some(v) = value {
+                    fields.push((name.to_owned(), v));
+                }
+            }
+            if stored {
+                match &c.register_holder {
+                    None => p(
+                        "check.register_holder is missing (whose register the document must be in)"
+                            .to_owned(),
+                    ),
+                    Some(h) => {
+                        if let Some(reg) = &fixture
+                            && !reg.archivists().iter().any(|a| &a.register_holder == h)
+                        {
+                            p(format!(
+                                "check.register_holder {h}: the fixture has no archivist for this register, so it cannot be inspected"
+                            ));
+                        }
+                    }
+                }
+            } else if c.register_holder.is_some() || !fields.is_empty() || !c.hidden_from.is_empty()
+            {
+                p(
+                    "check with stored = false takes no register holder, fields or hidden_from"
+                        .to_owned(),
+                );
+            }
+            for h in &c.hidden_from {
+                if let Some(reg) = &fixture
+                    && !reg.archivists().iter().any(|a| &a.register_holder == h)
+                {
+                    p(format!(
+                        "check.hidden_from {h}: the fixture has no archivist for this register, so it cannot be inspected"
+                    ));
+                }
+            }
+            checks.push(Check {
+                document,
+                register_holder: c.register_holder.clone(),
+                stored,
+                hidden_from: c.hidden_from.clone(),
+                fields,
+            });
+        }
+        earlier.insert(id.clone(), stores);
+        if let Some(action) = action {
+            steps.push(Step {
+                id,
+                line,
+                title: s.title.clone(),
+                actor: s.actor,
+                instruction: s.instruction.clone(),
+                timeout_seconds: s.timeout_seconds,
+                action,
+                checks,
+            });
+        }
+    }
+    if raw.step.is_empty() {
+        problems.push(problem(1, None, "the case has no [[step]]".to_owned()));
+    }
+    match fixture {
+        Some(fixture) if problems.is_empty() => Ok(Case {
+            id: Path::new(file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.to_owned()),
+            file: file.to_owned(),
+            title: raw.title,
+            fixture,
+            fixture_text,
+            steps,
+        }),
+        _ => Err(CaseError(problems)),
+    }
+}
+
+fn role(name: &str) -> Result<Role, String> {
+    Role::ALL
+        .into_iter()
+        .find(|r| r.stem() == name)
+        .ok_or_else(|| {
+            let names: Vec<_> = Role::ALL.iter().map(|r| r.stem()).collect();
+            format!(
+                "{name:?} is not a PKI certificate; one of: {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| format!("{text:?} is not an RFC 3339 time, e.g. 2026-02-02T10:00:00+02:00"))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled_fixture(name: &str) -> Result<(String, String), String> {
+        if name == BUNDLED_FIXTURE {
+            Ok((
+                mock_archive::config::BUNDLED_ORGS.to_owned(),
+                "orgs.toml".to_owned(),
+            ))
+        } else {
+            Err(format!("cannot read the fixture {name}: no such file"))
+        }
+    }
+
+    fn load_str(text: &str) -> Result<Case, CaseError> {
+        parse(text, "case.toml", &bundled_fixture)
+    }
+
+    const HEAD: &str = r#"
+title = { fi = "Testi", sv = "Test" }
+[defaults]
+sender = "2.999.5851.2.1"
+service_unit = "2.999.5851.2.1.1"
+effective_time = "2026-02-02T10:00:00+02:00"
+"#;
+
+    #[test]
+    fn a_good_case_loads_with_defaults_applied() {
+        let case = load_str(&format!(
+            r#"{HEAD}
+[[step]]
+id = "a"
+title = {{ fi = "Tallenna", sv = "Spara" }}
+[step.submit]
+client = "010190-901R"
+payment = "self-paying"
+[step.expect]
+ack = "AA"
+[[step.check]]
+register_holder = "2.999.5851.2.1"
+status = "active"
+version = 1
+"#
+        ))
+        .unwrap();
+        assert_eq!(case.id, "case");
+        let step = &case.steps[0];
+        assert_eq!(step.line, 8);
+        let Action::Submit { submission, expect } = &step.action else {
+            panic!("not a submission: {:?}", step.action)
+        };
+        assert_eq!(submission.sender, "2.999.5851.2.1");
+        assert_eq!(submission.tls, Role::Client);
+        assert_eq!(submission.signer, Role::Signature);
+        assert_eq!(expect.ack, "AA");
+        assert_eq!(
+            step.checks[0].fields,
+            vec![
+                ("status".to_owned(), "active".to_owned()),
+                ("version".to_owned(), "1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_file_line_and_step() {
+        let err = load_str(&format!(
+            r#"{HEAD}
+[[step]]
+id = "a"
+title = {{ fi = "A", sv = "A" }}
+actor = "your-system"
+[step.submit]
+client = "010190-901R"
+payment = "purchased-service"
+tls = "nobody"
+replaces = "z"
+[step.expect]
+ack = "AE"
+
+[[step]]
+id = "a"
+title = {{ fi = "B", sv = "B" }}
+[step.submit]
+resend = "a"
+[step.expect]
+ack = "AA"
+codes = ["NOPE"]
+[[step.check]]
+document = "a"
+register_holder = "2.999.5851.2.3"
+"#
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "the test case has 10 problems:
+  case.toml:8: step a: a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })
+  case.toml:8: step a: submit.organiser is required for a purchased service or a service voucher
+  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature
+  case.toml:8: step a: submit.replaces \"z\" is not an earlier step of this case
+  case.toml:8: step a: submit.reason is required with submit.replaces: correction or invalidation
+  case.toml:8: step a: an AE expectation must name its codes (expect.codes)
+  case.toml:20: step a: the step id \"a\" is used twice
+  case.toml:20: step a: expect.codes: \"NOPE\" is not an acknowledgement code of the archive
+  case.toml:20: step a: check without check.document on a step that stores no document
+  case.toml:20: step a: check.register_holder 2.999.5851.2.3: the fixture has no archivist for this register, so it cannot be inspected"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_or_unknown_field_names_its_line() {
+        let err = load_str(&format!("{HEAD}\n[[step]]\nid = \"a\"\ntitel = \"x\"\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("the test case has 1 problem:\n  case.toml:10: unknown field `titel`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_missing_fixture_is_named() {
+        let err = load_str("title = { fi = \"T\", sv = \"T\" }\nfixture = \"missing.toml\"\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the test case has 2 problems:\n  case.toml:1: cannot read the fixture missing.toml: no such file\n  case.toml:1: the case has no [[step]]"
+        );
+    }
+}
