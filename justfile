@@ -4,7 +4,11 @@
 default:
     @just --list
 
-# Run the main job: connection test against an embedded archive.
+# Run the main job: the whole rehearsal against an embedded archive.
+rehearse:
+    cargo run -p kantakoe -- rehearse
+
+# The connection test against an embedded archive.
 preflight:
     cargo run -p kantakoe -- preflight
 

@@ -19,6 +19,7 @@ pub fn pki() -> &'static Pki {
         // Keyed on the day and the identities, so a changed scenario never reuses old files.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (&spec.provider, &spec.vendor, &spec.stranger, &spec.hosts).hash(&mut h);
+        Role::ALL.map(Role::stem).hash(&mut h);
         let today = spec.now.date();
         let shared = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("test-pki-{today}-{:x}", h.finish()));

@@ -981,7 +981,9 @@ mod tests {
         assert!(reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.1"));
         assert!(!reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.2"));
         assert!(!reg.may_connect_for("2.999.5851.2.3", "2.999.5851.2.1"));
-        assert_eq!(reg.persons().count(), 7);
+        assert_eq!(reg.persons().count(), 8);
+        let r7 = reg.relationship("111111-9116", "2.999.5851.2.1").unwrap();
+        assert_eq!(r7.payment, PaymentType::OutsideKanta);
         let rel = reg.relationship("030312A903K", "2.999.5851.2.1").unwrap();
         assert_eq!(rel.payment, PaymentType::ServiceVoucher);
         assert_eq!(rel.organiser.as_deref(), Some("2.999.5851.2.2"));

@@ -431,11 +431,7 @@ pub fn load(path: &Path) -> Result<Case, CaseError> {
 
 /// Parses a case from text. `read_fixture` gives a fixture's text and display name by the
 /// name written in the case.
-pub fn parse(
-    text: &str,
-    file: &str,
-    read_fixture: FixtureReader<'_>,
-) -> Result<Case, CaseError> {
+pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<Case, CaseError> {
     let problem = |line: usize, step: Option<&str>, message: String| CaseProblem {
         file: file.to_owned(),
         line,

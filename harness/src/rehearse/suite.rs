@@ -53,4 +53,16 @@ mod tests {
         assert_eq!(cases.len(), BUNDLED.len());
         assert!(cases.iter().all(|c| !c.steps.is_empty()));
     }
+
+    #[test]
+    fn the_testcases_readme_has_a_line_for_every_bundled_case() {
+        let readme = include_str!("../../../testcases/README.md");
+        for (file, _) in BUNDLED {
+            let name = file.trim_start_matches("testcases/");
+            assert!(
+                readme.contains(&format!("- `{name}` — ")),
+                "testcases/README.md has no line for {name}"
+            );
+        }
+    }
 }

@@ -763,6 +763,7 @@ mod tests {
             [
                 "ACK_DETAIL_SYSTEM",
                 "USAGE_REGISTER_USAGE_RIGHT",
+                "DOCUMENT_GROUP_SERVICE_TASK",
                 "REPLACEMENT_INVALIDATION",
                 "INTERACTION_REPLACE",
                 "DEFAULT_MESSAGE_PATH",
