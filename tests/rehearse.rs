@@ -325,3 +325,18 @@ async fn sut_mode_waits_for_the_vendor_system_reports_a_timeout_and_a_stray() {
         Some(format!("2.999.5851.8.{}.2", std::process::id()).as_str())
     );
 }
+
+#[test]
+fn the_rehearsal_benchmark_times_whole_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kantakoe_cmd(dir.path())
+        .args(["bench", "--rehearsals", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(v["rehearsals"], 2);
+    assert_eq!(v["runs_ms"].as_array().unwrap().len(), 2);
+    let median = v["median_ms"].as_f64().unwrap();
+    assert!(median > 0.0 && median >= v["min_ms"].as_f64().unwrap());
+}
