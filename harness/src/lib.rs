@@ -12,5 +12,6 @@ pub mod cmd;
 pub mod compose;
 pub mod pki;
 pub mod preflight;
+pub mod report;
 pub mod results;
 pub mod signing;

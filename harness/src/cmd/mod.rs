@@ -4,5 +4,6 @@ pub mod bench;
 pub mod inspect;
 pub mod pki;
 pub mod preflight;
+pub mod report;
 pub mod sign;
 pub mod verify;
