@@ -3,6 +3,7 @@
 
 mod archive;
 mod format;
+mod report;
 mod signature;
 mod support;
 mod transport;

@@ -2,8 +2,8 @@
 //! (UTF-8 `text/plain`, RFC 2047 headers), so no MIME is written by hand here.
 
 use lettre::Message;
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, SinglePart};
 use thiserror::Error;
 
 use super::settings::Settings;
@@ -59,12 +59,15 @@ pub fn build_message(
         .from(mailbox(&settings.from)?)
         .to(mailbox(KANTA_ADDRESS)?)
         .subject(subject)
-        .header(ContentType::TEXT_PLAIN);
+        .message_id(None);
     for value in &settings.cc {
         builder = builder.cc(mailbox(value)?);
     }
+    let part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned());
     builder
-        .body(body.to_owned())
+        .singlepart(part)
         .map_err(|e| EmailError::Build(e.to_string()))
 }
 

@@ -268,6 +268,23 @@ fn chain(error: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
+/// Whether a TLS (rustls) error is among the causes: lettre reports a failed handshake as a
+/// connection error whose I/O error wraps the rustls error.
+fn involves_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<rustls::Error>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 /// Submits `message` to its recipients through `target`; returns the server's final reply
 /// (`code text`).
 pub fn send(target: &SmtpTarget, message: &Message) -> Result<String, SmtpError> {
@@ -297,7 +314,7 @@ fn classify(target: &SmtpTarget, e: &lettre::transport::smtp::Error) -> SmtpErro
         Some(s) => chain(s),
         None => e.to_string(),
     };
-    if e.is_tls() {
+    if e.is_tls() || involves_tls(e) {
         SmtpError::Tls { server, reason }
     } else {
         SmtpError::Connection { server, reason }
