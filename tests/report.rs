@@ -389,13 +389,14 @@ cc = [\"archivist at hoiva\"]
     let shown = settings.display().to_string();
     assert_eq!(
         err.to_string().replace(&shown, "kantakoe.toml"),
-        "settings in kantakoe.toml are missing or invalid (6 problems); nothing was written:
-  kantakoe.toml: table `[archivist]` is missing
+        "settings in kantakoe.toml are missing or invalid (7 problems); nothing was written:
   kantakoe.toml:3: `organisation.business_id`: business ID `9990001-7` has check digit 7, expected 6
   kantakoe.toml:6: `organisation.service_unit[1].name` (the service unit's name) is missing
   kantakoe.toml:7: `organisation.service_unit[1].oid`: OID `2.999..1` has an empty arc
   kantakoe.toml:16: `test.production_start` 2026-03-01 is before the test date 2026-04-02
-  kantakoe.toml:20: `email.cc[1]`: `archivist at hoiva` is not an email address (Invalid input)"
+  kantakoe.toml:20: `email.cc[1]`: `archivist at hoiva` is not an email address (Invalid input)
+  kantakoe.toml: `archivist.name` (the Kanta archivist's name) is missing
+  kantakoe.toml: `archivist.email` (the archivist's email address) is missing"
     );
     assert!(
         !out.exists(),
@@ -676,4 +677,128 @@ fn smtp_starttls_with_a_trusted_ca() {
 #[test]
 fn smtp_implicit_tls_with_a_trusted_ca() {
     submit_over_tls(Security::Implicit);
+}
+
+// --- the command line --------------------------------------------------------------------------
+
+fn run_cli(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = crate::support::kantakoe_cmd(dir)
+        .args(args)
+        .env_remove(kantakoe::report::smtp::ENV_USER)
+        .env_remove(kantakoe::report::smtp::ENV_PASSWORD)
+        .output()
+        .expect("kantakoe runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_report_writes_beside_the_results_and_uses_kantakoe_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::write(
+        dir.path().join("out/results.json"),
+        serde_json::to_string_pretty(&passed_run()).unwrap(),
+    )
+    .unwrap();
+    // ./kantakoe.toml is picked up without --settings, so no example note.
+    user_settings(dir.path());
+    let (code, stdout, stderr) = run_cli(dir.path(), &["report", "--lang", "sv"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "report to Kela (kanta@kanta.fi) written: out/kayttoonottokoe-raportti.eml\n\
+         due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-04-02)\n"
+    );
+    let m = python_parse(&dir.path().join("out").join(EML_FILE));
+    assert!(
+        m["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Klientdataarkivet för socialvården")
+    );
+}
+
+#[test]
+fn cli_report_of_a_failed_run_exits_1_with_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("results.json"),
+        serde_json::to_string(&failed_run()).unwrap(),
+    )
+    .unwrap();
+    let (code, stdout, _) = run_cli(
+        dir.path(),
+        &["report", "--results", "results.json", "--out", "o"],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stdout,
+        "not every step passed: no report to Kela; findings written: o/havainnot.md\n"
+    );
+}
+
+#[test]
+fn cli_report_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run_cli(dir.path(), &["report", "--results", "missing.json"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "kantakoe: error: cannot read results file missing.json: No such file or directory (os \
+         error 2)\n"
+    );
+    std::fs::write(dir.path().join("bad.toml"), "[system]\nproduct = \"X\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("results.json"),
+        serde_json::to_string(&passed_run()).unwrap(),
+    )
+    .unwrap();
+    let (code, _, stderr) = run_cli(
+        dir.path(),
+        &[
+            "report",
+            "--results",
+            "results.json",
+            "--settings",
+            "bad.toml",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "kantakoe: error: settings in bad.toml are missing or invalid (11 problems); nothing \
+         was written:
+  bad.toml:1: `system.version` (its version) is missing
+  bad.toml:1: `system.vendor` (the system vendor) is missing
+  bad.toml: `organisation.name` (the organisation's name) is missing
+  bad.toml: `organisation.business_id` (the business ID, Y-tunnus) is missing
+  bad.toml: `organisation.operating_unit_oid` (the operating unit's OID) is missing
+  bad.toml: no `[[organisation.service_unit]]` (at least one service unit, with `oid` and `name`)
+  bad.toml: `test.run_by` (who ran the test) is missing
+  bad.toml: `test.production_start` (the date real production storing starts) is missing
+  bad.toml: `archivist.name` (the Kanta archivist's name) is missing
+  bad.toml: `archivist.email` (the archivist's email address) is missing
+  bad.toml: `email.from` (the report's sender) is missing
+"
+    );
+    let (code, _, stderr) = run_cli(
+        dir.path(),
+        &[
+            "report",
+            "--results",
+            "results.json",
+            "--smtp",
+            "smtp+plain://mail.example.invalid:25",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "kantakoe: error: SMTP URL `smtp+plain://mail.example.invalid:25`: smtp+plain:// (no \
+         TLS) is only for a loopback host; use smtp:// or smtps://\n"
+    );
 }

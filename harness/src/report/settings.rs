@@ -117,7 +117,7 @@ pub enum SettingsError {
     Incomplete {
         /// The settings file, as shown.
         origin: String,
-        /// Every problem, in file order.
+        /// Every problem: those with a line in file order, then the keys of absent tables.
         problems: Vec<SettingsProblem>,
     },
 }
@@ -149,7 +149,7 @@ struct Raw {
 
 type Text = Option<Spanned<String>>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOrganisation {
     name: Text,
@@ -159,14 +159,14 @@ struct RawOrganisation {
     service_unit: Vec<Spanned<RawServiceUnit>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServiceUnit {
     oid: Text,
     name: Text,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSystem {
     product: Text,
@@ -174,21 +174,21 @@ struct RawSystem {
     vendor: Text,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTest {
     run_by: Text,
     production_start: Option<Spanned<toml::value::Datetime>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawArchivist {
     name: Text,
     email: Text,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEmail {
     from: Text,
@@ -296,10 +296,13 @@ impl Settings {
 
         // [organisation]
         let org_at = table_start(&raw.organisation);
-        if raw.organisation.is_none() {
-            c.problem(None, "table `[organisation]` is missing".to_owned());
-        }
-        let org = raw.organisation.as_ref().map(|o| o.get_ref());
+        // A missing table is read as an empty one, so each of its keys is listed.
+        let org_empty = RawOrganisation::default();
+        let org = Some(
+            raw.organisation
+                .as_ref()
+                .map_or(&org_empty, |o| o.get_ref()),
+        );
         let name = org.and_then(|o| {
             c.required(
                 &o.name,
@@ -373,10 +376,9 @@ impl Settings {
 
         // [system]
         let sys_at = table_start(&raw.system);
-        if raw.system.is_none() {
-            c.problem(None, "table `[system]` is missing".to_owned());
-        }
-        let sys = raw.system.as_ref().map(|s| s.get_ref());
+        // A missing table is read as an empty one, so each of its keys is listed.
+        let sys_empty = RawSystem::default();
+        let sys = Some(raw.system.as_ref().map_or(&sys_empty, |s| s.get_ref()));
         let product = sys.and_then(|s| {
             c.required(
                 &s.product,
@@ -392,10 +394,9 @@ impl Settings {
 
         // [test]
         let test_at = table_start(&raw.test);
-        if raw.test.is_none() {
-            c.problem(None, "table `[test]` is missing".to_owned());
-        }
-        let test = raw.test.as_ref().map(|t| t.get_ref());
+        // A missing table is read as an empty one, so each of its keys is listed.
+        let test_empty = RawTest::default();
+        let test = Some(raw.test.as_ref().map_or(&test_empty, |t| t.get_ref()));
         let run_by =
             test.and_then(|t| c.required(&t.run_by, "test.run_by", "who ran the test", test_at));
         let production_start = match test.map(|t| &t.production_start) {
@@ -437,10 +438,9 @@ impl Settings {
 
         // [archivist]
         let arch_at = table_start(&raw.archivist);
-        if raw.archivist.is_none() {
-            c.problem(None, "table `[archivist]` is missing".to_owned());
-        }
-        let arch = raw.archivist.as_ref().map(|a| a.get_ref());
+        // A missing table is read as an empty one, so each of its keys is listed.
+        let arch_empty = RawArchivist::default();
+        let arch = Some(raw.archivist.as_ref().map_or(&arch_empty, |a| a.get_ref()));
         let archivist_name = arch.and_then(|a| {
             c.required(
                 &a.name,
@@ -465,10 +465,9 @@ impl Settings {
 
         // [email]
         let mail_at = table_start(&raw.email);
-        if raw.email.is_none() {
-            c.problem(None, "table `[email]` is missing".to_owned());
-        }
-        let mail = raw.email.as_ref().map(|m| m.get_ref());
+        // A missing table is read as an empty one, so each of its keys is listed.
+        let mail_empty = RawEmail::default();
+        let mail = Some(raw.email.as_ref().map_or(&mail_empty, |m| m.get_ref()));
         let from =
             mail.and_then(|m| c.required(&m.from, "email.from", "the report's sender", mail_at));
         if let Some((from, at)) = &from
@@ -494,8 +493,8 @@ impl Settings {
         }
 
         if !c.problems.is_empty() {
-            // File order: problems without a line (whole tables missing) come first.
-            c.problems.sort_by_key(|p| p.line.unwrap_or(0));
+            // File order; then the keys of tables the file lacks, in the example's order.
+            c.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
             return Err(SettingsError::Incomplete {
                 origin,
                 problems: c.problems,
@@ -571,15 +570,16 @@ email = \"not an address\"
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "settings in kantakoe.toml are missing or invalid (8 problems); nothing was written:
-  kantakoe.toml: table `[test]` is missing
-  kantakoe.toml: table `[email]` is missing
+            "settings in kantakoe.toml are missing or invalid (9 problems); nothing was written:
   kantakoe.toml:1: `organisation.operating_unit_oid` (the operating unit's OID) is missing
   kantakoe.toml:1: no `[[organisation.service_unit]]` (at least one service unit, with `oid` and `name`)
   kantakoe.toml:3: `organisation.business_id`: business ID `0246246-1` has check digit 1, expected 0
   kantakoe.toml:5: `system.vendor` (the system vendor) is missing
   kantakoe.toml:6: `system.product` (the certified product name) is empty
-  kantakoe.toml:11: `archivist.email`: `not an address` is not an email address (Invalid input)"
+  kantakoe.toml:11: `archivist.email`: `not an address` is not an email address (Invalid input)
+  kantakoe.toml: `test.run_by` (who ran the test) is missing
+  kantakoe.toml: `test.production_start` (the date real production storing starts) is missing
+  kantakoe.toml: `email.from` (the report's sender) is missing"
         );
     }
 }
