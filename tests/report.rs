@@ -353,6 +353,32 @@ fn failed_run_writes_findings_and_removes_a_stale_report() {
 }
 
 #[test]
+fn a_run_without_steps_or_with_a_false_summary_is_not_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut empty = passed_run();
+    empty.cases.clear();
+    empty.summary = Summary::of(&empty.cases);
+    assert!(empty.all_passed() && !report::passed(&empty));
+    let outcome = report::write_after_run(&empty, &options(dir.path(), Lang::Fi)).unwrap();
+    assert!(matches!(outcome, ReportOutcome::Findings { .. }));
+    let text = std::fs::read_to_string(dir.path().join("havainnot.md")).unwrap();
+    assert!(text.contains("Tuloksissa ei ole yhtään vaihetta"), "{text}");
+
+    let mut forged = failed_run();
+    forged.summary = Summary {
+        steps: 3,
+        passed: 3,
+        failed: 0,
+        skipped: 0,
+    };
+    forged.strays.clear();
+    assert!(forged.all_passed() && !report::passed(&forged));
+    let outcome = report::write_after_run(&forged, &options(dir.path(), Lang::Fi)).unwrap();
+    assert!(matches!(outcome, ReportOutcome::Findings { .. }));
+    assert!(!dir.path().join(EML_FILE).exists());
+}
+
+#[test]
 fn missing_settings_are_listed_at_once_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("kantakoe.toml");

@@ -27,8 +27,9 @@ pub struct Args {
     /// Where to write the report or the findings; default: the results file's directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Submit the report through this SMTP server: smtp://host[:port] (STARTTLS),
-    /// smtps://host[:port] (implicit TLS) or smtp+plain://host:port (loopback only).
+    /// Submit the report through this SMTP server: smtp://HOST:PORT (STARTTLS, port 587 when
+    /// omitted), smtps://HOST:PORT (implicit TLS, 465) or smtp+plain://HOST:PORT (no TLS,
+    /// loopback only).
     /// Credentials from KANTAKOE_SMTP_USER and KANTAKOE_SMTP_PASSWORD; an extra CA from
     /// KANTAKOE_SMTP_CA.
     #[arg(long, value_name = "URL")]

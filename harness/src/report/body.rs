@@ -1,11 +1,17 @@
 //! The report's subject and plain-text body, in Finnish or Swedish, rendered from plain Rust:
-//! one table of phrases per language ([`Phrases`]) and one layout shared by both, so the two
+//! one table of phrases per language (`Phrases`) and one layout shared by both, so the two
 //! languages always carry the same facts in the same order.
 //!
 //! The body claims no more than happened: it names the archive the steps ran against and who
 //! made the submissions (the reference client of this tool, or the vendor's system), and the
 //! archivist's confirmation says whether the archivist confirmed the checkpoints in the
 //! archivist view or they were only checked automatically through the inspection API.
+//!
+//! \[conv\] The subject line, the layout and the wording are this project's convention. Kela
+//! publishes a report template ("raporttipohja", linked from the seeds' reporting slides on
+//! kanta.fi) that is not in the public material this project holds; what the seeds require is
+//! here (a successful test, reported to kanta@kanta.fi within two working days, stating when
+//! real production storing starts), but the template's own fields and order may differ.
 
 use std::fmt::Write as _;
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::Lang;
 use super::body::format_date;
-use crate::results::{Outcome, RunResults};
+use crate::results::{Outcome, RunResults, Summary};
 
 /// The findings file's name in `lang`.
 pub fn file_name(lang: Lang) -> &'static str {
@@ -76,6 +76,16 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
         results.strays.len()
     );
 
+    if results.summary.steps == 0 || Summary::of(&results.cases) != results.summary {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            t(
+                "Tuloksissa ei ole yhtään vaihetta, tai niiden yhteenveto ei vastaa vaiheita.",
+                "Resultaten har inga steg, eller deras sammanfattning motsvarar inte stegen."
+            )
+        );
+    }
     for case in &results.cases {
         let failing: Vec<_> = case
             .steps

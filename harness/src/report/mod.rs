@@ -181,6 +181,15 @@ fn remove_stale(path: &Path) -> Result<(), ReportError> {
     }
 }
 
+/// Whether the run may be reported to Kela: every step passed, no stray submission, at least
+/// one step ran, and the counts agree with the steps (a hand-edited `results.json` whose
+/// summary claims more than its steps show gets findings, not a report).
+pub fn passed(results: &RunResults) -> bool {
+    results.all_passed()
+        && results.summary.steps > 0
+        && crate::results::Summary::of(&results.cases) == results.summary
+}
+
 /// The report message of a passed run, with its due date (no file is written).
 pub fn build_report(
     results: &RunResults,
@@ -205,7 +214,7 @@ pub fn write_after_run(
     let eml = out.join(EML_FILE);
     let findings_files = [Lang::Fi, Lang::Sv].map(|l| out.join(findings::file_name(l)));
 
-    if !results.all_passed() {
+    if !passed(results) {
         std::fs::create_dir_all(out).map_err(write_error(out))?;
         remove_stale(&eml)?;
         for f in &findings_files {
