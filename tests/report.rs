@@ -828,3 +828,64 @@ fn cli_report_usage_errors_exit_2() {
          TLS) is only for a loopback host; use smtp:// or smtps://\n"
     );
 }
+
+#[test]
+fn unreadable_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A settings file that is not there.
+    let mut opts = options(&dir.path().join("out"), Lang::Fi);
+    let missing = dir.path().join("none.toml");
+    opts.settings = Some(missing.clone());
+    assert_eq!(
+        report::write_after_run(&passed_run(), &opts)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "cannot read settings file {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    // An output directory that is a file.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = report::write_after_run(&failed_run(), &options(&file, Lang::Fi)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("cannot write {}: File exists (os error 17)", file.display())
+    );
+    // An extra SMTP CA file that is not there (found before any connection is made).
+    let mut opts = options(&dir.path().join("out"), Lang::Fi);
+    opts.settings = Some(user_settings(dir.path()));
+    let mut target = SmtpTarget::parse("smtps://127.0.0.1:9").unwrap();
+    let ca = dir.path().join("no-ca.pem");
+    target.extra_ca = Some(ca.clone());
+    opts.smtp = Some(target);
+    assert_eq!(
+        report::write_after_run(&passed_run(), &opts)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "SMTP CA file {} (from KANTAKOE_SMTP_CA): No such file or directory (os error 2); \
+             the report was written to {} and was not sent",
+            ca.display(),
+            dir.path().join("out").join(EML_FILE).display()
+        )
+    );
+}
+
+#[test]
+fn cli_half_smtp_credentials_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::kantakoe_cmd(dir.path())
+        .args(["report", "--smtp", "smtps://127.0.0.1:9"])
+        .env(kantakoe::report::smtp::ENV_USER, "sanna")
+        .env_remove(kantakoe::report::smtp::ENV_PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "kantakoe: error: SMTP credentials: KANTAKOE_SMTP_USER and KANTAKOE_SMTP_PASSWORD must \
+         be set together\n"
+    );
+}
