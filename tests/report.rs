@@ -221,7 +221,7 @@ fn swedish_body_snapshot_with_archivist_confirmation() {
     let mut run = passed_run();
     run.mode = Mode::Sut;
     run.confirmation = Some(ArchivistConfirmation {
-        by: "Aino Arkistonhoitaja (TESTIAINEISTO)".to_owned(),
+        by: "Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned(),
         at: "2026-04-02T09:30:00+03:00".to_owned(),
         confirmed: 6,
         total: 6,
@@ -273,7 +273,7 @@ due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-0
     );
     assert_eq!(
         m["cc"],
-        "Aino Arkistonhoitaja <arkistonhoitaja@esimerkki.invalid>"
+        "Arkistonhoitaja Esimerkki <arkistonhoitaja@esimerkki.invalid>"
     );
     assert_eq!(
         m["subject"],
@@ -312,7 +312,9 @@ fn swedish_eml_keeps_a_with_ring() {
     let text = m["body"].as_str().unwrap();
     assert!(text.contains("rapporteras inom två vardagar; denna rapports sista dag är 8.4.2026."));
     assert!(text.contains("Den egentliga arkiveringen i produktion inleds 7.1.2030."));
-    assert!(text.contains("för Kanta-arkivariens (Aino Arkistonhoitaja (TESTIAINEISTO)) räkning"));
+    assert!(
+        text.contains("för Kanta-arkivariens (Arkistonhoitaja Esimerkki (TESTIAINEISTO)) räkning")
+    );
 }
 
 #[test]
@@ -888,4 +890,27 @@ fn cli_half_smtp_credentials_are_refused() {
         "kantakoe: error: SMTP credentials: KANTAKOE_SMTP_USER and KANTAKOE_SMTP_PASSWORD must \
          be set together\n"
     );
+}
+
+#[test]
+fn a_partial_confirmation_claims_only_what_was_confirmed() {
+    let mut run = passed_run();
+    run.confirmation = Some(ArchivistConfirmation {
+        by: "Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned(),
+        at: "2026-04-02T09:30:00+03:00".to_owned(),
+        confirmed: 4,
+        total: 6,
+    });
+    let settings = example_settings(run.test_date);
+    let due = report::holidays::due_date(run.test_date);
+    let fi = body::body(Lang::Fi, &settings, &run, due);
+    assert!(fi.contains(
+        "Kanta-arkistonhoitaja Arkistonhoitaja Esimerkki (TESTIAINEISTO) vahvisti \
+         arkistonhoitajan näkymässä (2026-04-02T09:30:00+03:00) vain 4/6 tarkistuskohtaa. Kaikki \
+         6 tarkistuskohtaa tarkistettiin automaattisesti arkiston tarkastusrajapinnan kautta."
+    ));
+    assert!(!fi.contains("kuvailutiedot ovat asianmukaiset"));
+    let sv = body::body(Lang::Sv, &settings, &run, due);
+    assert!(sv.contains("endast 4/6 kontrollpunkter"));
+    assert!(!sv.contains("beskrivningsinformation är korrekt"));
 }
