@@ -122,6 +122,13 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     for rule in ["r1-", "r2-", "r3-", "r4-", "r5-", "r6-", "r7-", "r8-"] {
         assert!(ids.iter().any(|id| id.starts_with(rule)), "no {rule} step");
     }
+    // A passed run writes the report to Kela (with the bundled example settings here).
+    let eml = std::fs::read_to_string(out.join(kantakoe::report::EML_FILE)).unwrap();
+    assert!(eml.contains("To: kanta@kanta.fi"), "{eml}");
+    assert!(
+        stdout.contains("report to Kela (kanta@kanta.fi) written"),
+        "{stdout}"
+    );
     for case in &results.cases {
         insta::assert_snapshot!(format!("rehearse_{}", case.id), outcome_text(case));
     }
@@ -150,6 +157,15 @@ fn a_wrong_expectation_fails_naming_case_step_expected_and_actual() {
     );
     let results = read_results(&dir.path().join("out"));
     assert!(!results.all_passed());
+    // A failed run writes no report to Kela, but findings for the team.
+    assert!(
+        !dir.path()
+            .join("out")
+            .join(kantakoe::report::EML_FILE)
+            .exists()
+    );
+    let findings = std::fs::read_to_string(dir.path().join("out/havainnot.md")).unwrap();
+    assert!(findings.contains("vaarin-odotettu"), "{findings}");
     let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
     assert!(
         junit.contains("message=\"expected AA, got AE [R2-NOT-ORGANISER]\""),

@@ -4,6 +4,7 @@
 mod archive;
 mod format;
 mod rehearse;
+mod report;
 mod signature;
 mod support;
 mod transport;

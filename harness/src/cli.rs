@@ -35,6 +35,8 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Measure the archive: start-up, handshakes and requests per second.
     Bench(cmd::bench::Args),
+    /// Write the deployment-test report email to Kela from an earlier run's results.
+    Report(cmd::report::Args),
 }
 
 /// Parses the command line and runs the subcommand. Exit codes: 0 pass, 1 test failures,
@@ -49,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Sign(a) => cmd::sign::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Report(a) => cmd::report::run(a),
     };
     match result {
         Ok(code) => code,

@@ -13,5 +13,6 @@ pub mod compose;
 pub mod pki;
 pub mod preflight;
 pub mod rehearse;
+pub mod report;
 pub mod results;
 pub mod signing;

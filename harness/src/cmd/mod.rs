@@ -5,5 +5,6 @@ pub mod inspect;
 pub mod pki;
 pub mod preflight;
 pub mod rehearse;
+pub mod report;
 pub mod sign;
 pub mod verify;

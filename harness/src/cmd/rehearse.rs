@@ -15,6 +15,7 @@ use crate::client::Target;
 use crate::pki::{Pki, PkiSpec};
 use crate::rehearse::case::{self, Case};
 use crate::rehearse::{self, Event, Setup, output, suite};
+use crate::report::{self, ReportOptions, ReportOutcome, Settings, SmtpTarget};
 use crate::results::{Mode, Outcome, RunResults};
 
 /// Arguments of `kantakoe rehearse`.
@@ -46,6 +47,17 @@ pub struct Args {
     /// Where results.json and junit.xml are written.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+    /// The organisation's settings for the report to Kela (TOML); default `./kantakoe.toml`
+    /// when it exists, else the bundled example (test data).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// The language of the report.
+    #[arg(long, value_enum, default_value = "fi")]
+    pub lang: crate::report::Lang,
+    /// Submit the report through your SMTP server after a passed run (see `kantakoe report
+    /// --help`): smtp://HOST:PORT, smtps://HOST:PORT or smtp+plain://HOST:PORT (loopback).
+    #[arg(long, value_name = "URL")]
+    pub smtp: Option<String>,
     /// The HTTP path messages are posted to.
     #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
@@ -53,6 +65,12 @@ pub struct Args {
 
 /// Runs `kantakoe rehearse`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Usage problems with the report come out before the run, not after it.
+    let smtp = args.smtp.as_deref().map(SmtpTarget::from_env).transpose()?;
+    let today = time::OffsetDateTime::now_local()
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .date();
+    Settings::load(args.settings.as_deref(), today)?;
     let cases = if args.cases.is_empty() {
         suite::bundled()?
     } else {
@@ -76,10 +94,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
     println!("results: {}", json.display());
     println!("JUnit:   {}", junit.display());
-    Ok(if results.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    // A passed run writes the report to Kela; a failed one a findings summary for the team.
+    let options = ReportOptions {
+        settings: args.settings.clone(),
+        lang: args.lang,
+        smtp,
+        out_dir: args.out.clone(),
+    };
+    let outcome = report::write_after_run(&results, &options)?;
+    println!("{outcome}");
+    Ok(match outcome {
+        ReportOutcome::Report { .. } if results.all_passed() => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
     })
 }
 
