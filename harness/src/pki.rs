@@ -49,7 +49,7 @@ pub struct PkiSpec {
 }
 
 /// Organisation identities of the bundled scenario, as in `testcases/orgs.toml` (a test
-/// checks that they agree). [convention] The OIDs are fictional, under the example arc 2.999.
+/// checks that they agree). Convention: the OIDs are fictional, under the example arc 2.999.
 pub mod scenario {
     /// The licensed private provider with its own register.
     pub const PROVIDER_OID: &str = "2.999.5851.2.1";

@@ -37,7 +37,7 @@ use case::{
     Template,
 };
 
-/// [convention] The arc under which the harness makes message and document ids:
+/// Convention (not an official value): the arc under which the harness makes message and document ids:
 /// `2.999.5851.9.<run>.1.<n>` for messages and `.2.<n>` for documents, `<run>` being the
 /// run's start in milliseconds, so runs against a persistent archive never collide. Not an
 /// official Kanta arc: 2.999 is ITU-T's example arc.
