@@ -62,21 +62,40 @@ async fn route(
         };
     }
     if path.starts_with(inspect::PREFIX) {
-        if req.method() != Method::GET {
-            return text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "the inspection API is read-only: use GET\n",
-            );
-        }
         let authorization = req
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let path = path.to_owned();
+        let method = req.method().as_str().to_owned();
+        let body = match Limited::new(req.into_body(), inspect::MAX_CHECKLIST_BYTES)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                let message = format!(
+                    "{path}: request body larger than {} bytes or unreadable",
+                    inspect::MAX_CHECKLIST_BYTES
+                );
+                return response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "application/json",
+                    serde_json::to_vec(&serde_json::json!({ "error": message }))
+                        .unwrap_or_default(),
+                );
+            }
+        };
         let shared = shared.clone();
         let (status, json) = tokio::task::spawn_blocking(move || {
-            inspect::answer(&shared.pipeline, authorization.as_deref(), &path)
+            inspect::answer_request(
+                &shared.pipeline,
+                &method,
+                authorization.as_deref(),
+                &path,
+                &body,
+            )
         })
         .await
         .unwrap_or_else(|e| (500, serde_json::json!({ "error": e.to_string() })));
