@@ -22,6 +22,7 @@ pub mod server;
 pub mod signature;
 pub mod store;
 mod tls;
+pub mod view;
 
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

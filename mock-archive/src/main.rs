@@ -54,6 +54,14 @@ struct ServeArgs {
     /// SQLite database file (default mock-archive.db), or `:memory:` for a throwaway one.
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
+    /// The archivist view's listen address (HTTPS for browsers, no client certificate), or
+    /// `off`. Default 127.0.0.1:0 (any free port; printed at start).
+    #[arg(long, value_name = "ADDR|off")]
+    view_listen: Option<String>,
+    /// Make the view's one-time sign-in token for this register holder only (default: one per
+    /// register holder with an archivist in the fixture).
+    #[arg(long, value_name = "OID")]
+    view_holder: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -92,21 +100,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         signature_ca: args.signature_ca,
         orgs: args.orgs,
         db: args.db,
+        view_listen: args.view_listen,
+        view_holder: args.view_holder,
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(mock_archive::server::run(config, |addr| {
-        // One machine-readable line; everything else goes to stderr.
+    runtime.block_on(mock_archive::server::run_ready(config, |ready| {
+        // Machine-readable lines on stdout (the first one announces readiness); everything
+        // else goes to stderr.
+        let addr = ready.addr;
+        let view_url = ready
+            .view_addr
+            .map(|a| format!("https://localhost:{}", a.port()));
         println!(
             "{}",
             serde_json::json!({
                 "event": "listening",
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
+                "view_url": view_url,
             })
         );
+        if let (Some(view_addr), Some(url)) = (ready.view_addr, &view_url) {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "event": "view",
+                    "addr": view_addr.to_string(),
+                    "url": url,
+                    "one_time_tokens": ready.view_tokens,
+                })
+            );
+            tracing::info!("archivist view on {url} (sign in with a one-time token above)");
+        }
         tracing::info!("mock archive listening on https://{addr}");
     }))?;
     tracing::info!("mock archive stopped");
