@@ -6,3 +6,4 @@ mod format;
 mod signature;
 mod support;
 mod transport;
+mod view;

@@ -229,8 +229,13 @@ impl Ctx<'_> {
         } else {
             self.t().app_title
         };
+        let mut frame = self.frame(title, "");
+        if sign_in {
+            // The language links lead to the sign-in page, not back to the refused URL.
+            frame.path = "/signin".to_owned();
+        }
         let page = MessagePage {
-            frame: self.frame(title, ""),
+            frame,
             message: message.to_owned(),
             sign_in,
         };
