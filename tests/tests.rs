@@ -2,6 +2,7 @@
 //! TLS on loopback, and the format and signature layers against their corpora.
 
 mod archive;
+mod browser;
 mod format;
 mod signature;
 mod support;
