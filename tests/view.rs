@@ -800,3 +800,104 @@ async fn the_checklist_contract_of_the_inspection_api() {
         (405, "/inspect/checklist takes GET or PUT, not DELETE")
     );
 }
+
+/// Runs `mock-archive serve` with `args`; returns its first stdout line as JSON (and the
+/// process, killed on drop), or the exit code and stderr when it stops instead.
+fn serve(args: &[&str]) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
+    use std::io::{BufRead as _, Read as _};
+    let pki_dir = pki().dir().display().to_string();
+    let mut child = std::process::Command::new(support::bin("mock-archive"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--pki",
+            &pki_dir,
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.is_empty() {
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        return Err((status.code().unwrap_or(-1), err));
+    }
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = v["url"].as_str().unwrap().to_owned();
+    Ok((support::ArchiveProcess { child, url }, v))
+}
+
+#[tokio::test]
+async fn the_binary_announces_the_view_and_its_one_time_tokens_in_its_one_line() {
+    let (_process, line) = serve(&[]).unwrap();
+    assert_eq!(line["event"], "listening");
+    let view = &line["view"];
+    let url = view["url"].as_str().unwrap();
+    assert!(url.starts_with("https://localhost:"), "{line}");
+    let holders: Vec<&str> = view["one_time_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["register_holder"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders, [scenario::PROVIDER_OID, COUNTY_A]);
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let token = view["one_time_tokens"][1]["token"].as_str().unwrap();
+    let signed_in = https(
+        port,
+        None,
+        "POST",
+        "/signin",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        format!("token={token}").as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_in.status, 303);
+
+    let (_process, line) = serve(&["--view-holder", COUNTY_A]).unwrap();
+    let tokens = line["view"]["one_time_tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["register_holder"], COUNTY_A);
+
+    let (_process, line) = serve(&["--view-listen", "off"]).unwrap();
+    assert_eq!(line["view"], serde_json::Value::Null);
+
+    let Err((code, err)) = serve(&["--view-listen", "localhost"]) else {
+        panic!("a bad --view-listen must stop the archive");
+    };
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "mock-archive: error: view listen address \"localhost\" is neither an address like \
+             127.0.0.1:8444 nor `off`"
+        ),
+        "{err}"
+    );
+    let Err((code, err)) = serve(&["--view-holder", "2.999.404"]) else {
+        panic!("an unknown --view-holder must stop the archive");
+    };
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "mock-archive: error: --view-holder 2.999.404: no organisation of the fixture with \
+             that OID may hold a register"
+        ),
+        "{err}"
+    );
+}

@@ -17,8 +17,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the archive until SIGINT or SIGTERM. Prints one JSON line with the bound address
-    /// on standard output when ready.
+    /// Serve the archive until SIGINT or SIGTERM. Prints one JSON line on standard output when
+    /// ready: the bound address, and under `view` the archivist view's address and its one-time
+    /// sign-in tokens (one per register holder).
     Serve(ServeArgs),
 }
 
@@ -108,32 +109,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.bare_baseline = args.bare_baseline;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(mock_archive::server::run_ready(config, |ready| {
-        // Machine-readable lines on stdout (the first one announces readiness); everything
-        // else goes to stderr.
+        // One machine-readable line on stdout (it announces readiness, and readers may stop
+        // reading after it); everything else goes to stderr.
         let addr = ready.addr;
-        let view_url = ready
-            .view_addr
-            .map(|a| format!("https://localhost:{}", a.port()));
+        let view = ready.view_addr.map(|view_addr| {
+            serde_json::json!({
+                "addr": view_addr.to_string(),
+                "url": format!("https://localhost:{}", view_addr.port()),
+                "one_time_tokens": ready.view_tokens,
+            })
+        });
         println!(
             "{}",
             serde_json::json!({
                 "event": "listening",
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
-                "view_url": view_url,
+                "view": view,
             })
         );
-        if let (Some(view_addr), Some(url)) = (ready.view_addr, &view_url) {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "event": "view",
-                    "addr": view_addr.to_string(),
-                    "url": url,
-                    "one_time_tokens": ready.view_tokens,
-                })
+        if let Some(view_addr) = ready.view_addr {
+            tracing::info!(
+                "archivist view on https://localhost:{} (sign in with a one-time token from the \
+                 line above)",
+                view_addr.port()
             );
-            tracing::info!("archivist view on {url} (sign in with a one-time token above)");
         }
         tracing::info!("mock archive listening on https://{addr}");
     }))?;
