@@ -428,6 +428,38 @@ async fn no_token_or_a_wrong_token_gets_the_sign_in_page_and_no_data() {
             }
         }
     }
+    // A form posted from another site is refused, even with a good token (login CSRF).
+    let port = view_port(&s.archive);
+    let foreign = https(
+        port,
+        None,
+        "POST",
+        "/signin",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", "https://evil.example"),
+        ],
+        format!("token={PROVIDER_ARCHIVIST}").as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(foreign.status, 403);
+    assert_eq!(foreign.session_cookie(), None);
+    let own_origin = format!("https://localhost:{port}");
+    let own = https(
+        port,
+        None,
+        "POST",
+        "/signin",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", own_origin.as_str()),
+        ],
+        format!("token={PROVIDER_ARCHIVIST}").as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.status, 303);
     let wrong = view_post(&s.archive, "/signin", None, "token=guess").await;
     assert_eq!(wrong.status, 401);
     assert!(

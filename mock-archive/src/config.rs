@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// The database file `mock-archive serve` uses unless told otherwise.
 pub const DEFAULT_DB: &str = "mock-archive.db";
 
-/// The message path the archive answers on ([convention]: see
+/// The message path the archive answers on (\[convention\]: see
 /// [`crate::format::codes::DEFAULT_MESSAGE_PATH`]).
 pub const DEFAULT_MESSAGE_PATH: &str = crate::format::codes::DEFAULT_MESSAGE_PATH.value;
 

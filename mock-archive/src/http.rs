@@ -75,6 +75,8 @@ async fn view_route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Ful
         query: req.uri().query().map(str::to_owned),
         cookie: header(hyper::header::COOKIE),
         content_type: header(CONTENT_TYPE),
+        host: header(hyper::header::HOST),
+        origin: header(hyper::header::ORIGIN),
         body: Vec::new(),
     };
     let answer = match Limited::new(req.into_body(), view::MAX_FORM_BYTES)

@@ -16,7 +16,8 @@
 //! - **Safety**: templates escape everything (askama); no JavaScript at all; every response
 //!   sends a Content-Security-Policy without script sources and `nosniff`; the session cookie
 //!   is `HttpOnly; Secure; SameSite=Strict`; every form that changes something carries the
-//!   session's CSRF token.
+//!   session's CSRF token; a POST whose `Origin` is not this view itself is refused (which
+//!   also stops another site from signing a browser in with its own token).
 //!
 //! The HTTP layer (`http.rs`) hands over a plain [`Request`] and sends back a [`Response`]:
 //! hyper stays there.
@@ -76,6 +77,10 @@ pub struct Request {
     pub cookie: Option<String>,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
+    /// The `Host` header.
+    pub host: Option<String>,
+    /// The `Origin` header (browsers send it with every form POST).
+    pub origin: Option<String>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -95,12 +100,14 @@ pub struct Response {
 }
 
 impl Response {
-    /// The headers every view response carries.
+    /// The headers every view response carries. The referrer policy is `same-origin`, not
+    /// `no-referrer`: under `no-referrer` browsers send `Origin: null` with the view's own form
+    /// posts, and the origin check could not tell them from another site's.
     pub fn security_headers() -> [(&'static str, &'static str); 5] {
         [
             ("content-security-policy", CSP),
             ("x-content-type-options", "nosniff"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", "same-origin"),
             ("x-frame-options", "DENY"),
             ("cache-control", "no-store"),
         ]

@@ -323,6 +323,9 @@ pub(crate) fn handle(view: &View, pipeline: &Pipeline, request: &Request) -> Res
     };
     let method = request.method.as_str();
     let path = request.path.as_str();
+    if method == "POST" && !same_origin(request) {
+        return ctx.message(403, ctx.t().csrf_refused, false);
+    }
     match (method, path) {
         ("GET" | "HEAD", "/style.css") => Response {
             status: 200,
@@ -366,6 +369,18 @@ pub(crate) fn handle(view: &View, pipeline: &Pipeline, request: &Request) -> Res
                 _ => ctx.message(405, ctx.t().bad_request, false),
             }
         }
+    }
+}
+
+/// Whether a POST comes from the view's own pages: no `Origin` (not a browser), or one equal to
+/// `https://` + the `Host` it was sent to.
+fn same_origin(request: &Request) -> bool {
+    match (&request.origin, &request.host) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .strip_prefix("https://")
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
     }
 }
 
