@@ -2,9 +2,11 @@
 //! TLS on loopback, and the format and signature layers against their corpora.
 
 mod archive;
+mod browser;
 mod format;
 mod rehearse;
 mod report;
 mod signature;
 mod support;
 mod transport;
+mod view;

@@ -62,7 +62,18 @@ pub struct ArchiveConfig {
     pub orgs: Option<PathBuf>,
     /// Where documents are stored: a SQLite file, or [`Database::Ephemeral`].
     pub db: Database,
+    /// Where the archivist view's listener binds (HTTPS for browsers, no client certificate);
+    /// `None`: no view.
+    pub view_listen: Option<SocketAddr>,
+    /// The register holder whose one-time view token is made; `None`: one for each register
+    /// holder with an archivist in the fixture.
+    pub view_holder: Option<String>,
 }
+
+/// Where `mock-archive serve` puts the archivist view unless told otherwise: loopback, any
+/// free port (the address is printed at start).
+pub const DEFAULT_VIEW_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Where the archive keeps its documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +114,8 @@ impl ArchiveConfig {
             signature_ca: None,
             orgs: None,
             db: Database::Ephemeral,
+            view_listen: None,
+            view_holder: None,
         }
     }
 }
@@ -134,6 +147,10 @@ pub struct RawConfig {
     pub orgs: Option<PathBuf>,
     /// SQLite database file, or `:memory:` for a throwaway one.
     pub db: Option<String>,
+    /// The archivist view's address, or `off`.
+    pub view_listen: Option<String>,
+    /// The register holder for the one-time view token.
+    pub view_holder: Option<String>,
 }
 
 /// A configuration that could not be made.
@@ -164,6 +181,9 @@ pub enum ConfigError {
     /// The message path does not start with '/'.
     #[error("message path {0:?} must start with '/'")]
     BadPath(String),
+    /// The view address is neither a socket address nor `off`.
+    #[error("view listen address {0:?} is neither an address like 127.0.0.1:8444 nor `off`")]
+    BadViewListen(String),
 }
 
 impl RawConfig {
@@ -201,6 +221,8 @@ impl RawConfig {
             signature_ca: over.signature_ca.or(self.signature_ca),
             orgs: over.orgs.or(self.orgs),
             db: over.db.or(self.db),
+            view_listen: over.view_listen.or(self.view_listen),
+            view_holder: over.view_holder.or(self.view_holder),
         }
     }
 
@@ -236,6 +258,15 @@ impl RawConfig {
         config.signature_ca = self.signature_ca;
         config.orgs = self.orgs;
         config.db = Database::parse(self.db.as_deref().unwrap_or(DEFAULT_DB));
+        config.view_listen = match self.view_listen.as_deref().map(str::trim) {
+            None => Some(DEFAULT_VIEW_LISTEN),
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::BadViewListen(addr.to_owned()))?,
+            ),
+        };
+        config.view_holder = self.view_holder;
         Ok(config)
     }
 }
@@ -261,6 +292,22 @@ mod tests {
         assert_eq!(c.tls.cert, PathBuf::from("/p/server.pem"));
         assert_eq!(c.tls.client_ca, PathBuf::from("/p/ca.pem"));
         assert_eq!(c.message_path, "/archive");
+        assert_eq!(c.view_listen, Some(DEFAULT_VIEW_LISTEN));
+        let off = RawConfig {
+            pki: Some("/p".into()),
+            view_listen: Some("off".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(off.validate().unwrap().view_listen, None);
+        let file = RawConfig::from_toml(
+            "pki = \"/p\"\nview_listen = \"127.0.0.1:8444\"\nview_holder = \"2.999.5851.2.2\"\n",
+            Path::new("a.toml"),
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(file.view_listen, Some("127.0.0.1:8444".parse().unwrap()));
+        assert_eq!(file.view_holder.as_deref(), Some("2.999.5851.2.2"));
     }
 
     #[test]
@@ -286,6 +333,15 @@ mod tests {
         assert_eq!(
             raw.validate().unwrap_err().to_string(),
             "message path \"archive\" must start with '/'"
+        );
+        let raw = RawConfig {
+            pki: Some("/p".into()),
+            view_listen: Some("localhost".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            raw.validate().unwrap_err().to_string(),
+            "view listen address \"localhost\" is neither an address like 127.0.0.1:8444 nor `off`"
         );
     }
 }

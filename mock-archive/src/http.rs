@@ -1,5 +1,7 @@
-//! HTTP for the message listener: hyper's HTTP/1.1 server on one TLS connection, routing
-//! `GET /health` and `POST <message path>`. This is the only module that touches hyper.
+//! HTTP for both listeners: hyper's HTTP/1.1 server on one TLS connection. The message
+//! listener routes `GET /health`, the inspection API and `POST <message path>`; the archivist
+//! view's listener hands plain [`crate::view::Request`]s to the view and adds its security
+//! headers to every answer. This is the only module that touches hyper.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,10 +16,10 @@ use hyper_util::server::graceful::Watcher;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::inspect;
 use crate::pipeline::{self, Incoming as Message};
 use crate::server::Shared;
 use crate::tls::TlsPeer;
+use crate::{inspect, view};
 
 /// Serves one connection until the peer closes it or shutdown is requested.
 pub(crate) async fn serve_connection<S>(
@@ -41,6 +43,93 @@ where
     graceful.watch(conn).await
 }
 
+/// Serves one connection of the archivist view's listener.
+pub(crate) async fn serve_view_connection<S>(
+    io: S,
+    shared: Arc<Shared>,
+    graceful: Watcher,
+) -> Result<(), hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(view_route(req, shared).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    graceful.watch(conn).await
+}
+
+async fn view_route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Full<Bytes>> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let mut request = view::Request {
+        method: req.method().as_str().to_owned(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().map(str::to_owned),
+        cookie: header(hyper::header::COOKIE),
+        content_type: header(CONTENT_TYPE),
+        host: header(hyper::header::HOST),
+        origin: header(hyper::header::ORIGIN),
+        body: Vec::new(),
+    };
+    let answer = match Limited::new(req.into_body(), view::MAX_FORM_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => {
+            request.body = collected.to_bytes().to_vec();
+            tokio::task::spawn_blocking(move || match &shared.view {
+                Some(view) => view.handle(&shared.pipeline, &request),
+                None => view::Response {
+                    status: 404,
+                    content_type: "text/plain; charset=utf-8",
+                    headers: Vec::new(),
+                    body: b"the archivist view is off\n".to_vec(),
+                },
+            })
+            .await
+            .unwrap_or_else(|e| view::Response {
+                status: 500,
+                content_type: "text/plain; charset=utf-8",
+                headers: Vec::new(),
+                body: format!("the archivist view failed: {e}\n").into_bytes(),
+            })
+        }
+        Err(_) => view::Response {
+            status: 413,
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            body: format!(
+                "request body larger than {} bytes or unreadable\n",
+                view::MAX_FORM_BYTES
+            )
+            .into_bytes(),
+        },
+    };
+    let mut resp = response(
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        answer.content_type,
+        answer.body,
+    );
+    let headers = resp.headers_mut();
+    for (name, value) in view::Response::security_headers() {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
+    resp
+}
+
 /// The benchmark baseline's fixed answer.
 const BASELINE_BODY: &[u8] = b"{\"status\":\"ok\"}";
 
@@ -62,21 +151,40 @@ async fn route(
         };
     }
     if path.starts_with(inspect::PREFIX) {
-        if req.method() != Method::GET {
-            return text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "the inspection API is read-only: use GET\n",
-            );
-        }
         let authorization = req
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let path = path.to_owned();
+        let method = req.method().as_str().to_owned();
+        let body = match Limited::new(req.into_body(), inspect::MAX_CHECKLIST_BYTES)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                let message = format!(
+                    "{path}: request body larger than {} bytes or unreadable",
+                    inspect::MAX_CHECKLIST_BYTES
+                );
+                return response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "application/json",
+                    serde_json::to_vec(&serde_json::json!({ "error": message }))
+                        .unwrap_or_default(),
+                );
+            }
+        };
         let shared = shared.clone();
         let (status, json) = tokio::task::spawn_blocking(move || {
-            inspect::answer(&shared.pipeline, authorization.as_deref(), &path)
+            inspect::answer_request(
+                &shared.pipeline,
+                &method,
+                authorization.as_deref(),
+                &path,
+                &body,
+            )
         })
         .await
         .unwrap_or_else(|e| (500, serde_json::json!({ "error": e.to_string() })));

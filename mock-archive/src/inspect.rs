@@ -3,27 +3,50 @@
 //! its versions, and that holder's audit log (R8). A token belongs to exactly one register
 //! holder (the fixture's `[[archivist]]`); another holder's documents are simply not found.
 //!
-//! Routes (all `GET`, header `Authorization: Bearer <token>`):
-//! - `/inspect/documents` — every document of the holder, newest first;
-//! - `/inspect/documents/<document OID>` — one document's metadata, its set's versions and
-//!   the CDA as stored;
-//! - `/inspect/audit` — the holder's audit log, newest first, each entry with its sequence
-//!   number `id` (increasing over the whole archive).
+//! Routes (header `Authorization: Bearer <token>`):
+//! - `GET /inspect/documents` — every document of the holder, newest first;
+//! - `GET /inspect/documents/<document OID>` — one document's metadata, its set's versions
+//!   and the CDA as stored;
+//! - `GET /inspect/audit` — the holder's audit log, newest first, each entry with its
+//!   sequence number `id` (increasing over the whole archive);
+//! - `PUT /inspect/checklist` — replaces the holder's deployment-test checklist (JSON
+//!   [`Checklist`]; every `document_id` must be in the holder's register, else `400` naming
+//!   them); confirmations are cleared;
+//! - `GET /inspect/checklist` — the checklist with each checkpoint's `confirmed`
+//!   (`{"by": name, "at": RFC 3339}` or `null`), as the archivist view set it.
 
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::pipeline::Pipeline;
-use crate::store::{AuditEntry, DocumentFilter, DocumentMeta};
+use crate::rules::ReplaceReason;
+use crate::store::{AuditEntry, Checklist, DocumentFilter, DocumentMeta};
 
 /// The path prefix of the inspection API.
 pub const PREFIX: &str = "/inspect/";
 
+/// The checklist's path.
+pub const CHECKLIST_PATH: &str = "/inspect/checklist";
+
+/// The largest checklist body accepted, in bytes.
+pub const MAX_CHECKLIST_BYTES: usize = 1024 * 1024;
+
 /// How many audit entries one answer holds at most.
 const AUDIT_LIMIT: u32 = 1000;
 
-/// Answers one inspection request: an HTTP status and a JSON body.
+/// Answers one `GET` inspection request: an HTTP status and a JSON body.
 pub fn answer(pipeline: &Pipeline, authorization: Option<&str>, path: &str) -> (u16, Value) {
+    answer_request(pipeline, "GET", authorization, path, &[])
+}
+
+/// Answers one inspection request with its method and body: an HTTP status and a JSON body.
+pub fn answer_request(
+    pipeline: &Pipeline,
+    method: &str,
+    authorization: Option<&str>,
+    path: &str,
+    body: &[u8],
+) -> (u16, Value) {
     let Some(token) = authorization
         .and_then(|a| a.strip_prefix("Bearer "))
         .map(str::trim)
@@ -38,6 +61,17 @@ pub fn answer(pipeline: &Pipeline, authorization: Option<&str>, path: &str) -> (
     };
     let holder = archivist.register_holder.as_str();
     let store = pipeline.store();
+    if path == CHECKLIST_PATH {
+        return checklist(pipeline, method, holder, body);
+    }
+    if method != "GET" {
+        return (
+            405,
+            error(&format!(
+                "{path} is read-only: use GET (only {CHECKLIST_PATH} takes PUT)"
+            )),
+        );
+    }
     let rest = path.strip_prefix(PREFIX).unwrap_or_default();
     let result = match rest.split_once('/') {
         None if rest == "documents" => store
@@ -66,6 +100,45 @@ pub fn answer(pipeline: &Pipeline, authorization: Option<&str>, path: &str) -> (
     result.unwrap_or_else(|e| (500, error(&format!("the store could not answer: {e}"))))
 }
 
+fn checklist(pipeline: &Pipeline, method: &str, holder: &str, body: &[u8]) -> (u16, Value) {
+    let store = pipeline.store();
+    let result = match method {
+        "GET" => store.checklist(holder).map(|found| match found {
+            Some(checklist) => (200, json!(checklist)),
+            None => (
+                404,
+                error(&format!(
+                    "no checklist for the register of {holder}: PUT one first"
+                )),
+            ),
+        }),
+        "PUT" => {
+            let checklist: Checklist = match serde_json::from_slice(body) {
+                Ok(c) => c,
+                Err(e) => {
+                    return (
+                        400,
+                        error(&format!(
+                            "{CHECKLIST_PATH}: the body is not a checklist: {e}"
+                        )),
+                    );
+                }
+            };
+            store
+                .put_checklist(holder, checklist, time::OffsetDateTime::now_utc())
+                .map(|outcome| match outcome {
+                    Ok(()) => (200, json!({ "register_holder": holder, "stored": true })),
+                    Err(problem) => (400, error(&format!("{CHECKLIST_PATH}: {problem}"))),
+                })
+        }
+        other => Ok((
+            405,
+            error(&format!("{CHECKLIST_PATH} takes GET or PUT, not {other}")),
+        )),
+    };
+    result.unwrap_or_else(|e| (500, error(&format!("the store could not answer: {e}"))))
+}
+
 fn error(message: &str) -> Value {
     json!({ "error": message })
 }
@@ -75,6 +148,7 @@ fn time(t: time::OffsetDateTime) -> String {
 }
 
 fn meta(m: &DocumentMeta) -> Value {
+    let d = &m.description;
     json!({
         "document_id": m.document_id,
         "set_id": m.set_id,
@@ -90,6 +164,20 @@ fn meta(m: &DocumentMeta) -> Value {
         "organiser": m.organiser,
         "message_id": m.message_id,
         "stored_at": time(m.stored_at),
+        "replace_reason": m.replace_reason.as_ref().map(|r| match r {
+            ReplaceReason::Correction => "correction".to_owned(),
+            ReplaceReason::Invalidation => "invalidation".to_owned(),
+            ReplaceReason::Other(code) => format!("other:{code}"),
+        }),
+        "title": d.title,
+        "document_type_code": d.document_type_code,
+        "document_type_name": d.document_type_name,
+        "service_unit_name": d.service_unit_name,
+        "author_name": d.author_name,
+        "client_name": d.client_name,
+        "signature_verdict": d.signature_verdict,
+        "signer_subject": d.signer_subject,
+        "signed_at": d.signed_at,
     })
 }
 

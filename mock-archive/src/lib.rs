@@ -5,9 +5,10 @@
 //! checks their system signature, identity codes and register-holder routing, stores what it
 //! accepts durably and acknowledges like the real archive.
 //!
-//! The format knowledge ([`format`], [`signature`], [`cert`]) is public so that the harness
+//! The format knowledge ([`format`](mod@format), [`signature`], [`cert`]) is public so that the harness
 //! reuses it to *build* what the archive *reads*. The transport (TLS, HTTP) is private: the
-//! only way in is [`MockArchive::builder`] and HTTPS.
+//! only way in is [`MockArchive::builder`] and HTTPS. The archivist [`view`] is served on a
+//! second HTTPS listener of its own, for browsers, behind a token sign-in.
 
 pub mod ack;
 pub mod cert;
@@ -22,6 +23,7 @@ pub mod server;
 pub mod signature;
 pub mod store;
 mod tls;
+pub mod view;
 
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

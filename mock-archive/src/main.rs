@@ -17,8 +17,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the archive until SIGINT or SIGTERM. Prints one JSON line with the bound address
-    /// on standard output when ready.
+    /// Serve the archive until SIGINT or SIGTERM. Prints one JSON line on standard output when
+    /// ready: the bound address, and under `view` the archivist view's address and its one-time
+    /// sign-in tokens (one per register holder).
     Serve(ServeArgs),
 }
 
@@ -54,6 +55,14 @@ struct ServeArgs {
     /// SQLite database file (default mock-archive.db), or `:memory:` for a throwaway one.
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
+    /// The archivist view's listen address (HTTPS for browsers, no client certificate), or
+    /// `off`. Default 127.0.0.1:0 (any free port; printed at start).
+    #[arg(long, value_name = "ADDR|off")]
+    view_listen: Option<String>,
+    /// Make the view's one-time sign-in token for this register holder only (default: one per
+    /// register holder with an archivist in the fixture).
+    #[arg(long, value_name = "OID")]
+    view_holder: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -92,21 +101,40 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         signature_ca: args.signature_ca,
         orgs: args.orgs,
         db: args.db,
+        view_listen: args.view_listen,
+        view_holder: args.view_holder,
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(mock_archive::server::run(config, |addr| {
-        // One machine-readable line; everything else goes to stderr.
+    runtime.block_on(mock_archive::server::run_ready(config, |ready| {
+        // One machine-readable line on stdout (it announces readiness, and readers may stop
+        // reading after it); everything else goes to stderr.
+        let addr = ready.addr;
+        let view = ready.view_addr.map(|view_addr| {
+            serde_json::json!({
+                "addr": view_addr.to_string(),
+                "url": format!("https://localhost:{}", view_addr.port()),
+                "one_time_tokens": ready.view_tokens,
+            })
+        });
         println!(
             "{}",
             serde_json::json!({
                 "event": "listening",
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
+                "view": view,
             })
         );
+        if let Some(view_addr) = ready.view_addr {
+            tracing::info!(
+                "archivist view on https://localhost:{} (sign in with a one-time token from the \
+                 line above)",
+                view_addr.port()
+            );
+        }
         tracing::info!("mock archive listening on https://{addr}");
     }))?;
     tracing::info!("mock archive stopped");

@@ -23,7 +23,7 @@ use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
 use crate::orgs::Registry;
 use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
 use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
-use crate::store::{self, Action, NewDocument, Recorded, Request, Store};
+use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
 
 /// Where signature problems are located.
 const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
@@ -295,6 +295,7 @@ impl Pipeline {
                 incoming.body.to_vec(),
                 cda_bytes.to_vec(),
             )
+            .with_description(Description::from_cda(cda, Some(&verification)))
         });
         (action, holder)
     }

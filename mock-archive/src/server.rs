@@ -1,6 +1,8 @@
 //! The archive server: binds, accepts TLS connections, hands each to the HTTP layer, and shuts
-//! down gracefully. The library entry for Rust tests is [`MockArchive::builder`]; the binary
-//! only parses flags and calls [`run`].
+//! down gracefully. Two listeners: the message listener (mutual TLS, always) and, when
+//! configured, the archivist view's listener (HTTPS for browsers, no client certificate, token
+//! sign-in; [`crate::view`]). The library entry for Rust tests is [`MockArchive::builder`];
+//! the binary only parses flags and calls [`run_ready`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use crate::config::{ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, Database, Tl
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
 use crate::store::Store;
+use crate::view::{View, ViewError, ViewToken};
 use crate::{http, tls};
 
 /// Why the archive could not start.
@@ -35,6 +38,9 @@ pub enum StartError {
     /// Setting up the pipeline failed unexpectedly (a panic while loading).
     #[error("archive set-up failed: {0}")]
     Setup(String),
+    /// The archivist view could not be set up.
+    #[error(transparent)]
+    View(#[from] ViewError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -52,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) pipeline: Pipeline,
     /// TLS handshakes that failed since start.
     pub(crate) handshake_failures: AtomicU64,
+    /// The archivist view, when its listener is on.
+    pub(crate) view: Option<View>,
 }
 
 /// The mock archive. Start one with [`MockArchive::builder`].
@@ -65,6 +73,8 @@ impl MockArchive {
             tls: None,
             listen: None,
             config: None,
+            view_listen: None,
+            view_holder: None,
         }
     }
 }
@@ -76,6 +86,8 @@ pub struct MockArchiveBuilder {
     tls: Option<TlsFiles>,
     listen: Option<SocketAddr>,
     config: Option<ArchiveConfig>,
+    view_listen: Option<SocketAddr>,
+    view_holder: Option<String>,
 }
 
 impl MockArchiveBuilder {
@@ -96,6 +108,20 @@ impl MockArchiveBuilder {
         self
     }
 
+    /// Also serves the archivist view on this address (HTTPS for browsers, no client
+    /// certificate; port 0: any free port). Off unless asked for.
+    pub fn view_listen(mut self, addr: SocketAddr) -> Self {
+        self.view_listen = Some(addr);
+        self
+    }
+
+    /// Makes the view's one-time token for this register holder only (default: one per
+    /// register holder with an archivist in the fixture).
+    pub fn view_holder(mut self, oid: impl Into<String>) -> Self {
+        self.view_holder = Some(oid.into());
+        self
+    }
+
     /// Uses a whole validated configuration (overrides `tls` and `listen`).
     pub fn config(mut self, config: ArchiveConfig) -> Self {
         self.config = Some(config);
@@ -113,6 +139,12 @@ impl MockArchiveBuilder {
         if let Some(listen) = self.listen {
             config.listen = listen;
         }
+        if let Some(view) = self.view_listen {
+            config.view_listen = Some(view);
+        }
+        if let Some(holder) = self.view_holder {
+            config.view_holder = Some(holder);
+        }
         let ca_pem =
             std::fs::read_to_string(&config.tls.client_ca).map_err(|e| tls::TlsError::Pem {
                 path: config.tls.client_ca.clone(),
@@ -122,6 +154,7 @@ impl MockArchiveBuilder {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let bound = bind(config).await?;
         let addr = bound.addr;
+        let view_addr = bound.view_addr;
         let shared = bound.shared.clone();
         let task = tokio::spawn(bound.serve(async move {
             let mut rx = shutdown_rx;
@@ -130,6 +163,7 @@ impl MockArchiveBuilder {
         }));
         Ok(MockArchiveHandle {
             addr,
+            view_addr,
             ca_pem,
             shared,
             shutdown: shutdown_tx,
@@ -142,6 +176,7 @@ impl MockArchiveBuilder {
 #[derive(Debug)]
 pub struct MockArchiveHandle {
     addr: SocketAddr,
+    view_addr: Option<SocketAddr>,
     ca_pem: String,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
@@ -165,6 +200,23 @@ impl MockArchiveHandle {
     /// The base URL of the message listener, with host name `localhost`.
     pub fn url(&self) -> String {
         format!("https://localhost:{}", self.addr.port())
+    }
+
+    /// The bound address of the archivist view's listener, when it is on.
+    pub fn view_addr(&self) -> Option<SocketAddr> {
+        self.view_addr
+    }
+
+    /// The archivist view's base URL (host name `localhost`), when it is on.
+    pub fn view_url(&self) -> Option<String> {
+        self.view_addr
+            .map(|a| format!("https://localhost:{}", a.port()))
+    }
+
+    /// The view's one-time sign-in tokens, one per register holder (see [`crate::view`]);
+    /// empty when the view is off. Each signs in once.
+    pub fn view_tokens(&self) -> &[ViewToken] {
+        self.shared.view.as_ref().map_or(&[], |v| v.tokens())
     }
 
     /// The CA certificate(s) the archive trusts for TLS clients, PEM.
@@ -196,9 +248,49 @@ impl Drop for MockArchiveHandle {
 pub struct Bound {
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
+    view: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
     shared: Arc<Shared>,
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
+    /// The view listener's address, when it is on.
+    pub view_addr: Option<SocketAddr>,
+}
+
+impl Bound {
+    /// What a ready archive announces.
+    pub fn ready(&self) -> Ready {
+        Ready {
+            addr: self.addr,
+            view_addr: self.view_addr,
+            view_tokens: self
+                .shared
+                .view
+                .as_ref()
+                .map(|v| v.tokens().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What a ready archive announces (the binary prints it as JSON lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ready {
+    /// The message listener's address.
+    pub addr: SocketAddr,
+    /// The view listener's address, when it is on.
+    pub view_addr: Option<SocketAddr>,
+    /// The view's one-time tokens.
+    pub view_tokens: Vec<ViewToken>,
+}
+
+async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, bound))
 }
 
 /// Builds the TLS configuration and binds the listener. Errors here are configuration
@@ -210,26 +302,39 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
     let pipeline = tokio::task::spawn_blocking(move || pipeline(&for_pipeline))
         .await
         .map_err(|e| StartError::Setup(e.to_string()))??;
+    let view = match config.view_listen {
+        Some(view_addr) => {
+            let view_tls = tls::view_server_config(&config.tls)?;
+            let view = View::new(pipeline.registry(), config.view_holder.as_deref())?;
+            Some((view_addr, view_tls, view))
+        }
+        None => None,
+    };
     tls::warm_up();
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let (listener, addr) = bind_addr(config.listen).await?;
+    let (view_listener, view_addr, view) = match view {
+        Some((view_addr, view_tls, view)) => {
+            let (listener, bound) = bind_addr(view_addr).await?;
+            (
+                Some((listener, tls::acceptor(view_tls))),
+                Some(bound),
+                Some(view),
+            )
+        }
+        None => (None, None, None),
+    };
     Ok(Bound {
         listener,
         acceptor: tls::acceptor(tls_config),
+        view: view_listener,
         shared: Arc::new(Shared {
             config,
             pipeline,
             handshake_failures: AtomicU64::new(0),
+            view,
         }),
         addr,
+        view_addr,
     })
 }
 
@@ -265,10 +370,46 @@ impl Bound {
     /// to five seconds to finish their current request.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let view = async {
+            if let Some((listener, acceptor)) = self.view {
+                serve_view(listener, acceptor, &self.shared, stop_rx, &graceful).await;
+            }
+        };
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let messages = accept_messages(
+            self.listener,
+            self.acceptor,
+            &self.shared,
+            shutdown,
+            &graceful,
+        );
+        tokio::join!(messages, view);
+        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections were still open after 5 s; closing them");
+        }
+    }
+}
+
+/// The message listener's accept loop, until `shutdown` resolves.
+async fn accept_messages(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: &Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+    graceful: &GracefulShutdown,
+) {
+    {
         tokio::pin!(shutdown);
         loop {
             let (tcp, remote) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
+                accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
                         // Out of file descriptors and the like: back off, keep serving.
@@ -280,8 +421,8 @@ impl Bound {
                 () = &mut shutdown => break,
             };
             let _ = tcp.set_nodelay(true);
-            let acceptor = self.acceptor.clone();
-            let shared = self.shared.clone();
+            let acceptor = acceptor.clone();
+            let shared = shared.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
                 let timeout = shared.config.handshake_timeout;
@@ -304,13 +445,6 @@ impl Bound {
                 }
             });
         }
-        drop(self.listener);
-        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some connections were still open after 5 s; closing them");
-        }
     }
 }
 
@@ -320,10 +454,66 @@ pub async fn run(
     config: ArchiveConfig,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), StartError> {
+    run_ready(config, |ready| on_ready(ready.addr)).await
+}
+
+/// Runs an archive until SIGINT or SIGTERM: binds, calls `on_ready` with what it announces
+/// (both listeners' addresses, the view's one-time tokens), then serves.
+pub async fn run_ready(
+    config: ArchiveConfig,
+    on_ready: impl FnOnce(&Ready),
+) -> Result<(), StartError> {
     let bound = bind(config).await?;
-    on_ready(bound.addr);
+    on_ready(&bound.ready());
     bound.serve(shutdown_signal()).await;
     Ok(())
+}
+
+/// The view listener's accept loop: TLS without client certificates, then the view's HTTP.
+async fn serve_view(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: &Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    graceful: &GracefulShutdown,
+) {
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!("view accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let timeout = shared.config.handshake_timeout;
+            let stream = match tokio::time::timeout(timeout, tls::accept_view(&acceptor, tcp)).await
+            {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(err)) => {
+                    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("view tls handshake with {remote} failed: {err}");
+                    return;
+                }
+                Err(_) => {
+                    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("view tls handshake with {remote} timed out");
+                    return;
+                }
+            };
+            if let Err(err) = http::serve_view_connection(stream, shared, watcher).await {
+                tracing::debug!("view connection with {remote} ended: {err}");
+            }
+        });
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,6 +1,7 @@
-//! TLS for the message listener: rustls with aws-lc-rs, TLS 1.2 and 1.3, and a **required**
-//! client certificate chaining to the configured CA. This is the only module that touches
-//! rustls.
+//! TLS for both listeners, rustls with aws-lc-rs, TLS 1.2 and 1.3: the message listener
+//! demands a client certificate chaining to the configured CA ([`server_config`]); the
+//! archivist view's listener, for browsers, asks for none ([`view_server_config`]) and relies
+//! on its token sign-in. This is the only module that touches rustls.
 
 use std::io;
 use std::path::Path;
@@ -87,6 +88,30 @@ pub(crate) fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsEr
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The archivist view's server configuration: the same server certificate, TLS 1.2 and 1.3,
+/// HTTP/1.1, and **no** client certificate asked (browsers sign in with a token instead).
+pub(crate) fn view_server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
+    let chain = read_certs(&files.cert, "server certificate")?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| pem_err(&files.key, "server private key", e))?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Accepts one TLS connection on the view listener (no client certificate).
+pub(crate) async fn accept_view(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+) -> io::Result<TlsStream<TcpStream>> {
+    acceptor.accept(tcp).await
 }
 
 /// Touches aws-lc's random generator, whose first use seeds it (tens of milliseconds), so

@@ -30,6 +30,7 @@ use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
 use crate::rules::{Replaces, Submission, Violation};
 
+mod checklist;
 mod checkpoint;
 mod read;
 pub mod schema;
@@ -38,7 +39,10 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use read::{AuditEntry, DocumentFilter, DocumentMeta, StoredDocument};
+pub use checklist::{
+    Checklist, ChecklistProblem, ChecklistStep, Checkpoint, Confirmation, MAX_CHECKPOINTS,
+};
+pub use read::{AuditEntry, ClientSummary, DocumentFilter, DocumentMeta, StoredDocument};
 pub use schema::Durability;
 
 /// The lifecycle state of one stored version.
@@ -98,10 +102,82 @@ pub struct NewDocument {
     pub document_group: Option<String>,
     /// The organiser (`outsourcingServiceCustomer`), when present.
     pub organiser: Option<String>,
+    /// What the archivist view shows beyond the routing facts (schema version 2).
+    pub description: Description,
     /// The original message bytes, as received.
     pub message: Vec<u8>,
     /// The CDA document bytes, as decoded from the message.
     pub cda: Vec<u8>,
+}
+
+/// The description metadata ("kuvailutiedot") an archivist checks, beyond the routing facts:
+/// what the CDA names and what the signature verifier found. Every field is optional: a
+/// document stored before schema version 2 has none of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Description {
+    /// The CDA `title`.
+    pub title: Option<String>,
+    /// The document type code: the CDA `code` when it has one, else the local header's
+    /// `documentGroup` (social welfare documents carry `code nullFlavor="NA"`).
+    pub document_type_code: Option<String>,
+    /// The document type's display name, as the document wrote it.
+    pub document_type_name: Option<String>,
+    /// The service unit's name, as the document wrote it.
+    pub service_unit_name: Option<String>,
+    /// The author's name (person, else organisation), as the document wrote it.
+    pub author_name: Option<String>,
+    /// The client's name, as the document wrote it.
+    pub client_name: Option<String>,
+    /// The system signature's verdict: `valid`, or `invalid:` and the problem codes.
+    pub signature_verdict: Option<String>,
+    /// The signer certificate's subject (RFC 4514).
+    pub signer_subject: Option<String>,
+    /// The `signatureTimestamp`, as written.
+    pub signed_at: Option<String>,
+}
+
+impl Description {
+    /// What the CDA names and what the signature verification found.
+    pub fn from_cda(
+        cda: Option<&crate::format::Cda>,
+        signature: Option<&crate::signature::Verification>,
+    ) -> Self {
+        let non_empty = |s: Option<&String>| s.filter(|s| !s.trim().is_empty()).cloned();
+        let mut out = Description::default();
+        if let Some(cda) = cda {
+            out.title = non_empty(cda.title.as_ref());
+            let header_group = cda.header.as_ref().and_then(|h| h.document_group.as_ref());
+            let kind = cda
+                .code
+                .as_ref()
+                .filter(|c| !c.code.is_empty())
+                .or(header_group);
+            out.document_type_code = kind.map(|c| c.code.clone());
+            out.document_type_name = kind.and_then(|c| non_empty(c.display_name.as_ref()));
+            out.service_unit_name =
+                non_empty(cda.service_unit.as_ref().and_then(|o| o.name.as_ref()));
+            out.author_name =
+                non_empty(cda.author.as_ref().and_then(|p| p.name.as_ref())).or_else(|| {
+                    non_empty(
+                        cda.author_organisation
+                            .as_ref()
+                            .and_then(|o| o.name.as_ref()),
+                    )
+                });
+            out.client_name = non_empty(cda.record_target.as_ref().and_then(|p| p.name.as_ref()));
+        }
+        if let Some(v) = signature {
+            out.signature_verdict = Some(if v.is_valid() {
+                "valid".to_owned()
+            } else {
+                let codes: Vec<&str> = v.problems.iter().map(|p| p.code.as_str()).collect();
+                format!("invalid: {}", codes.join(" "))
+            });
+            out.signer_subject = v.signer.as_ref().map(|c| c.subject.clone());
+            out.signed_at = v.timestamp_text.clone();
+        }
+        out
+    }
 }
 
 impl NewDocument {
@@ -126,9 +202,16 @@ impl NewDocument {
             author,
             document_group,
             organiser: submission.organiser.clone(),
+            description: Description::default(),
             message,
             cda,
         }
+    }
+
+    /// The same document with its description metadata.
+    pub fn with_description(mut self, description: Description) -> Self {
+        self.description = description;
+        self
     }
 }
 

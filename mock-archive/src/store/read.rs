@@ -7,9 +7,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::writer::parse_codes;
-use super::{DocumentStatus, Store, StoreError, sql};
+use super::{Description, DocumentStatus, Store, StoreError, sql};
 use crate::ack::{AckCode, AckType};
 use crate::orgs::{PaymentType, UsageRight};
+use crate::rules::ReplaceReason;
+use time::Date;
 
 /// Filters for [`Store::documents`]; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +24,13 @@ pub struct DocumentFilter {
     pub set_id: Option<String>,
     /// Only this document group code.
     pub document_group: Option<String>,
+    /// Only this document type code ([`Description::document_type_code`]).
+    pub document_type: Option<String>,
+    /// Only documents whose `effectiveTime` date (as written, in its own offset) is on or
+    /// after this day.
+    pub from: Option<Date>,
+    /// ... and on or before this day.
+    pub until: Option<Date>,
     /// At most this many (newest first); `None` = all.
     pub limit: Option<u32>,
 }
@@ -39,6 +48,8 @@ pub struct DocumentMeta {
     pub status: DocumentStatus,
     /// The version it replaced.
     pub replaces: Option<String>,
+    /// Why it replaced that version (stored from schema version 2 on).
+    pub replace_reason: Option<ReplaceReason>,
     /// Register holder.
     pub register_holder: String,
     /// Client identity code.
@@ -57,6 +68,8 @@ pub struct DocumentMeta {
     pub message_id: Option<String>,
     /// When the archive received it.
     pub stored_at: OffsetDateTime,
+    /// Names, document type and the signature's verdict (schema version 2).
+    pub description: Description,
 }
 
 /// One version with its bytes.
@@ -93,9 +106,25 @@ pub struct AuditEntry {
     pub replayed: bool,
 }
 
+/// One client of a register, for the register page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSummary {
+    /// Identity code.
+    pub client: String,
+    /// The name the latest document wrote, if any.
+    pub name: Option<String>,
+    /// How many stored versions are about the client.
+    pub documents: u32,
+}
+
 const META: &str = "document_id, set_id, version, status, replaces, register_holder, client, \
                     effective_time, service_unit, author, document_group, organiser, message_id, \
-                    stored_at";
+                    stored_at, replace_reason, title, document_type_code, document_type_name, \
+                    service_unit_name, author_name, client_name, signature_verdict, \
+                    signer_subject, signed_at";
+
+/// How many columns [`META`] has.
+const META_COLUMNS: usize = 24;
 
 fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| StoreError::Corrupt {
@@ -104,48 +133,42 @@ fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreEr
     })
 }
 
+/// Reads back [`super::writer::replace_reason_text`].
+pub(crate) fn replace_reason_of(text: &str) -> Option<ReplaceReason> {
+    match text {
+        "correction" => Some(ReplaceReason::Correction),
+        "invalidation" => Some(ReplaceReason::Invalidation),
+        other => other
+            .strip_prefix("other:")
+            .map(|code| ReplaceReason::Other(code.to_owned())),
+    }
+}
+
 /// The raw columns of [`META`], converted outside rusqlite's row closure.
-type RawMeta = (
-    String,
-    String,
-    u32,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
+struct RawMeta {
+    text: [Option<String>; META_COLUMNS],
+    version: u32,
+}
 
 fn raw_meta(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-        row.get(11)?,
-        row.get(12)?,
-        row.get(13)?,
-    ))
+    let mut text: [Option<String>; META_COLUMNS] = Default::default();
+    for (i, slot) in text.iter_mut().enumerate() {
+        if i != 2 {
+            *slot = row.get(i)?;
+        }
+    }
+    Ok(RawMeta {
+        text,
+        version: row.get(2)?,
+    })
 }
 
 fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
-    let (
+    let RawMeta { text, version } = raw;
+    let [
         document_id,
         set_id,
-        version,
+        _,
         status,
         replaces,
         register_holder,
@@ -157,25 +180,66 @@ fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
         organiser,
         message_id,
         stored_at,
-    ) = raw;
+        replace_reason,
+        title,
+        document_type_code,
+        document_type_name,
+        service_unit_name,
+        author_name,
+        client_name,
+        signature_verdict,
+        signer_subject,
+        signed_at,
+    ] = text;
+    let required = |value: Option<String>, column: &'static str| {
+        value.ok_or(StoreError::Corrupt {
+            column,
+            value: "NULL".to_owned(),
+        })
+    };
+    let status = required(status, "documents.status")?;
     Ok(DocumentMeta {
-        document_id,
-        set_id,
+        document_id: required(document_id, "documents.document_id")?,
+        set_id: required(set_id, "documents.set_id")?,
         version,
         status: DocumentStatus::parse(&status).ok_or(StoreError::Corrupt {
             column: "documents.status",
             value: status,
         })?,
         replaces,
-        register_holder,
-        client,
-        effective_time: time_of(effective_time, "documents.effective_time")?,
-        service_unit,
-        author,
+        replace_reason: match replace_reason {
+            None => None,
+            Some(text) => Some(replace_reason_of(&text).ok_or(StoreError::Corrupt {
+                column: "documents.replace_reason",
+                value: text,
+            })?),
+        },
+        register_holder: required(register_holder, "documents.register_holder")?,
+        client: required(client, "documents.client")?,
+        effective_time: time_of(
+            required(effective_time, "documents.effective_time")?,
+            "documents.effective_time",
+        )?,
+        service_unit: required(service_unit, "documents.service_unit")?,
+        author: required(author, "documents.author")?,
         document_group,
         organiser,
         message_id,
-        stored_at: time_of(stored_at, "documents.stored_at")?,
+        stored_at: time_of(
+            required(stored_at, "documents.stored_at")?,
+            "documents.stored_at",
+        )?,
+        description: Description {
+            title,
+            document_type_code,
+            document_type_name,
+            service_unit_name,
+            author_name,
+            client_name,
+            signature_verdict,
+            signer_subject,
+            signed_at,
+        },
     })
 }
 
@@ -216,6 +280,18 @@ impl Store {
         and("status", filter.status.map(|s| s.as_str().to_owned()));
         and("set_id", filter.set_id.clone());
         and("document_group", filter.document_group.clone());
+        and("document_type_code", filter.document_type.clone());
+        let mut date = |op: &str, value: Option<Date>| {
+            if let Some(value) = value {
+                params.push(Value::Text(value.to_string()));
+                sql_text.push_str(&format!(
+                    " AND substr(effective_time, 1, 10) {op} ?{}",
+                    params.len()
+                ));
+            }
+        };
+        date(">=", filter.from);
+        date("<=", filter.until);
         sql_text.push_str(" ORDER BY rowid DESC");
         if let Some(limit) = filter.limit {
             sql_text.push_str(&format!(" LIMIT {limit}"));
@@ -255,8 +331,8 @@ impl Store {
                 .query_row(&sql_text, [register_holder, document_id], |row| {
                     Ok((
                         raw_meta(row)?,
-                        row.get::<_, Vec<u8>>(14)?,
-                        row.get::<_, Vec<u8>>(15)?,
+                        row.get::<_, Vec<u8>>(META_COLUMNS)?,
+                        row.get::<_, Vec<u8>>(META_COLUMNS + 1)?,
                     ))
                 })
                 .optional()
@@ -270,6 +346,55 @@ impl Store {
                     })
                 })
                 .transpose()
+        })
+    }
+
+    /// The clients of one register holder with how many stored versions each has, by identity
+    /// code.
+    pub fn clients(&self, register_holder: &str) -> Result<Vec<ClientSummary>, StoreError> {
+        self.with_reader(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT client, COUNT(*), \
+                     (SELECT d2.client_name FROM documents d2 WHERE d2.register_holder = ?1 \
+                      AND d2.client = d.client AND d2.client_name IS NOT NULL \
+                      ORDER BY d2.rowid DESC LIMIT 1) \
+                     FROM documents d WHERE register_holder = ?1 GROUP BY client ORDER BY client",
+                )
+                .map_err(sql("preparing a client query"))?;
+            let rows = statement
+                .query_map([register_holder], |row| {
+                    Ok(ClientSummary {
+                        client: row.get(0)?,
+                        documents: row.get(1)?,
+                        name: row.get(2)?,
+                    })
+                })
+                .map_err(sql("querying clients"))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(sql("reading a client row"))
+        })
+    }
+
+    /// The document types found in one register holder's register: code and display name,
+    /// by code.
+    pub fn document_types(
+        &self,
+        register_holder: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        self.with_reader(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT document_type_code, MAX(document_type_name) FROM documents \
+                     WHERE register_holder = ?1 AND document_type_code IS NOT NULL \
+                     GROUP BY document_type_code ORDER BY document_type_code",
+                )
+                .map_err(sql("preparing a document type query"))?;
+            let rows = statement
+                .query_map([register_holder], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(sql("querying document types"))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(sql("reading a document type row"))
         })
     }
 

@@ -10,9 +10,14 @@
 use rusqlite::Connection;
 
 /// The schema version written to `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// - 1: documents, messages, audit, organisations, service units, usage rights.
+/// - 2: what the archivist view shows ([`V2`]): document type, title, names, replacement
+///   reason, the signature's verdict and signer; the deployment-test checklists.
+pub const SCHEMA_VERSION: i64 = 2;
 
-/// Creates the tables when missing. Idempotent.
+/// The version-1 tables, created when missing. Idempotent; [`migrate`] then brings them to
+/// [`SCHEMA_VERSION`].
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS documents (
     document_id     TEXT PRIMARY KEY NOT NULL,
@@ -82,6 +87,35 @@ CREATE TABLE IF NOT EXISTS usage_rights (
 );
 "#;
 
+/// From version 1 to 2: the description metadata the archivist view shows, and the checklists.
+/// Documents stored under version 1 keep `NULL` in the new columns (shown as unknown).
+pub const V2: &str = r#"
+ALTER TABLE documents ADD COLUMN title TEXT;
+ALTER TABLE documents ADD COLUMN document_type_code TEXT;
+ALTER TABLE documents ADD COLUMN document_type_name TEXT;
+ALTER TABLE documents ADD COLUMN service_unit_name TEXT;
+ALTER TABLE documents ADD COLUMN author_name TEXT;
+ALTER TABLE documents ADD COLUMN client_name TEXT;
+ALTER TABLE documents ADD COLUMN replace_reason TEXT;
+ALTER TABLE documents ADD COLUMN signature_verdict TEXT;
+ALTER TABLE documents ADD COLUMN signer_subject TEXT;
+ALTER TABLE documents ADD COLUMN signed_at TEXT;
+
+CREATE TABLE IF NOT EXISTS checklists (
+    register_holder TEXT PRIMARY KEY NOT NULL,
+    checklist       TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS checklist_confirmations (
+    register_holder TEXT NOT NULL,
+    checkpoint_id   TEXT NOT NULL,
+    confirmed_by    TEXT NOT NULL,
+    confirmed_at    TEXT NOT NULL,
+    PRIMARY KEY (register_holder, checkpoint_id)
+);
+"#;
+
 /// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
 /// checkpointer thread (`store::checkpoint`) normally keeps the WAL far smaller.
 pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
@@ -114,9 +148,25 @@ pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<
     Ok(())
 }
 
-/// Creates or checks the schema.
+/// Creates the schema, or migrates an older one to [`SCHEMA_VERSION`] in one transaction.
+/// A database written by a newer archive is refused rather than damaged.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    Ok(())
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "schema version {found} is newer than this archive's ({SCHEMA_VERSION})"
+            )),
+        ));
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;\n{SCHEMA}\n{V2}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+    ))
+    .inspect_err(|_| {
+        let _ = conn.execute_batch("ROLLBACK");
+    })
 }

@@ -36,6 +36,14 @@ fn doc(
         author: "2.999.5851.5.1".to_owned(),
         document_group: Some("1".to_owned()),
         organiser: Some(HOLDER.to_owned()),
+        description: Description {
+            title: Some("Asiakkuusasiakirja".to_owned()),
+            document_type_code: Some("1".to_owned()),
+            document_type_name: Some("Asiakkuusasiakirja".to_owned()),
+            client_name: Some("Itsemaksava Testi".to_owned()),
+            signature_verdict: Some("valid".to_owned()),
+            ..Description::default()
+        },
         message: format!("<message>{id}</message>").into_bytes(),
         cda: format!("<ClinicalDocument>{id}</ClinicalDocument>").into_bytes(),
     }
@@ -1004,4 +1012,279 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn description_replacement_reason_and_view_filters_read_back() {
+    let store = Store::open_ephemeral().unwrap();
+    store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    let other_type = NewDocument {
+        client: "030312A903K".to_owned(),
+        effective_time: datetime!(2026-08-02 09:00 +03:00),
+        description: Description {
+            document_type_code: Some("7".to_owned()),
+            document_type_name: Some("Muu".to_owned()),
+            client_name: Some("Toinen Testi".to_owned()),
+            ..Description::default()
+        },
+        ..doc("2.999.8.1", "2.999.8.1", 1, None)
+    };
+    store
+        .submit_blocking(store_request("m2", other_type))
+        .unwrap();
+    store
+        .submit_blocking(store_request(
+            "m3",
+            doc(
+                "2.999.7.2",
+                "2.999.7.1",
+                2,
+                Some(("2.999.7.1", ReplaceReason::Invalidation)),
+            ),
+        ))
+        .unwrap();
+    let m = store.document(HOLDER, "2.999.7.2").unwrap().unwrap().meta;
+    assert_eq!(m.replace_reason, Some(ReplaceReason::Invalidation));
+    assert_eq!(m.status, DocumentStatus::Invalidated);
+    assert_eq!(m.description.title.as_deref(), Some("Asiakkuusasiakirja"));
+    assert_eq!(m.description.signature_verdict.as_deref(), Some("valid"));
+    let v1 = store.document(HOLDER, "2.999.7.1").unwrap().unwrap().meta;
+    assert_eq!(v1.replace_reason, None);
+
+    let ids = |filter: DocumentFilter| -> Vec<String> {
+        store
+            .documents(HOLDER, &filter)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.document_id)
+            .collect()
+    };
+    assert_eq!(
+        ids(DocumentFilter {
+            document_type: Some("7".to_owned()),
+            ..Default::default()
+        }),
+        ["2.999.8.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            from: Some(time::macros::date!(2026 - 08 - 01)),
+            ..Default::default()
+        }),
+        ["2.999.8.1"]
+    );
+    assert_eq!(
+        ids(DocumentFilter {
+            until: Some(time::macros::date!(2026 - 07 - 18)),
+            ..Default::default()
+        }),
+        ["2.999.7.2", "2.999.7.1"]
+    );
+    let clients = store.clients(HOLDER).unwrap();
+    assert_eq!(
+        clients,
+        vec![
+            ClientSummary {
+                client: "010190-901R".to_owned(),
+                name: Some("Itsemaksava Testi".to_owned()),
+                documents: 2,
+            },
+            ClientSummary {
+                client: "030312A903K".to_owned(),
+                name: Some("Toinen Testi".to_owned()),
+                documents: 1,
+            },
+        ]
+    );
+    assert!(store.clients(COUNTY).unwrap().is_empty());
+    assert_eq!(
+        store.document_types(HOLDER).unwrap(),
+        vec![
+            ("1".to_owned(), Some("Asiakkuusasiakirja".to_owned())),
+            ("7".to_owned(), Some("Muu".to_owned()))
+        ]
+    );
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::SCHEMA).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO documents (document_id, set_id, version, status, register_holder, \
+             client, effective_time, service_unit, author, stored_at, message, cda) VALUES \
+             ('2.999.1', '2.999.1', 1, 'active', ?1, '010190-901R', \
+             '2026-07-18T12:00:00+03:00', '2.999.5851.2.1.1', 'a', '2026-07-18T12:00:00+03:00', \
+             x'00', x'00')",
+            [HOLDER],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let old = store.document(HOLDER, "2.999.1").unwrap().unwrap().meta;
+    assert_eq!(old.description, Description::default());
+    assert_eq!(old.replace_reason, None);
+    store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert_eq!(
+        store
+            .documents(HOLDER, &DocumentFilter::default())
+            .unwrap()
+            .len(),
+        2
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::SCHEMA_VERSION);
+    // Reopening a migrated database changes nothing.
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store
+            .documents(HOLDER, &DocumentFilter::default())
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_archive_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 9)
+        .unwrap();
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cannot open database {}: schema version 9 is newer than this archive's (2)",
+            path.display()
+        )
+    );
+}
+
+fn checklist(document_id: Option<&str>) -> Checklist {
+    Checklist {
+        case: "kayttoonottokoe".to_owned(),
+        title: "Käyttöönottokoe".to_owned(),
+        steps: vec![ChecklistStep {
+            step: "own-1".to_owned(),
+            title: "Asiakkuusasiakirja".to_owned(),
+            document_id: document_id.map(str::to_owned),
+            checkpoints: vec![
+                Checkpoint {
+                    id: "own-1/status".to_owned(),
+                    label: "Tila".to_owned(),
+                    expected: Some("active".to_owned()),
+                    confirmed: None,
+                },
+                Checkpoint {
+                    id: "own-1/holder".to_owned(),
+                    label: "Rekisterinpitäjä".to_owned(),
+                    expected: None,
+                    confirmed: None,
+                },
+            ],
+        }],
+    }
+}
+
+#[test]
+fn checklists_are_scoped_confirmed_once_and_cleared_when_replaced() {
+    let store = Store::open_ephemeral().unwrap();
+    store
+        .submit_blocking(store_request("m1", doc("2.999.7.1", "2.999.7.1", 1, None)))
+        .unwrap();
+    assert_eq!(store.checklist(HOLDER).unwrap(), None);
+    let at = datetime!(2026-07-18 13:00 +03:00);
+    // A document of another register (or none at all) is refused, naming it.
+    let refused = store
+        .put_checklist(COUNTY, checklist(Some("2.999.7.1")), at)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!("documents not in the register of {COUNTY}: 2.999.7.1")
+    );
+    store
+        .put_checklist(HOLDER, checklist(Some("2.999.7.1")), at)
+        .unwrap()
+        .unwrap();
+    let by = |name: &str, at| Confirmation {
+        by: name.to_owned(),
+        at,
+    };
+    assert!(
+        store
+            .confirm_checkpoint(HOLDER, "own-1/status", by("A", at))
+            .unwrap()
+    );
+    // The first confirmation stays; unknown or another holder's checkpoints are not found.
+    assert!(
+        store
+            .confirm_checkpoint(HOLDER, "own-1/status", by("B", at + time::Duration::HOUR))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_checkpoint(HOLDER, "own-9", by("A", at))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_checkpoint(COUNTY, "own-1/status", by("A", at))
+            .unwrap()
+    );
+    let got = store.checklist(HOLDER).unwrap().unwrap();
+    assert_eq!(got.steps[0].checkpoints[0].confirmed, Some(by("A", at)));
+    assert_eq!(got.steps[0].checkpoints[1].confirmed, None);
+    assert_eq!(got.progress(), (1, 2));
+    assert_eq!(store.checklist(COUNTY).unwrap(), None);
+    // Replacing the checklist clears its confirmations; a PUT never carries any in.
+    let mut again = checklist(None);
+    again.steps[0].checkpoints[1].confirmed = Some(by("Forged", at));
+    store.put_checklist(HOLDER, again, at).unwrap().unwrap();
+    assert_eq!(store.checklist(HOLDER).unwrap().unwrap().progress(), (0, 2));
+}
+
+#[test]
+fn checklist_shape_problems_are_named() {
+    let mut dup = checklist(None);
+    dup.steps[0].checkpoints[1].id = "own-1/status".to_owned();
+    assert_eq!(
+        dup.check_shape().unwrap_err().to_string(),
+        "checkpoint id \"own-1/status\" is used twice"
+    );
+    let mut empty = checklist(None);
+    empty.steps[0].checkpoints[0].id = " ".to_owned();
+    assert_eq!(
+        empty.check_shape().unwrap_err().to_string(),
+        "step \"own-1\": an empty step or checkpoint id"
+    );
+    let mut big = checklist(None);
+    big.steps[0].checkpoints = (0..=MAX_CHECKPOINTS)
+        .map(|n| Checkpoint {
+            id: n.to_string(),
+            label: String::new(),
+            expected: None,
+            confirmed: None,
+        })
+        .collect();
+    assert_eq!(
+        big.check_shape().unwrap_err().to_string(),
+        "1001 checkpoints; at most 1000 are allowed"
+    );
 }

@@ -19,6 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::oneshot;
 
+use super::checklist::{self, Checklist, ChecklistProblem, Confirmation};
 use super::{
     AckRenderer, Action, Counters, DocumentStatus, NewDocument, Recorded, Request, StoreError, sql,
 };
@@ -35,7 +36,32 @@ pub(crate) enum Job {
     Submit(Box<Request>, oneshot::Sender<Result<Recorded, StoreError>>),
     /// Replace the organisation tables.
     Registry(Box<Registry>, mpsc::Sender<Result<(), StoreError>>),
+    /// Replace a register holder's checklist.
+    PutChecklist {
+        /// The register holder.
+        holder: String,
+        /// The new checklist.
+        checklist: Box<Checklist>,
+        /// When.
+        at: OffsetDateTime,
+        /// Where the outcome goes.
+        reply: ChecklistReply,
+    },
+    /// Confirm a checkpoint.
+    Confirm {
+        /// The register holder.
+        holder: String,
+        /// The checkpoint.
+        checkpoint_id: String,
+        /// Who and when.
+        confirmation: Confirmation,
+        /// Where the outcome goes (`false`: no such checkpoint).
+        reply: mpsc::Sender<Result<bool, StoreError>>,
+    },
 }
+
+/// The reply channel of [`Job::PutChecklist`].
+pub(crate) type ChecklistReply = mpsc::Sender<Result<Result<(), ChecklistProblem>, StoreError>>;
 
 pub(crate) fn spawn(
     conn: Connection,
@@ -53,6 +79,58 @@ enum Reply {
         Result<Recorded, StoreError>,
     ),
     Registry(mpsc::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Checklist(
+        ChecklistReply,
+        Result<Result<(), ChecklistProblem>, StoreError>,
+    ),
+    Confirm(
+        mpsc::Sender<Result<bool, StoreError>>,
+        Result<bool, StoreError>,
+    ),
+}
+
+impl Reply {
+    /// Sends the outcome; a caller that stopped waiting is not the store's problem.
+    fn send(self) {
+        match self {
+            Reply::Submit(to, result) => {
+                let _ = to.send(result);
+            }
+            Reply::Registry(to, result) => {
+                let _ = to.send(result);
+            }
+            Reply::Checklist(to, result) => {
+                let _ = to.send(result);
+            }
+            Reply::Confirm(to, result) => {
+                let _ = to.send(result);
+            }
+        }
+    }
+
+    /// The same reply with a batch-wide error instead of its outcome.
+    fn fail(self, operation: &'static str, source: &rusqlite::Error) -> Reply {
+        match self {
+            Reply::Submit(to, _) => Reply::Submit(to, Err(failed(operation, source))),
+            Reply::Registry(to, _) => Reply::Registry(to, Err(failed(operation, source))),
+            Reply::Checklist(to, _) => Reply::Checklist(to, Err(failed(operation, source))),
+            Reply::Confirm(to, _) => Reply::Confirm(to, Err(failed(operation, source))),
+        }
+    }
+}
+
+impl Job {
+    /// This job's reply with a batch-wide error.
+    fn fail(self, operation: &'static str, source: &rusqlite::Error) -> Reply {
+        match self {
+            Job::Submit(_, to) => Reply::Submit(to, Err(failed(operation, source))),
+            Job::Registry(_, to) => Reply::Registry(to, Err(failed(operation, source))),
+            Job::PutChecklist { reply, .. } => {
+                Reply::Checklist(reply, Err(failed(operation, source)))
+            }
+            Job::Confirm { reply, .. } => Reply::Confirm(reply, Err(failed(operation, source))),
+        }
+    }
 }
 
 fn run(mut conn: Connection, jobs: Receiver<Job>, counters: &Counters) {
@@ -68,15 +146,7 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, counters: &Counters) {
         let replies = run_batch(&mut conn, batch);
         counters.batch(size);
         for reply in replies {
-            // A caller that stopped waiting is not the store's problem.
-            match reply {
-                Reply::Submit(to, result) => {
-                    let _ = to.send(result);
-                }
-                Reply::Registry(to, result) => {
-                    let _ = to.send(result);
-                }
-            }
+            reply.send();
         }
     }
 }
@@ -87,14 +157,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Reply> {
         Err(source) => {
             return batch
                 .into_iter()
-                .map(|job| match job {
-                    Job::Submit(_, to) => {
-                        Reply::Submit(to, Err(failed("beginning a transaction", &source)))
-                    }
-                    Job::Registry(_, to) => {
-                        Reply::Registry(to, Err(failed("beginning a transaction", &source)))
-                    }
-                })
+                .map(|job| job.fail("beginning a transaction", &source))
                 .collect();
         }
     };
@@ -109,16 +172,35 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Reply> {
                 let result = in_savepoint(&mut tx, |conn| sync_registry(conn, &registry));
                 replies.push(Reply::Registry(to, result));
             }
+            Job::PutChecklist {
+                holder,
+                checklist,
+                at,
+                reply,
+            } => {
+                let result = in_savepoint(&mut tx, |conn| {
+                    checklist::put(conn, &holder, &checklist, at)
+                });
+                replies.push(Reply::Checklist(reply, result));
+            }
+            Job::Confirm {
+                holder,
+                checkpoint_id,
+                confirmation,
+                reply,
+            } => {
+                let result = in_savepoint(&mut tx, |conn| {
+                    checklist::confirm(conn, &holder, &checkpoint_id, &confirmation)
+                });
+                replies.push(Reply::Confirm(reply, result));
+            }
         }
     }
     match tx.commit() {
         Ok(()) => replies,
         Err(source) => replies
             .into_iter()
-            .map(|reply| match reply {
-                Reply::Submit(to, _) => Reply::Submit(to, Err(failed("committing", &source))),
-                Reply::Registry(to, _) => Reply::Registry(to, Err(failed("committing", &source))),
-            })
+            .map(|reply| reply.fail("committing", &source))
             .collect(),
     }
 }
@@ -491,12 +573,23 @@ fn version_violations(conn: &Connection, doc: &NewDocument) -> Result<Vec<Violat
     Ok(out)
 }
 
+/// The stored spelling of a replacement reason: `correction`, `invalidation`, or
+/// `other:<code as sent>` ([`super::read::replace_reason_of`] reads it back).
+pub(crate) fn replace_reason_text(reason: &ReplaceReason) -> String {
+    match reason {
+        ReplaceReason::Correction => "correction".to_owned(),
+        ReplaceReason::Invalidation => "invalidation".to_owned(),
+        ReplaceReason::Other(code) => format!("other:{code}"),
+    }
+}
+
 fn insert_document(
     conn: &Connection,
     doc: &NewDocument,
     message_id: Option<&str>,
     received_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
+    let d = &doc.description;
     let status = match doc.replaces.as_ref().map(|r| &r.reason) {
         Some(ReplaceReason::Invalidation) => DocumentStatus::Invalidated,
         _ => DocumentStatus::Active,
@@ -513,8 +606,11 @@ fn insert_document(
         conn,
         "INSERT INTO documents (document_id, set_id, version, status, replaces, register_holder, \
          client, effective_time, service_unit, author, document_group, organiser, message_id, \
-         stored_at, message, cda) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         stored_at, message, cda, title, document_type_code, document_type_name, \
+         service_unit_name, author_name, client_name, replace_reason, signature_verdict, \
+         signer_subject, signed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         params![
             doc.document_id,
             doc.set_id,
@@ -532,6 +628,18 @@ fn insert_document(
             timestamp(received_at, "documents.stored_at")?,
             doc.message,
             doc.cda,
+            d.title,
+            d.document_type_code,
+            d.document_type_name,
+            d.service_unit_name,
+            d.author_name,
+            d.client_name,
+            doc.replaces
+                .as_ref()
+                .map(|r| replace_reason_text(&r.reason)),
+            d.signature_verdict,
+            d.signer_subject,
+            d.signed_at,
         ],
     )
     .map_err(sql("storing the document"))?;

@@ -1,0 +1,236 @@
+//! The archivist view in a real browser: headless Chromium driven over WebDriver
+//! (`chromedriver` from Debian's `chromium-driver`, installed by `.ci/run`) with `fantoccini`.
+//! Sign in, open the register, open a document and see its versions, look at the request log,
+//! confirm a checkpoint, and check that the inspection API shows the confirmation. A PNG
+//! screenshot of each page is saved under `$CARGO_TARGET_TMPDIR/screenshots/`.
+//!
+//! The browser trusts the archive's test certificate through `acceptInsecureCerts` (the test
+//! CA is not installed into Chromium's trust store): the TLS itself is tested elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::view::{PROVIDER_ARCHIVIST, checklist_json, inspect, scenario};
+
+/// A `chromedriver` process, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `chromedriver` on PATH; the test fails (never skips) without it.
+fn chromedriver() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromedriver is not on PATH: run .ci/run (it installs Debian's chromium and \
+                 chromium-driver) or `apt-get install -y chromium chromium-driver`"
+            )
+        })
+}
+
+/// Starts chromedriver on a free loopback port and waits (at most 20 s) until it listens.
+fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(chromedriver())
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let capabilities = serde_json::json!({
+        "acceptInsecureCerts": true,
+        "goog:chromeOptions": {
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1280,1100"]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+/// Saves a screenshot of the current page as `<dir>/<name>.png` and prints its path.
+async fn screenshot(client: &Client, dir: &Path, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("screenshot written");
+    println!("screenshot: {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archivist_checks_the_register_in_a_real_browser() {
+    let binary = chromedriver();
+    let s = scenario().await;
+    let (status, _) = inspect(
+        &s.archive,
+        "PUT",
+        Some(PROVIDER_ARCHIVIST),
+        &checklist_json(&s),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = s.archive.view_url().expect("the view is on");
+    let driver = start_driver();
+    let client = browser(&driver).await;
+    let result = async {
+        // Without a session: the sign-in page.
+        client.goto(&format!("{base}/register")).await?;
+        let message = client.find(Locator::Id("message")).await?.text().await?;
+        assert_eq!(message, "Kirjaudu ensin sisään.");
+        screenshot(&client, &dir, "01-sign-in").await;
+
+        client
+            .find(Locator::Id("token"))
+            .await?
+            .send_keys(PROVIDER_ARCHIVIST)
+            .await?;
+        client.find(Locator::Id("sign-in")).await?.click().await?;
+        assert_eq!(client.current_url().await?.path(), "/register");
+        let who = client.find(Locator::Id("archivist")).await?.text().await?;
+        assert_eq!(who, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
+        let documents = client.find(Locator::Id("documents")).await?.text().await?;
+        assert!(documents.contains("Itsemaksava Testi"), "{documents}");
+        assert!(!documents.contains("150575-9025"), "R8: {documents}");
+        screenshot(&client, &dir, "02-register").await;
+
+        // Open the corrected document: its versions and why it changed.
+        client
+            .find(Locator::Css(&format!("a[href=\"/documents/{}\"]", s.v2)))
+            .await?
+            .click()
+            .await?;
+        assert_eq!(
+            client.current_url().await?.path(),
+            format!("/documents/{}", s.v2)
+        );
+        let versions = client.find(Locator::Id("versions")).await?.text().await?;
+        assert!(versions.contains("ensimmäinen versio"), "{versions}");
+        assert!(
+            versions.contains(&format!("korjaus ← {}", s.v1)),
+            "{versions}"
+        );
+        let signature = client.find(Locator::Id("signature")).await?.text().await?;
+        assert!(signature.contains("kelvollinen"), "{signature}");
+        screenshot(&client, &dir, "03-document-versions").await;
+
+        // The first version's hostile narrative stays text: no script runs, no alert opens.
+        client
+            .find(Locator::Css(&format!(
+                "#versions a[href=\"/documents/{}\"]",
+                s.v1
+            )))
+            .await?
+            .click()
+            .await?;
+        let narrative = client.find(Locator::Id("narrative")).await?.text().await?;
+        assert!(
+            narrative.contains(crate::view::HOSTILE),
+            "the markup shows as text: {narrative}"
+        );
+        assert!(client.get_alert_text().await.is_err(), "no alert may open");
+        screenshot(&client, &dir, "04-document-narrative").await;
+
+        client
+            .find(Locator::LinkText("Pyyntöloki"))
+            .await?
+            .click()
+            .await?;
+        let audit = client.find(Locator::Id("audit")).await?.text().await?;
+        assert!(audit.contains("ID-INVALID"), "{audit}");
+        screenshot(&client, &dir, "05-request-log").await;
+
+        // Confirm a checkpoint.
+        client
+            .find(Locator::LinkText("Käyttöönottokokeen tarkistuslista"))
+            .await?
+            .click()
+            .await?;
+        assert_eq!(
+            client.find(Locator::Id("progress")).await?.text().await?,
+            "0/4"
+        );
+        client
+            .find(Locator::Css("button[data-checkpoint=\"own-2/status\"]"))
+            .await?
+            .click()
+            .await?;
+        assert_eq!(client.current_url().await?.path(), "/checklist");
+        assert_eq!(
+            client.find(Locator::Id("progress")).await?.text().await?,
+            "1/4"
+        );
+        let step = client.find(Locator::Id("step-own-2")).await?.text().await?;
+        assert!(
+            step.contains("✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO)"),
+            "{step}"
+        );
+        screenshot(&client, &dir, "06-checklist-confirmed").await;
+
+        // Swedish on request.
+        client.goto(&format!("{base}/register?lang=sv")).await?;
+        let heading = client.find(Locator::Css("main h1")).await?.text().await?;
+        assert_eq!(heading, "Register");
+        let clients = client.find(Locator::Css("main h2")).await?.text().await?;
+        assert_eq!(clients, "Klienter");
+        screenshot(&client, &dir, "07-register-sv").await;
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("WebDriver ({}): {e}", binary.display()));
+
+    // The harness sees the archivist's confirmation.
+    let (_, list) = inspect(&s.archive, "GET", Some(PROVIDER_ARCHIVIST), "").await;
+    let confirmed = &list["steps"][1]["checkpoints"][0];
+    assert_eq!(confirmed["id"], "own-2/status");
+    assert_eq!(
+        confirmed["confirmed"]["by"],
+        "Arkistonhoitaja Esimerkki (TESTIAINEISTO)"
+    );
+    assert_eq!(
+        list["steps"][0]["checkpoints"][0]["confirmed"],
+        serde_json::Value::Null
+    );
+}
