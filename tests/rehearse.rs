@@ -356,3 +356,99 @@ fn the_rehearsal_benchmark_times_whole_runs() {
     let median = v["median_ms"].as_f64().unwrap();
     assert!(median > 0.0 && median >= v["min_ms"].as_f64().unwrap());
 }
+
+#[test]
+fn serve_keeps_the_archive_for_the_archivist_and_the_confirmation_reaches_the_report() {
+    use crate::view::{csrf_of, https};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = kantakoe_cmd(dir.path())
+        .args(["rehearse", "--serve", "--pki"])
+        .arg(pki().dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut port = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("archivist view: https://localhost:") {
+            port = Some(url.parse::<u16>().unwrap());
+        }
+        let done = line.starts_with("confirm the checkpoints in the view");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = seen.join("\n");
+    assert!(
+        text.contains("sign in as Arkistonhoitaja Esimerkki (TESTIAINEISTO) with token arkistonhoitaja-esimerkki-TESTI"),
+        "{text}"
+    );
+    assert!(text.contains("or with the one-time token "), "{text}");
+    let port = port.unwrap_or_else(|| panic!("no view address in {text}"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let signed_in = https(
+            port,
+            None,
+            "POST",
+            "/signin",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"token=arkistonhoitaja-esimerkki-TESTI",
+        )
+        .await
+        .unwrap();
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        let cookie = signed_in.session_cookie().unwrap();
+        let page = https(port, None, "GET", "/checklist", &[("cookie", &cookie)], b"")
+            .await
+            .unwrap();
+        assert!(page.body.contains("oma-asiakkuus"), "{}", page.body);
+        let form = format!(
+            "csrf={}&checkpoint=kayttoonottokoe%2Foma-asiakkuus%2F0%2Fstatus",
+            csrf_of(&page.body)
+        );
+        let confirmed = https(
+            port,
+            None,
+            "POST",
+            "/checklist/confirm",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            form.as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    });
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    let rest = rest.join("\n");
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(
+        rest.contains("the archivist view: 1 of ")
+            && rest.contains(" checkpoints confirmed by Arkistonhoitaja Esimerkki (TESTIAINEISTO)"),
+        "{rest}"
+    );
+    let results = read_results(&dir.path().join("out"));
+    let confirmation = results.confirmation.expect("a confirmation");
+    assert_eq!(confirmation.confirmed, 1);
+    assert!(confirmation.total > 10, "{confirmation:?}");
+    assert_eq!(confirmation.by, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
+    assert!(
+        dir.path()
+            .join("out")
+            .join(kantakoe::report::EML_FILE)
+            .exists()
+    );
+}

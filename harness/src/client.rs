@@ -435,6 +435,24 @@ impl Connection {
             .await
     }
 
+    /// `PUT path` with a JSON body and an archivist's bearer token (the inspection API's
+    /// checklist).
+    pub async fn put_json_as(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, ClientError> {
+        self.request(
+            "PUT",
+            path,
+            Some("application/json"),
+            Some(token),
+            body.into(),
+        )
+        .await
+    }
+
     /// `POST path` with a body of the given content type.
     pub async fn post(
         &mut self,

@@ -36,6 +36,15 @@ pub struct Args {
     /// The embedded archive's address (default: loopback, any free port).
     #[arg(long, value_name = "ADDR", conflicts_with = "archive")]
     pub listen: Option<SocketAddr>,
+    /// Keep the embedded archive running after the replay, with its archivist view (a second
+    /// HTTPS listener for your browser), until Ctrl-C: its address and sign-in tokens are
+    /// printed, and each register holder's deployment-test checklist is waiting there. What
+    /// the archivist confirms goes into results.json and the report.
+    #[arg(long, conflicts_with = "archive")]
+    pub serve: bool,
+    /// With --serve: the archivist view's address (default: loopback, any free port).
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    pub view_listen: Option<SocketAddr>,
     /// SUT mode: the "your system" steps are made by your own system, which must send them
     /// to the archive; the harness shows each instruction and waits.
     #[arg(long)]
@@ -89,7 +98,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let results = runtime.block_on(run_async(&args, &cases))?;
-    print!("{}", output::table(&results));
     let (json, junit) = output::write(&results, &args.out)
         .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
     println!("results: {}", json.display());
@@ -145,8 +153,14 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             if let Some(listen) = args.listen {
                 config.listen = listen;
             }
-            let archive = mock_archive::MockArchive::builder()
-                .config(config)
+            let mut builder = mock_archive::MockArchive::builder().config(config);
+            if args.serve {
+                builder = builder.view_listen(
+                    args.view_listen
+                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                );
+            }
+            let archive = builder
                 .start()
                 .await
                 .context("cannot start the embedded archive")?;
@@ -224,7 +238,64 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         }
     }
         };
-    let results = rehearse::run(&setup, cases, &mut watch).await?;
+    let mut results = rehearse::run(&setup, cases, &mut watch).await?;
     bar.finish_and_clear();
+    print!("{}", output::table(&results));
+    if let Some((archive, _)) = &_embedded
+        && args.serve
+    {
+        results.confirmation = serve(&setup, cases, &results, archive).await?;
+    }
     Ok(results)
+}
+
+/// `--serve`: puts the checklists into the archive, shows where to look, waits for Ctrl-C
+/// (or SIGTERM), then collects what the archivists confirmed.
+async fn serve(
+    setup: &Setup,
+    cases: &[Case],
+    results: &RunResults,
+    archive: &mock_archive::MockArchiveHandle,
+) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
+    let lists = rehearse::checklists(cases, results);
+    rehearse::put_checklists(setup, &lists).await?;
+    let url = archive
+        .view_url()
+        .context("the embedded archive has no archivist view")?;
+    println!("\narchivist view: {url}");
+    for (holder, _, list) in &lists {
+        let name = cases[0]
+            .fixture
+            .organisation(holder)
+            .map_or(holder.as_str(), |o| o.name.as_str());
+        let checkpoints: usize = list.steps.iter().map(|s| s.checkpoints.len()).sum();
+        println!("  {name} ({holder}): checklist of {checkpoints} checkpoints");
+        for a in cases[0]
+            .fixture
+            .archivists()
+            .iter()
+            .filter(|a| &a.register_holder == holder)
+        {
+            println!("    sign in as {} with token {}", a.name, a.token);
+        }
+        for t in archive
+            .view_tokens()
+            .iter()
+            .filter(|t| &t.register_holder == holder)
+        {
+            println!("    or with the one-time token {}", t.token);
+        }
+    }
+    println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
+    let _ = std::io::stdout().flush();
+    mock_archive::server::shutdown_signal().await;
+    let confirmation = rehearse::confirmations(setup, &lists).await?;
+    match &confirmation {
+        Some(c) => println!(
+            "the archivist view: {} of {} checkpoints confirmed by {}",
+            c.confirmed, c.total, c.by
+        ),
+        None => println!("the archivist view: no checkpoint was confirmed"),
+    }
+    Ok(confirmation)
 }

@@ -1017,3 +1017,171 @@ fn tamper_body(cda: &[u8]) -> Result<Vec<u8>, String> {
 pub fn default_out_dir() -> PathBuf {
     PathBuf::from("out")
 }
+
+// ----- the archivist's checklist (kantakoe rehearse --serve) ----------------------------------
+
+/// The Finnish label of a checkpoint field, as the archivist view shows it.
+fn field_label(field: &str) -> &str {
+    match field {
+        "register_holder" => "Rekisterinpitäjä",
+        "status" => "Tila",
+        "version" => "Versio",
+        "client" => "Asiakas",
+        "service_unit" => "Palveluyksikkö",
+        "document_group" => "Asiakirjaryhmä",
+        "organiser" => "Palvelunjärjestäjä",
+        "hidden_from" => "Ei näy rekisterinpitäjän arkistonhoitajalle",
+        other => other,
+    }
+}
+
+/// The deployment-test checklist of each register holder that has an archivist: every passed
+/// step's stored-document checkpoints in that holder's register, with the document to open.
+/// Returns (holder, archivist token, checklist) for each holder with something to check.
+pub fn checklists(
+    cases: &[Case],
+    results: &RunResults,
+) -> Vec<(String, String, mock_archive::store::Checklist)> {
+    use mock_archive::store::{Checklist, ChecklistStep, Checkpoint};
+    let mut out = Vec::new();
+    let Some(first) = cases.first() else {
+        return out;
+    };
+    for (holder, token) in holders(&first.fixture) {
+        let mut steps = Vec::new();
+        for (case, result) in cases.iter().zip(&results.cases) {
+            let outcome = |id: &str| result.steps.iter().find(|s| s.id == id);
+            for step in &case.steps {
+                if outcome(&step.id).is_none_or(|s| s.outcome != Outcome::Passed) {
+                    continue;
+                }
+                for (n, check) in step.checks.iter().enumerate() {
+                    if !check.stored || check.register_holder.as_deref() != Some(holder.as_str()) {
+                        continue;
+                    }
+                    let Some(document_id) =
+                        outcome(&check.document).and_then(|s| s.document_id.clone())
+                    else {
+                        continue;
+                    };
+                    let id = |field: &str| format!("{}/{}/{n}/{field}", case.id, step.id);
+                    let mut checkpoints = vec![Checkpoint {
+                        id: id("register_holder"),
+                        label: field_label("register_holder").to_owned(),
+                        expected: Some(holder.clone()),
+                        confirmed: None,
+                    }];
+                    checkpoints.extend(check.fields.iter().map(|(field, expected)| Checkpoint {
+                        id: id(field),
+                        label: field_label(field).to_owned(),
+                        expected: Some(expected.clone()),
+                        confirmed: None,
+                    }));
+                    checkpoints.extend(check.hidden_from.iter().map(|h| Checkpoint {
+                        id: id(&format!("hidden_from/{h}")),
+                        label: field_label("hidden_from").to_owned(),
+                        expected: Some(h.clone()),
+                        confirmed: None,
+                    }));
+                    steps.push(ChecklistStep {
+                        step: if check.document == step.id {
+                            step.id.clone()
+                        } else {
+                            format!("{} ({})", step.id, check.document)
+                        },
+                        title: step.title.fi.clone(),
+                        document_id: Some(document_id),
+                        checkpoints,
+                    });
+                }
+            }
+        }
+        if !steps.is_empty() {
+            let checklist = Checklist {
+                case: cases
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                title: cases
+                    .iter()
+                    .map(|c| c.title.fi.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                steps,
+            };
+            out.push((holder, token, checklist));
+        }
+    }
+    out
+}
+
+async fn inspection_connection(setup: &Setup) -> anyhow::Result<Connection> {
+    let files = setup.pki.files(Role::Client);
+    let client = TlsClient::new(
+        &setup.pki.ca(),
+        Some(&Identity {
+            cert: files.cert,
+            key: files.key,
+        }),
+    )?;
+    Ok(client.connect(&setup.target).await?)
+}
+
+/// Puts each register holder's checklist into the archive (`PUT /inspect/checklist`).
+pub async fn put_checklists(
+    setup: &Setup,
+    lists: &[(String, String, mock_archive::store::Checklist)],
+) -> anyhow::Result<()> {
+    let mut conn = inspection_connection(setup).await?;
+    for (holder, token, list) in lists {
+        let reply = conn
+            .put_json_as("/inspect/checklist", token, serde_json::to_vec(list)?)
+            .await?;
+        anyhow::ensure!(
+            reply.status == 200,
+            "the archive refused the checklist of {holder}: HTTP {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    Ok(())
+}
+
+/// What the archivists confirmed in the view: `None` when nothing was confirmed.
+pub async fn confirmations(
+    setup: &Setup,
+    lists: &[(String, String, mock_archive::store::Checklist)],
+) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
+    let mut conn = inspection_connection(setup).await?;
+    let (mut confirmed, mut total) = (0, 0);
+    let mut by: Vec<String> = Vec::new();
+    let mut last: Option<OffsetDateTime> = None;
+    for (holder, token, _) in lists {
+        let reply = conn.get_as("/inspect/checklist", token).await?;
+        anyhow::ensure!(
+            reply.status == 200,
+            "the archive did not give the checklist of {holder}: HTTP {}",
+            reply.status
+        );
+        let list: mock_archive::store::Checklist = serde_json::from_slice(&reply.body)?;
+        for cp in list.steps.iter().flat_map(|s| &s.checkpoints) {
+            total += 1;
+            if let Some(c) = &cp.confirmed {
+                confirmed += 1;
+                if !by.contains(&c.by) {
+                    by.push(c.by.clone());
+                }
+                last = Some(last.map_or(c.at, |l| l.max(c.at)));
+            }
+        }
+    }
+    Ok(last.map(|at| crate::results::ArchivistConfirmation {
+        by: by.join(", "),
+        at: at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        confirmed,
+        total,
+    }))
+}
