@@ -452,3 +452,27 @@ fn serve_keeps_the_archive_for_the_archivist_and_the_confirmation_reaches_the_re
             .exists()
     );
 }
+
+#[test]
+fn the_same_steps_replay_against_a_running_mock_archive_process() {
+    let pki_dir = pki().dir().to_str().unwrap().to_owned();
+    let archive = support::spawn_archive(&[
+        "--pki",
+        &pki_dir,
+        "--db",
+        ":memory:",
+        "--view-listen",
+        "off",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = kantakoe_cmd(dir.path())
+        .args(["rehearse", "--archive", &archive.url, "--pki", &pki_dir])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let results = read_results(&dir.path().join("out"));
+    assert!(!results.archive.embedded);
+    assert_eq!(results.archive.url, archive.url);
+    assert!(results.all_passed(), "{stdout}");
+}
