@@ -234,3 +234,93 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
         serde_json::Value::Null
     );
 }
+
+/// After a whole `kantakoe rehearse --serve`: the archivist signs in, sees the register, opens
+/// the corrected document from the checklist, confirms a checkpoint, and the run's results
+/// carry the confirmation once the rehearsal is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() {
+    use std::io::BufRead as _;
+    let binary = chromedriver();
+    let work = tempfile::tempdir().unwrap();
+    let mut rehearsal = crate::support::kantakoe_cmd(work.path())
+        .args(["rehearse", "--serve", "--pki"])
+        .arg(crate::support::pki().dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(rehearsal.stdout.take().unwrap()).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("archivist view: ") {
+            base = Some(url.to_owned());
+        }
+        if line.starts_with("confirm the checkpoints in the view") {
+            break;
+        }
+    }
+    let base = base.expect("the rehearsal printed the view's address");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let driver = start_driver();
+    let client = browser(&driver).await;
+    let result = async {
+        client.goto(&format!("{base}/register")).await?;
+        client
+            .find(Locator::Id("token"))
+            .await?
+            .send_keys(PROVIDER_ARCHIVIST)
+            .await?;
+        client.find(Locator::Id("sign-in")).await?.click().await?;
+        let documents = client.find(Locator::Id("documents")).await?.text().await?;
+        assert!(documents.contains("Itsemaksava Testi"), "{documents}");
+        assert!(!documents.contains("150575-9025"), "R8: {documents}");
+        screenshot(&client, &dir, "rehearsal-01-register").await;
+
+        client.goto(&format!("{base}/checklist")).await?;
+        let progress = client.find(Locator::Id("progress")).await?.text().await?;
+        assert!(progress.starts_with("0/"), "{progress}");
+        client
+            .find(Locator::Css("[id=\"step-oma-korjaus\"] a.step-document"))
+            .await?
+            .click()
+            .await?;
+        let versions = client.find(Locator::Id("versions")).await?.text().await?;
+        assert!(versions.contains("korjaus"), "{versions}");
+        screenshot(&client, &dir, "rehearsal-02-corrected-document").await;
+
+        client.goto(&format!("{base}/checklist")).await?;
+        client
+            .find(Locator::Css(
+                "button[data-checkpoint=\"kayttoonottokoe/oma-korjaus/0/status\"]",
+            ))
+            .await?
+            .click()
+            .await?;
+        let progress = client.find(Locator::Id("progress")).await?.text().await?;
+        assert!(progress.starts_with("1/"), "{progress}");
+        screenshot(&client, &dir, "rehearsal-03-checklist").await;
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+    let stopped = Command::new("kill")
+        .args(["-INT", &rehearsal.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = rehearsal.wait().unwrap();
+    result.unwrap_or_else(|e| panic!("WebDriver ({}): {e}", binary.display()));
+    assert!(stopped.success());
+    assert_eq!(status.code(), Some(0), "{}", rest.join("\n"));
+    let results: kantakoe::results::RunResults = serde_json::from_str(
+        &std::fs::read_to_string(work.path().join("out/results.json")).unwrap(),
+    )
+    .unwrap();
+    let confirmation = results.confirmation.expect("the archivist's confirmation");
+    assert_eq!(confirmation.confirmed, 1);
+    assert_eq!(confirmation.by, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
+}

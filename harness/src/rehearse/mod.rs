@@ -1087,7 +1087,7 @@ pub fn checklists(
                         step: if check.document == step.id {
                             step.id.clone()
                         } else {
-                            format!("{} ({})", step.id, check.document)
+                            format!("{}/{}", step.id, check.document)
                         },
                         title: step.title.fi.clone(),
                         document_id: Some(document_id),
