@@ -2,7 +2,7 @@
 //! `serialNumber` attribute (2.5.4.5), the organisation name (O), the system name (CN), the
 //! validity period and the key usage.
 //!
-//! [public] DVV's social welfare and health care service certificates put the organisation OID
+//! Public fact: DVV's social welfare and health care service certificates put the organisation OID
 //! in `serialNumber` (signer certificate in `interop/RCMR_IN100002FI01.xml`).
 
 use std::fmt;
