@@ -4,15 +4,14 @@
 //! patient archive's messages, and idempotent resends.
 
 use kantakoe::client::Connection;
-use kantakoe::compose::{self, DocumentTemplate, MessageValues, Org, PersonValues, UsageSituation};
+use kantakoe::compose::{self, DocumentTemplate, MessageValues, Org, UsageSituation};
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
 use mock_archive::format::Wrapping;
 
 use crate::support::{self, pki, start_archive, target};
 
-/// Unit and clients of the bundled fixture (`testcases/orgs.toml`).
-const UNIT: &str = "2.999.5851.2.1.1";
+/// Organisations and clients of the bundled fixture (`testcases/orgs.toml`).
 const COUNTY_A: &str = "2.999.5851.2.2";
 const SELF_PAYING: &str = "010190-901R";
 const PURCHASED_A: &str = "150575-9025";
@@ -32,30 +31,7 @@ fn county_a() -> Org {
 
 /// A self-paying client's document into the provider's own register (R1), document `n`.
 fn self_paying(n: u32) -> MessageValues {
-    let provider = Org {
-        oid: scenario::PROVIDER_OID.into(),
-        name: scenario::PROVIDER_NAME.into(),
-    };
-    MessageValues {
-        message_id_root: format!("2.999.5851.9.1.{n}"),
-        message_id_extension: None,
-        sender: scenario::PROVIDER_OID.into(),
-        service_unit: Org {
-            oid: UNIT.into(),
-            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
-        },
-        client: PersonValues {
-            identity_code: SELF_PAYING.into(),
-            given: "Itsemaksava".into(),
-            family: "Testi".into(),
-        },
-        custodian: provider.clone(),
-        organiser: Some(provider),
-        usage_situation: UsageSituation::Own,
-        document_id: format!("2.999.5851.9.2.{n}"),
-        set_id: format!("2.999.5851.9.2.{n}"),
-        ..compose::example_values()
-    }
+    compose::scenario_self_paying(format!("2.999.5851.9.1.{n}"), format!("2.999.5851.9.2.{n}"))
 }
 
 async fn post(conn: &mut Connection, values: &MessageValues, wrapping: Wrapping) -> (u16, String) {

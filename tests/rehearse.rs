@@ -5,8 +5,8 @@ use std::io::BufRead as _;
 use std::path::Path;
 use std::process::Stdio;
 
-use kantakoe::compose::{self, DocumentTemplate, MessageValues, Org, PersonValues};
-use kantakoe::pki::{Role, scenario};
+use kantakoe::compose::{self, DocumentTemplate, MessageValues};
+use kantakoe::pki::Role;
 use kantakoe::results::{Outcome, RunResults};
 use kantakoe::signing::SystemSigner;
 use mock_archive::format::Wrapping;
@@ -202,29 +202,12 @@ fn a_case_with_problems_is_refused_with_every_problem_and_exit_code_2() {
 /// The stand-in vendor system: a self-paying client's document from the vendor's
 /// certificate, built and signed here.
 fn vendor_message(n: u32) -> Vec<u8> {
-    let provider = Org {
-        oid: scenario::PROVIDER_OID.into(),
-        name: scenario::PROVIDER_NAME.into(),
-    };
     let values = MessageValues {
-        message_id_root: format!("2.999.5851.8.{}.{n}", std::process::id()),
-        message_id_extension: None,
-        sender: scenario::PROVIDER_OID.into(),
-        service_unit: Org {
-            oid: "2.999.5851.2.1.1".into(),
-            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
-        },
-        client: PersonValues {
-            identity_code: "010190-901R".into(),
-            given: "Itsemaksava".into(),
-            family: "Testi".into(),
-        },
-        custodian: provider.clone(),
-        organiser: Some(provider),
-        document_id: format!("2.999.5851.8.{}.2{n}", std::process::id()),
-        set_id: format!("2.999.5851.8.{}.2{n}", std::process::id()),
         effective_time: "20260202100000+0200".into(),
-        ..compose::example_values()
+        ..compose::scenario_self_paying(
+            format!("2.999.5851.8.{}.{n}", std::process::id()),
+            format!("2.999.5851.8.{}.2{n}", std::process::id()),
+        )
     };
     let files = pki().files(Role::Signature);
     let signer =

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use kantakoe::compose::{
-    self, DocumentTemplate, MessageValues, Org, PersonValues, ReplacementReason, Replaces,
-    UsageSituation,
+    self, DocumentTemplate, MessageValues, Org, ReplacementReason, Replaces, UsageSituation,
 };
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
@@ -26,7 +25,6 @@ pub const PROVIDER_ARCHIVIST: &str = "arkistonhoitaja-esimerkki-TESTI";
 pub const COUNTY_ARCHIVIST: &str = "arkistonhoitaja-testila-TESTI";
 /// County A of the fixture.
 pub const COUNTY_A: &str = "2.999.5851.2.2";
-const UNIT: &str = "2.999.5851.2.1.1";
 const SELF_PAYING: &str = "010190-901R";
 const PURCHASED_A: &str = "150575-9025";
 
@@ -50,34 +48,8 @@ fn signer() -> SystemSigner {
     SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap()
 }
 
-fn provider() -> Org {
-    Org {
-        oid: scenario::PROVIDER_OID.into(),
-        name: scenario::PROVIDER_NAME.into(),
-    }
-}
-
 fn values(n: u32) -> MessageValues {
-    MessageValues {
-        message_id_root: format!("2.999.5851.9.7.{n}"),
-        message_id_extension: None,
-        sender: scenario::PROVIDER_OID.into(),
-        service_unit: Org {
-            oid: UNIT.into(),
-            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
-        },
-        client: PersonValues {
-            identity_code: SELF_PAYING.into(),
-            given: "Itsemaksava".into(),
-            family: "Testi".into(),
-        },
-        custodian: provider(),
-        organiser: Some(provider()),
-        usage_situation: UsageSituation::Own,
-        document_id: format!("2.999.5851.9.8.{n}"),
-        set_id: format!("2.999.5851.9.8.{n}"),
-        ..compose::example_values()
-    }
+    compose::scenario_self_paying(format!("2.999.5851.9.7.{n}"), format!("2.999.5851.9.8.{n}"))
 }
 
 async fn store(conn: &mut kantakoe::client::Connection, v: &MessageValues) -> String {

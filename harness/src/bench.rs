@@ -383,34 +383,14 @@ pub struct StoreFigures {
 
 /// A self-paying client's document for the bundled fixture, number `n` (unique ids).
 pub fn document_values(n: u32) -> crate::compose::MessageValues {
-    use crate::compose::{Org, PersonValues, UsageSituation};
-    use crate::pki::scenario;
-    let provider = Org {
-        oid: scenario::PROVIDER_OID.into(),
-        name: scenario::PROVIDER_NAME.into(),
-    };
     crate::compose::MessageValues {
-        message_id_root: format!("2.999.5851.9.7.{n}"),
-        message_id_extension: None,
-        sender: scenario::PROVIDER_OID.into(),
-        service_unit: Org {
-            oid: "2.999.5851.2.1.1".into(),
-            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
-        },
-        client: PersonValues {
-            identity_code: "010190-901R".into(),
-            given: "Itsemaksava".into(),
-            family: "Testi".into(),
-        },
-        custodian: provider.clone(),
-        organiser: Some(provider),
-        usage_situation: UsageSituation::Own,
-        document_id: format!("2.999.5851.9.8.{n}"),
-        set_id: format!("2.999.5851.9.8.{n}"),
         // About 20 KB of signed CDA, like a real client relationship document.
         narrative: "Asiakkuus alkanut. Palvelutarpeen arviointi tehty yhdessä asiakkaan kanssa.\n"
             .repeat(180),
-        ..crate::compose::example_values()
+        ..crate::compose::scenario_self_paying(
+            format!("2.999.5851.9.7.{n}"),
+            format!("2.999.5851.9.8.{n}"),
+        )
     }
 }
 

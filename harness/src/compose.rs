@@ -264,6 +264,37 @@ pub fn example_values() -> MessageValues {
     }
 }
 
+/// A self-paying client's document into the bundled fixture's provider's own register (R1):
+/// the provider (`pki::scenario`), its home-care service unit, the self-paying test client
+/// `010190-901R`, with the given message and document ids (the set is the document's own).
+pub fn scenario_self_paying(message_id_root: String, document_id: String) -> MessageValues {
+    use crate::pki::scenario;
+    let provider = Org {
+        oid: scenario::PROVIDER_OID.into(),
+        name: scenario::PROVIDER_NAME.into(),
+    };
+    MessageValues {
+        message_id_root,
+        message_id_extension: None,
+        sender: scenario::PROVIDER_OID.into(),
+        service_unit: Org {
+            oid: "2.999.5851.2.1.1".into(),
+            name: "Esimerkin kotihoito (TESTIAINEISTO)".into(),
+        },
+        client: PersonValues {
+            identity_code: "010190-901R".into(),
+            given: "Itsemaksava".into(),
+            family: "Testi".into(),
+        },
+        custodian: provider.clone(),
+        organiser: Some(provider),
+        usage_situation: UsageSituation::Own,
+        set_id: document_id.clone(),
+        document_id,
+        ..example_values()
+    }
+}
+
 /// The HTTP `Content-Type` of a wrapping (DESIGN §3.1).
 pub fn content_type(wrapping: Wrapping) -> &'static str {
     wrapping.content_type()

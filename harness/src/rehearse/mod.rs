@@ -60,6 +60,20 @@ pub struct Setup {
     pub message_path: String,
 }
 
+impl Setup {
+    /// A TLS client presenting the PKI certificate of `role`, trusting the PKI's CA.
+    pub fn client(&self, role: Role) -> Result<TlsClient, ClientError> {
+        let files = self.pki.files(role);
+        TlsClient::new(
+            &self.pki.ca(),
+            Some(&Identity {
+                cert: files.cert,
+                key: files.key,
+            }),
+        )
+    }
+}
+
 /// What the runner tells its watcher as it goes.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
@@ -407,15 +421,7 @@ impl Runner<'_> {
 
     async fn connection(&mut self, role: Role) -> Result<&mut Connection, ClientError> {
         if !self.connections.contains_key(&role) {
-            let files = self.setup.pki.files(role);
-            let client = TlsClient::new(
-                &self.setup.pki.ca(),
-                Some(&Identity {
-                    cert: files.cert,
-                    key: files.key,
-                }),
-            )?;
-            let conn = client.connect(&self.setup.target).await?;
+            let conn = self.setup.client(role)?.connect(&self.setup.target).await?;
             self.connections.insert(role, conn);
         }
         Ok(self.connections.get_mut(&role).expect("inserted above"))
@@ -425,16 +431,8 @@ impl Runner<'_> {
     /// `kantakoe preflight`, nothing is judged locally (e.g. an expired certificate is still
     /// presented), so the step shows what the archive does.
     async fn connect(&mut self, role: Role) -> (String, Vec<String>) {
-        let files = self.setup.pki.files(role);
         let attempt = async {
-            let client = TlsClient::new(
-                &self.setup.pki.ca(),
-                Some(&Identity {
-                    cert: files.cert,
-                    key: files.key,
-                }),
-            )?;
-            let mut conn = client.connect(&self.setup.target).await?;
+            let mut conn = self.setup.client(role)?.connect(&self.setup.target).await?;
             conn.get("/health").await
         };
         match attempt.await {
@@ -1117,15 +1115,7 @@ pub fn checklists(
 }
 
 async fn inspection_connection(setup: &Setup) -> anyhow::Result<Connection> {
-    let files = setup.pki.files(Role::Client);
-    let client = TlsClient::new(
-        &setup.pki.ca(),
-        Some(&Identity {
-            cert: files.cert,
-            key: files.key,
-        }),
-    )?;
-    Ok(client.connect(&setup.target).await?)
+    Ok(setup.client(Role::Client)?.connect(&setup.target).await?)
 }
 
 /// Puts each register holder's checklist into the archive (`PUT /inspect/checklist`).
