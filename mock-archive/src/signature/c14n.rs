@@ -144,16 +144,18 @@ impl<'a> Canonicalizer<'a, '_> {
                     let p_doc = lookup_key(&self.in_scope, p).unwrap_or("");
                     self.rendered.push((p_doc, uri));
                 }
-                let mut attrs: Vec<_> = e.attrs.iter().collect();
-                if !attrs.is_sorted_by(|a, b| attr_order(a, b).is_le()) {
+                // Documents mostly write attributes in canonical order already; only sort
+                // (a list of references) when they do not.
+                if e.attrs.is_sorted_by(|a, b| attr_order(a, b).is_le()) {
+                    for a in &e.attrs {
+                        write_attr(a, self.out);
+                    }
+                } else {
+                    let mut attrs: Vec<_> = e.attrs.iter().collect();
                     attrs.sort_by(|a, b| attr_order(a, b));
-                }
-                for a in attrs {
-                    self.out.push(b' ');
-                    write_qname(a.prefix, a.local, self.out);
-                    self.out.extend_from_slice(b"=\"");
-                    escape_attr(&a.value, self.out);
-                    self.out.push(b'"');
+                    for a in attrs {
+                        write_attr(a, self.out);
+                    }
                 }
                 self.out.push(b'>');
                 for c in &e.children {
@@ -181,7 +183,28 @@ fn lookup_key<'a>(stack: &[(&'a str, &'a str)], prefix: &str) -> Option<&'a str>
 
 /// C14N attribute order: by namespace URI (none first), then local name.
 fn attr_order(a: &Attr<'_>, b: &Attr<'_>) -> std::cmp::Ordering {
-    (a.ns.as_deref().unwrap_or(""), a.local).cmp(&(b.ns.as_deref().unwrap_or(""), b.local))
+    match (a.ns.as_deref(), b.ns.as_deref()) {
+        // The common case, unprefixed attributes: no namespace to compare.
+        (None, None) => bytewise(a.local, b.local),
+        (x, y) => {
+            bytewise(x.unwrap_or(""), y.unwrap_or("")).then_with(|| bytewise(a.local, b.local))
+        }
+    }
+}
+
+/// Byte-wise string order without a `memcmp` call (names are short; the call costs more than
+/// the comparison).
+fn bytewise(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes().cmp(b.bytes())
+}
+
+/// One attribute, with its leading space.
+fn write_attr(a: &Attr<'_>, out: &mut Vec<u8>) {
+    out.push(b' ');
+    write_qname(a.prefix, a.local, out);
+    out.extend_from_slice(b"=\"");
+    escape_attr(&a.value, out);
+    out.push(b'"');
 }
 
 fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
@@ -194,30 +217,43 @@ fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
 
 /// Text node escaping (C14N §2.3).
 fn escape_text(t: &str, out: &mut Vec<u8>) {
-    for b in t.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
-    }
+    escape_with(t, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
 }
 
 /// Attribute value escaping (C14N §2.3).
 fn escape_attr(t: &str, out: &mut Vec<u8>) {
-    for b in t.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\t' => out.extend_from_slice(b"&#x9;"),
-            b'\n' => out.extend_from_slice(b"&#xA;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
+    escape_with(t, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
+}
+
+/// Copies `t` to `out`, replacing each byte `escape` names; the runs between them are copied
+/// whole (one `extend_from_slice` per run, not one push per byte).
+#[inline(always)]
+fn escape_with(t: &str, out: &mut Vec<u8>, escape: impl Fn(u8) -> Option<&'static [u8]>) {
+    let bytes = t.as_bytes();
+    out.reserve(bytes.len());
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(replacement) = escape(b) {
+            out.extend_from_slice(&bytes[run..i]);
+            out.extend_from_slice(replacement);
+            run = i + 1;
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 #[cfg(test)]
