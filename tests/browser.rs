@@ -88,6 +88,42 @@ async fn browser(driver: &Driver) -> Client {
 }
 
 /// Saves a screenshot of the current page as `<dir>/<name>.png` and prints its path.
+/// An element's text once `ok` accepts it. A click that submits a form or follows a link
+/// returns before the next page is there, so the old page's element may still be found, go
+/// stale, or be missing for a moment: retry for up to ten seconds.
+async fn text_when(
+    client: &Client,
+    id: &str,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, fantoccini::error::CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match client.find(Locator::Id(id)).await {
+            Ok(element) => element.text().await.ok(),
+            Err(_) => None,
+        };
+        match text {
+            Some(t) if ok(&t) || Instant::now() >= deadline => return Ok(t),
+            None if Instant::now() >= deadline => {
+                return client.find(Locator::Id(id)).await?.text().await;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The current path once it is `path` (see [`text_when`]); the last one seen otherwise.
+async fn path_when(client: &Client, path: &str) -> Result<String, fantoccini::error::CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = client.current_url().await?.path().to_owned();
+        if now == path || Instant::now() >= deadline {
+            return Ok(now);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn screenshot(client: &Client, dir: &Path, name: &str) {
     let png = client.screenshot().await.expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
@@ -126,7 +162,7 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .send_keys(PROVIDER_ARCHIVIST)
             .await?;
         client.find(Locator::Id("sign-in")).await?.click().await?;
-        assert_eq!(client.current_url().await?.path(), "/register");
+        assert_eq!(path_when(&client, "/register").await?, "/register");
         let who = client.find(Locator::Id("archivist")).await?.text().await?;
         assert_eq!(who, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
         let documents = client.find(Locator::Id("documents")).await?.text().await?;
@@ -140,10 +176,8 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        assert_eq!(
-            client.current_url().await?.path(),
-            format!("/documents/{}", s.v2)
-        );
+        let document = format!("/documents/{}", s.v2);
+        assert_eq!(path_when(&client, &document).await?, document);
         let versions = client.find(Locator::Id("versions")).await?.text().await?;
         assert!(versions.contains("ensimmäinen versio"), "{versions}");
         assert!(
@@ -163,7 +197,8 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        let narrative = client.find(Locator::Id("narrative")).await?.text().await?;
+        let narrative =
+            text_when(&client, "narrative", |t| t.contains(crate::view::HOSTILE)).await?;
         assert!(
             narrative.contains(crate::view::HOSTILE),
             "the markup shows as text: {narrative}"
@@ -176,7 +211,7 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        let audit = client.find(Locator::Id("audit")).await?.text().await?;
+        let audit = text_when(&client, "audit", |t| t.contains("ID-INVALID")).await?;
         assert!(audit.contains("ID-INVALID"), "{audit}");
         screenshot(&client, &dir, "05-request-log").await;
 
@@ -186,20 +221,14 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        assert_eq!(
-            client.find(Locator::Id("progress")).await?.text().await?,
-            "0/4"
-        );
+        assert_eq!(text_when(&client, "progress", |t| t == "0/4").await?, "0/4");
         client
             .find(Locator::Css("button[data-checkpoint=\"own-2/status\"]"))
             .await?
             .click()
             .await?;
+        assert_eq!(text_when(&client, "progress", |t| t == "1/4").await?, "1/4");
         assert_eq!(client.current_url().await?.path(), "/checklist");
-        assert_eq!(
-            client.find(Locator::Id("progress")).await?.text().await?,
-            "1/4"
-        );
         let step = client.find(Locator::Id("step-own-2")).await?.text().await?;
         assert!(
             step.contains("✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO)"),
@@ -274,7 +303,8 @@ async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() 
             .send_keys(PROVIDER_ARCHIVIST)
             .await?;
         client.find(Locator::Id("sign-in")).await?.click().await?;
-        let documents = client.find(Locator::Id("documents")).await?.text().await?;
+        let documents =
+            text_when(&client, "documents", |t| t.contains("Itsemaksava Testi")).await?;
         assert!(documents.contains("Itsemaksava Testi"), "{documents}");
         assert!(!documents.contains("150575-9025"), "R8: {documents}");
         screenshot(&client, &dir, "rehearsal-01-register").await;
@@ -287,7 +317,7 @@ async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() 
             .await?
             .click()
             .await?;
-        let versions = client.find(Locator::Id("versions")).await?.text().await?;
+        let versions = text_when(&client, "versions", |t| t.contains("korjaus")).await?;
         assert!(versions.contains("korjaus"), "{versions}");
         screenshot(&client, &dir, "rehearsal-02-corrected-document").await;
 
@@ -299,7 +329,7 @@ async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() 
             .await?
             .click()
             .await?;
-        let progress = client.find(Locator::Id("progress")).await?.text().await?;
+        let progress = text_when(&client, "progress", |t| t.starts_with("1/")).await?;
         assert!(progress.starts_with("1/"), "{progress}");
         screenshot(&client, &dir, "rehearsal-03-checklist").await;
         Ok::<(), fantoccini::error::CmdError>(())
