@@ -124,6 +124,18 @@ async fn path_when(client: &Client, path: &str) -> Result<String, fantoccini::er
     }
 }
 
+/// Signs in on the sign-in page the browser shows, and waits for the register.
+async fn sign_in(client: &Client, token: &str) -> Result<(), fantoccini::error::CmdError> {
+    client
+        .find(Locator::Id("token"))
+        .await?
+        .send_keys(token)
+        .await?;
+    client.find(Locator::Id("sign-in")).await?.click().await?;
+    path_when(client, "/register").await?;
+    Ok(())
+}
+
 async fn screenshot(client: &Client, dir: &Path, name: &str) {
     let png = client.screenshot().await.expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
@@ -156,13 +168,8 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
         assert_eq!(message, "Kirjaudu ensin sisään.");
         screenshot(&client, &dir, "01-sign-in").await;
 
-        client
-            .find(Locator::Id("token"))
-            .await?
-            .send_keys(PROVIDER_ARCHIVIST)
-            .await?;
-        client.find(Locator::Id("sign-in")).await?.click().await?;
-        assert_eq!(path_when(&client, "/register").await?, "/register");
+        sign_in(&client, PROVIDER_ARCHIVIST).await?;
+        assert_eq!(client.current_url().await?.path(), "/register");
         let who = client.find(Locator::Id("archivist")).await?.text().await?;
         assert_eq!(who, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
         let documents = client.find(Locator::Id("documents")).await?.text().await?;
@@ -297,12 +304,7 @@ async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() 
     let client = browser(&driver).await;
     let result = async {
         client.goto(&format!("{base}/register")).await?;
-        client
-            .find(Locator::Id("token"))
-            .await?
-            .send_keys(PROVIDER_ARCHIVIST)
-            .await?;
-        client.find(Locator::Id("sign-in")).await?.click().await?;
+        sign_in(&client, PROVIDER_ARCHIVIST).await?;
         let documents =
             text_when(&client, "documents", |t| t.contains("Itsemaksava Testi")).await?;
         assert!(documents.contains("Itsemaksava Testi"), "{documents}");

@@ -52,15 +52,10 @@ fn junit_counts(path: &Path) -> (usize, String) {
 fn outcome_text(case: &kantakoe::results::CaseResult) -> String {
     let mut out = format!("{} — {}\n", case.id, case.title_fi);
     for s in &case.steps {
-        let show = |ack: &str, codes: &[String]| {
-            if ack.is_empty() {
-                "—".to_owned()
-            } else if codes.is_empty() || ack == "refused" {
-                // Why a TLS client was refused depends on timing (alert or closed channel).
-                ack.to_owned()
-            } else {
-                format!("{ack} [{}]", codes.join(", "))
-            }
+        let show = |ack: &str, codes: &[String]| match ack {
+            // Why a TLS client was refused depends on timing (alert or closed channel).
+            "refused" => ack.to_owned(),
+            _ => kantakoe::results::ack_text(ack, codes),
         };
         out.push_str(&format!(
             "{} ({:?}): expected {}, got {} → {}\n",
@@ -458,4 +453,20 @@ fn the_same_steps_replay_against_a_running_mock_archive_process() {
     assert!(!results.archive.embedded);
     assert_eq!(results.archive.url, archive.url);
     assert!(results.all_passed(), "{stdout}");
+}
+
+#[test]
+fn sending_the_example_organisations_report_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kantakoe_cmd(dir.path())
+        .args(["rehearse", "--smtp", "smtp+plain://127.0.0.1:2525"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "kantakoe: error: refusing to submit a report made from the bundled example settings (test data) to kanta@kanta.fi; write your organisation's details to kantakoe.toml or pass --settings FILE\n"
+    );
+    assert!(output.stdout.is_empty(), "nothing ran");
+    assert!(!dir.path().join("out").exists(), "nothing is written");
 }

@@ -143,6 +143,16 @@ impl Role {
         Role::StrangerSignature,
     ];
 
+    /// The role whose file stem is `stem`.
+    pub fn from_stem(stem: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.stem() == stem)
+    }
+
+    /// Every file stem, comma-separated, for messages that list the choices.
+    pub fn stems() -> String {
+        Role::ALL.map(Role::stem).join(", ")
+    }
+
     /// The file stem, e.g. `expired-client`.
     pub fn stem(self) -> &'static str {
         match self {

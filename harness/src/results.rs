@@ -45,9 +45,19 @@ pub struct RunResults {
 impl RunResults {
     /// Whether every step of every case passed and no stray submission arrived.
     pub fn all_passed(&self) -> bool {
-        self.summary.failed == 0
-            && self.summary.passed == self.summary.steps
-            && self.strays.is_empty()
+        self.summary.passed == self.summary.steps && self.strays.is_empty()
+    }
+}
+
+/// An acknowledgement as people read it: `AE [R2-NOT-ORGANISER, …]`, just `AA` without codes,
+/// `—` for a step that expects none.
+pub fn ack_text(ack: &str, codes: &[String]) -> String {
+    if ack.is_empty() {
+        "—".to_owned()
+    } else if codes.is_empty() {
+        ack.to_owned()
+    } else {
+        format!("{ack} [{}]", codes.join(", "))
     }
 }
 

@@ -425,20 +425,9 @@ async fn accept_messages(
             let shared = shared.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let timeout = shared.config.handshake_timeout;
-                let handshake = tokio::time::timeout(timeout, tls::accept(&acceptor, tcp)).await;
-                let (stream, peer) = match handshake {
-                    Ok(Ok(pair)) => pair,
-                    Ok(Err(err)) => {
-                        shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("tls handshake with {remote} failed: {err}");
-                        return;
-                    }
-                    Err(_) => {
-                        shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("tls handshake with {remote} timed out after {timeout:?}");
-                        return;
-                    }
+                let accepted = handshake(&shared, remote, "", tls::accept(&acceptor, tcp)).await;
+                let Some((stream, peer)) = accepted else {
+                    return;
                 };
                 if let Err(err) = http::serve_connection(stream, peer, shared, watcher).await {
                     tracing::debug!("connection with {remote} ended: {err}");
@@ -448,13 +437,23 @@ async fn accept_messages(
     }
 }
 
-/// Runs an archive until SIGINT or SIGTERM: binds, calls `on_ready` with the bound address,
-/// then serves.
-pub async fn run(
-    config: ArchiveConfig,
-    on_ready: impl FnOnce(SocketAddr),
-) -> Result<(), StartError> {
-    run_ready(config, |ready| on_ready(ready.addr)).await
+/// A TLS handshake within the configured timeout. A failure is counted and logged for that
+/// connection alone (`listener` names which one, e.g. `"view "`), never stopping the server.
+async fn handshake<T, E: std::fmt::Display>(
+    shared: &Shared,
+    remote: SocketAddr,
+    listener: &str,
+    accept: impl Future<Output = Result<T, E>>,
+) -> Option<T> {
+    let timeout = shared.config.handshake_timeout;
+    let failure = match tokio::time::timeout(timeout, accept).await {
+        Ok(Ok(accepted)) => return Some(accepted),
+        Ok(Err(err)) => format!("failed: {err}"),
+        Err(_) => format!("timed out after {timeout:?}"),
+    };
+    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!("{listener}tls handshake with {remote} {failure}");
+    None
 }
 
 /// Runs an archive until SIGINT or SIGTERM: binds, calls `on_ready` with what it announces
@@ -494,20 +493,10 @@ async fn serve_view(
         let shared = shared.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let timeout = shared.config.handshake_timeout;
-            let stream = match tokio::time::timeout(timeout, tls::accept_view(&acceptor, tcp)).await
-            {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(err)) => {
-                    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("view tls handshake with {remote} failed: {err}");
-                    return;
-                }
-                Err(_) => {
-                    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("view tls handshake with {remote} timed out");
-                    return;
-                }
+            let accepted =
+                handshake(&shared, remote, "view ", tls::accept_view(&acceptor, tcp)).await;
+            let Some(stream) = accepted else {
+                return;
             };
             if let Err(err) = http::serve_view_connection(stream, shared, watcher).await {
                 tracing::debug!("view connection with {remote} ended: {err}");

@@ -41,13 +41,7 @@ pub struct Args {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::ALL
-        .into_iter()
-        .find(|r| r.stem() == s)
-        .ok_or_else(|| {
-            let names: Vec<_> = Role::ALL.iter().map(|r| r.stem()).collect();
-            format!("unknown role {s:?}; one of: {}", names.join(", "))
-        })
+    Role::from_stem(s).ok_or_else(|| format!("unknown role {s:?}; one of: {}", Role::stems()))
 }
 
 /// Runs `kantakoe preflight`.

@@ -15,7 +15,7 @@ use crate::client::Target;
 use crate::pki::{Pki, PkiSpec};
 use crate::rehearse::case::{self, Case};
 use crate::rehearse::{self, Event, Setup, output, suite};
-use crate::report::{self, ReportOptions, ReportOutcome, Settings, SmtpTarget};
+use crate::report::{self, ReportOptions, ReportOutcome, SmtpTarget};
 use crate::results::{Mode, Outcome, RunResults};
 
 /// Arguments of `kantakoe rehearse`.
@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let today = time::OffsetDateTime::now_local()
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
         .date();
-    Settings::load(args.settings.as_deref(), today)?;
+    report::settings_for(args.settings.as_deref(), today, smtp.is_some())?;
     let cases = if args.cases.is_empty() {
         suite::bundled()?
     } else {

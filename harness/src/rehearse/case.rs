@@ -307,8 +307,7 @@ fn render(problems: &[CaseProblem]) -> String {
 struct RawCase {
     title: Text,
     fixture: Option<String>,
-    #[serde(default)]
-    defaults: RawDefaults,
+    defaults: Option<Spanned<RawDefaults>>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -459,14 +458,15 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         }
     };
 
-    let d = &raw.defaults;
+    let no_defaults = RawDefaults::default();
+    let d = raw.defaults.as_ref().map_or(&no_defaults, Spanned::get_ref);
     let default_role = |value: &Option<String>, fallback: Role| -> Result<Role, String> {
         value.as_deref().map_or(Ok(fallback), role)
     };
-    let defaults_line = text
-        .lines()
-        .position(|l| l.trim() == "[defaults]")
-        .map_or(1, |i| i + 1);
+    let defaults_line = raw
+        .defaults
+        .as_ref()
+        .map_or(1, |d| line_of(text, d.span().start));
     let mut check_default = |r: Result<Role, String>, fallback: Role| {
         r.unwrap_or_else(|e| {
             problems.push(problem(defaults_line, None, e));
@@ -816,16 +816,12 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
 }
 
 fn role(name: &str) -> Result<Role, String> {
-    Role::ALL
-        .into_iter()
-        .find(|r| r.stem() == name)
-        .ok_or_else(|| {
-            let names: Vec<_> = Role::ALL.iter().map(|r| r.stem()).collect();
-            format!(
-                "{name:?} is not a PKI certificate; one of: {}",
-                names.join(", ")
-            )
-        })
+    Role::from_stem(name).ok_or_else(|| {
+        format!(
+            "{name:?} is not a PKI certificate; one of: {}",
+            Role::stems()
+        )
+    })
 }
 
 fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
@@ -956,6 +952,21 @@ register_holder = "2.999.5851.2.3"
         assert!(
             text.starts_with("the test case has 1 problem:\n  case.toml:10: unknown field `titel`"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_bad_default_names_the_defaults_table() {
+        let err = load_str(
+            "title = { fi = \"T\", sv = \"T\" }\n\n[defaults]\ntls = \"nobody\"\neffective_time = \"eilen\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the test case has 3 problems:\n  case.toml:3: \"nobody\" is not a PKI certificate; one of: {}\n  case.toml:3: \"eilen\" is not an RFC 3339 time, e.g. 2026-02-02T10:00:00+02:00\n  case.toml:1: the case has no [[step]]",
+                Role::stems()
+            )
         );
     }
 

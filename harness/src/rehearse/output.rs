@@ -8,22 +8,12 @@ use std::path::{Path, PathBuf};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use crate::results::{Actor, Outcome, RunResults, StepResult};
+use crate::results::{Actor, Outcome, RunResults, StepResult, ack_text};
 
 /// The file names written into the output directory.
 pub const RESULTS_JSON: &str = "results.json";
 /// JUnit XML.
 pub const JUNIT_XML: &str = "junit.xml";
-
-fn ack_text(ack: &str, codes: &[String]) -> String {
-    if ack.is_empty() {
-        "—".to_owned()
-    } else if codes.is_empty() {
-        ack.to_owned()
-    } else {
-        format!("{ack} [{}]", codes.join(", "))
-    }
-}
 
 fn actual_text(step: &StepResult) -> String {
     step.actual

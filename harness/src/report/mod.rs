@@ -202,6 +202,21 @@ pub fn build_report(
     Ok((email::build_message(settings, &subject, &text)?, due))
 }
 
+/// The settings a report will use, checked: every problem at once, and a report from the
+/// bundled example settings is never sent. `kantakoe rehearse` calls it before the run too, so
+/// that these problems come out before any work is done.
+pub fn settings_for(
+    path: Option<&std::path::Path>,
+    test_date: Date,
+    sending: bool,
+) -> Result<Settings, ReportError> {
+    let settings = Settings::load(path, test_date)?;
+    if sending && settings.source == SettingsSource::Example {
+        return Err(ReportError::ExampleNotSent);
+    }
+    Ok(settings)
+}
+
 /// After a run: when every step passed, the report `.eml` (and SMTP when asked); otherwise the
 /// findings summary. Settings problems are reported, all at once, before anything is written;
 /// a stale `.eml` or findings file from an earlier run in the same directory is removed so it
@@ -225,10 +240,11 @@ pub fn write_after_run(
         return Ok(ReportOutcome::Findings { path });
     }
 
-    let settings = Settings::load(options.settings.as_deref(), results.test_date)?;
-    if options.smtp.is_some() && settings.source == SettingsSource::Example {
-        return Err(ReportError::ExampleNotSent);
-    }
+    let settings = settings_for(
+        options.settings.as_deref(),
+        results.test_date,
+        options.smtp.is_some(),
+    )?;
     let (message, due) = build_report(results, &settings, options.lang)?;
     std::fs::create_dir_all(out).map_err(write_error(out))?;
     for f in &findings_files {
