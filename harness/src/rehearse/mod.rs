@@ -36,11 +36,9 @@ use case::{
     Template,
 };
 
-/// Convention (not an official value): the arc under which the harness makes message and document ids:
-/// `2.999.5851.9.<run>.1.<n>` for messages and `.2.<n>` for documents, `<run>` being the
-/// run's start in milliseconds, so runs against a persistent archive never collide. Not an
-/// official Kanta arc: 2.999 is ITU-T's example arc.
-pub const RUN_ID_ARC: &str = "2.999.5851.9";
+/// The arc of the ids the harness makes, one sub-arc per run (its start in milliseconds), so
+/// runs against a persistent archive never collide. A convention: see the codes module.
+pub const RUN_ID_ARC: &str = codes::HARNESS_ID_ARC.value;
 
 /// How a run is set up.
 #[derive(Debug, Clone)]

@@ -457,6 +457,15 @@ pub const ACK_ID_ROOT: Value = Value {
         note: "the real archive's message ids are not in public material; example arc 2.999",
     },
 };
+/// Arc under which the harness (`kantakoe rehearse`) makes message and document ids:
+/// `<arc>.<run start in ms>.1.<n>` for messages, `.2.<n>` for documents.
+pub const HARNESS_ID_ARC: Value = Value {
+    value: "2.999.5851.9",
+    meaning: "arc of the ids the harness makes for its submissions (one sub-arc per run)",
+    provenance: Provenance::Convention {
+        note: "a real client system uses ids under its own organisation's OID; example arc 2.999 so ids never collide with real ones",
+    },
+};
 /// Interaction of the archive's acknowledgement.
 pub const INTERACTION_ACK: Value = Value {
     value: "MCCI_IN000002UV01",
@@ -672,6 +681,10 @@ pub const ALL: &[Entry] = &[
         name: "ACK_ID_ROOT",
         value: ACK_ID_ROOT,
     },
+    Entry::Value {
+        name: "HARNESS_ID_ARC",
+        value: HARNESS_ID_ARC,
+    },
 ];
 
 /// The interactions this project knows, with whether each belongs to the social welfare
@@ -768,7 +781,8 @@ mod tests {
                 "INTERACTION_REPLACE",
                 "DEFAULT_MESSAGE_PATH",
                 "INTERACTION_ACK",
-                "ACK_ID_ROOT"
+                "ACK_ID_ROOT",
+                "HARNESS_ID_ARC"
             ]
         );
         assert!(ACK_DETAIL_SYSTEM.oid.starts_with("2.999."));
