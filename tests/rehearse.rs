@@ -470,3 +470,33 @@ fn sending_the_example_organisations_report_is_refused_before_the_run() {
     assert!(output.stdout.is_empty(), "nothing ran");
     assert!(!dir.path().join("out").exists(), "nothing is written");
 }
+
+#[test]
+fn cases_with_different_fixtures_cannot_share_the_embedded_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::fs::read_to_string(workspace().join("testcases/orgs.toml")).unwrap();
+    std::fs::write(dir.path().join("a.toml"), &fixture).unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        format!("{fixture}\n# another organisation fixture\n"),
+    )
+    .unwrap();
+    let case =
+        std::fs::read_to_string(workspace().join("tests/cases/wrong-expectation.toml")).unwrap();
+    for (name, fixture) in [("one.toml", "a.toml"), ("two.toml", "b.toml")] {
+        let text = case.replace(
+            "fixture = \"../../testcases/orgs.toml\"",
+            &format!("fixture = \"{fixture}\""),
+        );
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let output = kantakoe_cmd(dir.path())
+        .args(["rehearse", "--case", "one.toml", "--case", "two.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "kantakoe: error: the embedded archive has one organisation fixture, but one.toml and two.toml use different ones; run them separately\n"
+    );
+}
