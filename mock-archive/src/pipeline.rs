@@ -11,18 +11,24 @@
 //!
 //! Every request, answered in any of these ways, goes through the store so that the audit log
 //! is complete.
+//!
+//! Reading, the signature and the rules are CPU work: they run on a bounded pool ([`CpuPool`]:
+//! tokio's blocking threads, at most one job per core at once), never on the async workers, so
+//! that `/health`, handshakes and other clients are served while a large or hostile message is
+//! judged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 
 use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
 use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
 use crate::orgs::Registry;
 use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
-use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
+use crate::signature::{self as sigverify, Entitlement, VerifyOptions};
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
 
 /// Where signature problems are located.
@@ -56,11 +62,79 @@ pub struct Answer {
 
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
-    registry: Arc<Registry>,
+    judge: Arc<Judge>,
     store: Store,
+    pool: CpuPool,
+    ack_counter: AtomicU64,
+}
+
+/// What the CPU stages need (shared with the pool's threads).
+struct Judge {
+    registry: Arc<Registry>,
     signature: VerifyOptions,
     limits: Limits,
-    ack_counter: AtomicU64,
+}
+
+/// A bounded pool for CPU-heavy work: each job runs on one of tokio's blocking threads, and
+/// at most `permits` jobs run at once (the others wait, without holding an async worker).
+#[derive(Debug, Clone)]
+pub struct CpuPool {
+    permits: Arc<Semaphore>,
+}
+
+impl CpuPool {
+    /// A pool running at most `size` jobs at once (at least 1).
+    pub fn new(size: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(size.max(1))),
+        }
+    }
+
+    /// A pool with one job per available core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Runs `job` on the pool and waits for its result. The permit travels with the job, so a
+    /// caller that stops waiting does not free a place while the job still runs. A panic in
+    /// the job is resumed in the caller.
+    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .expect("the pool's semaphore is never closed");
+        let handle = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        });
+        match handle.await {
+            Ok(value) => value,
+            Err(err) => match err.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(err) => panic!("a pool job was cancelled: {err}"),
+            },
+        }
+    }
+
+    /// How many more jobs could start now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+}
+
+/// What the CPU stages decided for one request.
+enum Prepared {
+    /// Not a readable HL7 V3 message: an HTTP error with a SOAP Fault.
+    Fault {
+        status: u16,
+        reason: String,
+        request_sha256: [u8; 32],
+    },
+    /// A message to record (and maybe store), answered in `wrapping`.
+    Record {
+        request: Request,
+        wrapping: Wrapping,
+    },
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -93,10 +167,13 @@ impl Pipeline {
         };
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
-            registry,
+            judge: Arc::new(Judge {
+                registry,
+                signature,
+                limits,
+            }),
             store,
-            signature,
-            limits,
+            pool: CpuPool::per_core(),
             ack_counter: AtomicU64::new(seed),
         }
     }
@@ -108,22 +185,96 @@ impl Pipeline {
 
     /// The organisation registry.
     pub fn registry(&self) -> &Registry {
-        &self.registry
+        &self.judge.registry
     }
 
-    /// Handles one message.
+    /// Handles one message: the CPU stages on the pool, then the store.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
+        let ack_number = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+        let received_at = incoming.received_at;
+        let tls_peer = incoming.tls_organisation.clone();
+        let judge = Arc::clone(&self.judge);
+        let prepared = self
+            .pool
+            .run(move || judge.prepare(&incoming, ack_number))
+            .await;
+        match prepared {
+            Prepared::Fault {
+                status,
+                reason,
+                request_sha256,
+            } => {
+                self.fault(received_at, tls_peer, request_sha256, status, reason)
+                    .await
+            }
+            Prepared::Record { request, wrapping } => match self.store.submit(request).await {
+                Ok(recorded) => Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                },
+                Err(err) => {
+                    tracing::error!("storage failed: {err}");
+                    Answer {
+                        status: 500,
+                        content_type: content_type_of(Wrapping::Soap11),
+                        body: soap_fault(
+                            "soap:Server",
+                            &format!("the archive could not record the message: {err}"),
+                        ),
+                        recorded: None,
+                    }
+                }
+            },
+        }
+    }
+
+    /// Records an unreadable request in the audit log and answers with a SOAP Fault.
+    async fn fault(
+        &self,
+        received_at: OffsetDateTime,
+        tls_peer: Option<String>,
+        sha: [u8; 32],
+        status: u16,
+        reason: String,
+    ) -> Answer {
+        let request = Request {
+            received_at,
+            tls_peer,
+            message_id: None,
+            request_sha256: sha,
+            register_holder: None,
+            action: Action::Refuse(vec![AckDetail {
+                code: AckCode::MessageUnreadable,
+                location: None,
+                detail: reason.clone(),
+            }]),
+            acknowledge: Box::new(|_, _| Vec::new()),
+        };
+        if let Err(err) = self.store.submit(request).await {
+            tracing::error!("audit of a refused request failed: {err}");
+        }
+        Answer {
+            status,
+            content_type: content_type_of(Wrapping::Soap11),
+            body: soap_fault("soap:Client", &reason),
+            recorded: None,
+        }
+    }
+}
+
+impl Judge {
+    /// The CPU stages of one request: content type, reading, and every check that needs no
+    /// database. Runs on the pool.
+    fn prepare(&self, incoming: &Incoming, ack_number: u64) -> Prepared {
         let request_sha256 = store::request_hash(&incoming.body);
-        if let Err(fault) = check_content_type(incoming.content_type.as_deref()) {
-            return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    415,
-                    fault,
-                    AckCode::MessageUnreadable,
-                )
-                .await;
+        if let Err(reason) = check_content_type(incoming.content_type.as_deref()) {
+            return Prepared::Fault {
+                status: 415,
+                reason,
+                request_sha256,
+            };
         }
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
@@ -132,19 +283,15 @@ impl Pipeline {
                 "the request is not a readable HL7 V3 message: {}",
                 list.join("; ")
             );
-            return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    400,
-                    reason,
-                    AckCode::MessageUnreadable,
-                )
-                .await;
+            return Prepared::Fault {
+                status: 400,
+                reason,
+                request_sha256,
+            };
         };
-        let (action, holder) = self.judge(&message, problems, &incoming);
+        let (action, holder) = self.judge(&message, problems, incoming);
         let wrapping = message.wrapping;
-        let ack_input = self.ack_input(&message, incoming.received_at);
+        let ack_input = ack_input(&message, incoming.received_at, ack_number);
         let request = Request {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
@@ -161,59 +308,7 @@ impl Pipeline {
                 ack::render(&input).into_bytes()
             }),
         };
-        match self.store.submit(request).await {
-            Ok(recorded) => Answer {
-                status: 200,
-                content_type: content_type_of(wrapping),
-                body: wrap(wrapping, &recorded.ack),
-                recorded: Some(recorded),
-            },
-            Err(err) => {
-                tracing::error!("storage failed: {err}");
-                Answer {
-                    status: 500,
-                    content_type: content_type_of(Wrapping::Soap11),
-                    body: soap_fault(
-                        "soap:Server",
-                        &format!("the archive could not record the message: {err}"),
-                    ),
-                    recorded: None,
-                }
-            }
-        }
-    }
-
-    /// Records an unreadable request in the audit log and answers with a SOAP Fault.
-    async fn fault(
-        &self,
-        incoming: &Incoming,
-        sha: [u8; 32],
-        status: u16,
-        reason: String,
-        code: AckCode,
-    ) -> Answer {
-        let request = Request {
-            received_at: incoming.received_at,
-            tls_peer: incoming.tls_organisation.clone(),
-            message_id: None,
-            request_sha256: sha,
-            register_holder: None,
-            action: Action::Refuse(vec![AckDetail {
-                code,
-                location: None,
-                detail: reason.clone(),
-            }]),
-            acknowledge: Box::new(|_, _| Vec::new()),
-        };
-        if let Err(err) = self.store.submit(request).await {
-            tracing::error!("audit of a refused request failed: {err}");
-        }
-        Answer {
-            status,
-            content_type: content_type_of(Wrapping::Soap11),
-            body: soap_fault("soap:Client", &reason),
-            recorded: None,
-        }
+        Prepared::Record { request, wrapping }
     }
 
     /// Every check that needs no database: reading problems, consistency, signature, rules.
@@ -261,7 +356,7 @@ impl Pipeline {
         let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
         let verification = sigverify::verify(cda_bytes, &self.signature);
         details.extend(verification.problems.iter().map(|p| AckDetail {
-            code: signature_code(p.code),
+            code: p.code.ack_code(),
             location: Some(SIGNATURE_XPATH.to_owned()),
             detail: format!("{}: {}", p.code.as_str(), p.message),
         }));
@@ -299,9 +394,11 @@ impl Pipeline {
         });
         (action, holder)
     }
+}
 
-    fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
-        let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+/// The acknowledgement's fixed parts for `message`; `n` numbers the acknowledgement id.
+fn ack_input(message: &Message, now: OffsetDateTime, n: u64) -> AckInput {
+    {
         AckInput {
             id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
             creation_time: now,
@@ -338,51 +435,13 @@ fn is_identity_problem(code: ProblemCode) -> bool {
     )
 }
 
-/// The acknowledgement code for a reading or consistency problem; the detail keeps the
+/// The acknowledgement detail for a reading or consistency problem; the detail keeps the
 /// reader's own code so nothing is lost.
 fn format_detail(p: &format::Problem) -> AckDetail {
-    use ProblemCode as P;
-    let code = match p.code {
-        P::UnknownInteraction | P::WrongDocumentKind => AckCode::UnknownInteraction,
-        P::MissingField => AckCode::MissingElement,
-        P::MimeMissing
-        | P::MimeMediaType
-        | P::MimeHeader
-        | P::MimeBoundary
-        | P::MimePartCount
-        | P::MimeContentType
-        | P::MimeTransferEncoding
-        | P::MimeContentIdMissing
-        | P::MimeContentIdMismatch
-        | P::CdaNoLocalHeader
-        | P::CdaNoBody
-        | P::CdaBodyId
-        | P::CdaNarrative => AckCode::CdaUnreadable,
-        P::MetadataMismatch | P::InteractionMismatch | P::Replacement | P::NewDocumentVersion => {
-            AckCode::MetadataMismatch
-        }
-        P::HetuNotTest => AckCode::IdentityCodeNotTest,
-        P::HetuFormat
-        | P::HetuCenturySign
-        | P::HetuDate
-        | P::HetuIndividualNumber
-        | P::HetuCheckCharacter => AckCode::IdentityCodeInvalid,
-        _ => AckCode::MessageUnreadable,
-    };
     AckDetail {
-        code,
+        code: p.code.ack_code(),
         location: Some(p.location.clone()),
         detail: format!("{}: {}", p.code.as_str(), p.message),
-    }
-}
-
-fn signature_code(code: SigCode) -> AckCode {
-    match code {
-        SigCode::Missing => AckCode::SignatureMissing,
-        SigCode::CertUntrusted | SigCode::CertMalformed => AckCode::SignerUntrusted,
-        SigCode::CertNotValidAtTimestamp => AckCode::SignerExpired,
-        SigCode::CertKeyUsage | SigCode::SignerNotEntitled => AckCode::SignerNotAllowed,
-        _ => AckCode::SignatureInvalid,
     }
 }
 
@@ -588,6 +647,69 @@ pub fn soap_fault(code: &str, reason: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job that blocks (a long verification) does not hold the only async worker: another
+    /// task on the same single-threaded runtime runs to completion meanwhile. Were the job run
+    /// inline, this test would never finish.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_blocked_job_leaves_the_async_worker_free() {
+        let pool = CpuPool::new(1);
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let job_pool = pool.clone();
+        let job = tokio::spawn(async move {
+            job_pool
+                .run(move || {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                    7
+                })
+                .await
+        });
+        started.await.unwrap();
+        assert_eq!(pool.available(), 0);
+        // The async worker still serves others (what /health needs).
+        assert_eq!(tokio::spawn(async { 42 }).await.unwrap(), 42);
+        release.send(()).unwrap();
+        assert_eq!(job.await.unwrap(), 7);
+        assert_eq!(pool.available(), 1);
+    }
+
+    /// The pool runs at most its size at once: a second job waits for the first's place.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_is_bounded() {
+        let pool = CpuPool::new(1);
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let first_pool = pool.clone();
+        let first = tokio::spawn(async move {
+            first_pool
+                .run(move || {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                })
+                .await
+        });
+        started.await.unwrap();
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let second_pool = pool.clone();
+        let second_running = Arc::clone(&running);
+        let second = tokio::spawn(async move {
+            second_pool
+                .run(move || second_running.store(true, Ordering::SeqCst))
+                .await
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(pool.available(), 0);
+        assert!(
+            !running.load(Ordering::SeqCst),
+            "the second job ran beside the first"
+        );
+        release.send(()).unwrap();
+        first.await.unwrap();
+        second.await.unwrap();
+        assert!(running.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn hl7_times_parse_with_and_without_offset() {

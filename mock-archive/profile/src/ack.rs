@@ -117,6 +117,17 @@ ack_codes! {
     SignatureInvalid = "SIG-INVALID", Error,
         "Järjestelmäallekirjoitus ei ole eheä",
         "the system signature does not verify";
+    /// The signature's References are not the profile's two (the signature timestamp and the
+    /// document body): another count, or another target. Refused before anything is
+    /// canonicalized.
+    SignatureReferences = "SIG-REFERENCES", Error,
+        "Allekirjoituksessa on oltava täsmälleen kaksi viittausta: allekirjoituksen aikaleimaan ja asiakirjan runkoon",
+        "the signature must have exactly two References: the signature timestamp and the document body";
+    /// Verifying the signature would take more work than the archive allows for one message
+    /// (canonical bytes or namespace lookups beyond the per-message budget).
+    SignatureTooCostly = "SIG-TOO-COSTLY", Error,
+        "Allekirjoituksen tarkistaminen vaatisi enemmän työtä kuin yhdelle sanomalle sallitaan",
+        "verifying the signature would take more work than one message is allowed";
     /// The signer certificate does not chain to the trusted signature CA.
     SignerUntrusted = "SIG-UNTRUSTED", Error,
         "Allekirjoitusvarmenne ei ole luotetun varmentajan myöntämä",
