@@ -120,7 +120,7 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     // A passed rehearsal writes a draft report, addressed to its sender, never to Kela.
     let eml = std::fs::read_to_string(out.join(kantakoe::report::DRAFT_FILE)).unwrap();
     assert!(
-        eml.contains("To: Sanna Suorittaja <sanna.suorittaja@esimerkki.invalid>"),
+        eml.contains("To: \"Sanna Suorittaja\" <sanna.suorittaja@esimerkki.invalid>"),
         "{eml}"
     );
     assert!(
