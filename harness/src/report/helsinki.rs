@@ -77,7 +77,7 @@ pub fn format(lang: Lang, t: OffsetDateTime) -> String {
     )
 }
 
-/// An RFC 3339 time stamp (as `results.json` carries them) as people read it ([`format`]);
+/// An RFC 3339 time stamp (as `results.json` carries them) as people read it ([`format()`]);
 /// text that is not RFC 3339 is returned as it is.
 pub fn format_rfc3339(lang: Lang, text: &str) -> String {
     match OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
