@@ -1423,10 +1423,52 @@ const FINNISH_WORDS: &[&str] = &[
     "sekä",
 ];
 
-/// The Finnish words of `text`, after removing `names`, email addresses, and the case files'
+/// English words that must not appear in a Finnish or Swedish report or findings (outside
+/// ids, addresses and quoted technical messages).
+const ENGLISH_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "with",
+    "not",
+    "failed",
+    "expected",
+    "got",
+    "refused",
+    "connection",
+    "certificate",
+    "archive",
+    "exchange",
+    "closed",
+    "one",
+    "time",
+    "sign",
+    "document",
+    "passed",
+    "skipped",
+    "timed",
+    "active",
+    "replaced",
+    "invalidated",
+    "visible",
+    "hidden",
+    "nowhere",
+    "nothing",
+];
+
+/// The English words of `text` (see [`words_in`] for what is removed first).
+fn english_words_in(text: &str, names: &[&str]) -> Vec<String> {
+    words_in(text, names, ENGLISH_WORDS)
+}
+
+/// The Finnish words of `text` (see [`words_in`]).
+fn finnish_words_in(text: &str, names: &[&str]) -> Vec<String> {
+    words_in(text, names, FINNISH_WORDS)
+}
+
+/// The words of `list` in `text`, after removing `names`, email addresses, and the case files'
 /// step ids (identifiers, shown `[like-this]` in the report and `` `like-this` `` in the
 /// findings, as in results.json and JUnit).
-fn finnish_words_in(text: &str, names: &[&str]) -> Vec<String> {
+fn words_in(text: &str, names: &[&str], list: &[&str]) -> Vec<String> {
     let mut text = text.to_owned();
     for name in names {
         text = text.replace(name, " ");
@@ -1435,7 +1477,9 @@ fn finnish_words_in(text: &str, names: &[&str]) -> Vec<String> {
     let text: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
     let text: String = text
         .split_whitespace()
-        .filter(|w| !w.contains('@'))
+        .filter(|w| !w.contains('@') && !w.contains("://"))
+        // Codes like R2-NOT-ORGANISER.
+        .filter(|w| !(w.contains('-') && !w.chars().any(char::is_lowercase)))
         .filter(|w| {
             let id = w.trim_end_matches([':', ',', '.']);
             !(id.starts_with('[') && id.ends_with(']'))
@@ -1445,7 +1489,7 @@ fn finnish_words_in(text: &str, names: &[&str]) -> Vec<String> {
     let lower = text.to_lowercase();
     let mut found: Vec<String> = lower
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| FINNISH_WORDS.contains(w))
+        .filter(|w| list.contains(w))
         .map(str::to_owned)
         .collect();
     found.dedup();
@@ -1474,7 +1518,7 @@ fn the_finnish_word_list_finds_finnish() {
 }
 
 #[test]
-fn swedish_draft_of_the_bundled_suite_has_no_finnish() {
+fn drafts_of_the_bundled_suite_have_no_finnish_in_swedish_and_no_english() {
     // A real rehearsal of the bundled cases, so the case files' own `sv` titles are used.
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run_cli(dir.path(), &["rehearse", "--lang", "sv", "--out", "o"]);
@@ -1490,6 +1534,18 @@ fn swedish_draft_of_the_bundled_suite_has_no_finnish() {
         Vec::<String>::new(),
         "{text}"
     );
+    assert_eq!(
+        english_words_in(&text, NAMES),
+        Vec::<String>::new(),
+        "{text}"
+    );
+    // And the Finnish draft has no English either.
+    let (code, stdout, stderr) = run_cli(dir.path(), &["rehearse", "--out", "f"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let m = python_parse(&dir.path().join("f").join(DRAFT_FILE));
+    let fi = m["body"].as_str().unwrap();
+    assert_eq!(english_words_in(fi, NAMES), Vec::<String>::new(), "{fi}");
+    assert_eq!(english_words_in("the archive refused", &[]).len(), 3);
     // The connection steps' refusals are in Swedish.
     assert!(text.contains("resultat: anslutningen avvisades"), "{text}");
 }
@@ -1522,6 +1578,21 @@ fn swedish_findings_and_real_report_have_no_finnish() {
         finnish_words_in(&prose, NAMES),
         Vec::<String>::new(),
         "{sv}"
+    );
+    assert_eq!(
+        english_words_in(&prose, NAMES),
+        Vec::<String>::new(),
+        "{sv}"
+    );
+    let fi_prose: String = findings::render(Lang::Fi, &run)
+        .split("```")
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        english_words_in(&fi_prose, NAMES),
+        Vec::<String>::new(),
+        "{fi_prose}"
     );
     assert!(
         sv.contains("- Resultat: anslutningen avvisades (utgånget certifikat)"),

@@ -73,7 +73,7 @@ fn ack(ack: &str, codes: &[String]) -> String {
 /// the description is not one of the known kinds (then only "refused" is said).
 pub fn refusal_reason(lang: Lang, text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    let known: [(&str, &str, &str); 7] = [
+    let known: [(&str, &str, &str); 8] = [
         (
             "expired certificate",
             "vanhentunut varmenne",
@@ -105,12 +105,20 @@ pub fn refusal_reason(lang: Lang, text: &str) -> Option<String> {
             "TLS-handskakningen misslyckades",
         ),
         (
+            "http exchange with the archive failed",
+            "arkisto katkaisi yhteyden",
+            "arkivet bröt anslutningen",
+        ),
+        (
             "cannot connect",
             "yhteyttä ei saatu",
             "ingen anslutning kunde upprättas",
         ),
     ];
-    if let Some(status) = text.strip_prefix("HTTP ") {
+    if let Some(status) = text
+        .strip_prefix("HTTP ")
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Some(format!(
             "{} {status}",
             pick(
@@ -261,6 +269,14 @@ mod tests {
         assert_eq!(
             refusal_reason(Lang::Fi, "HTTP 403").unwrap(),
             "arkisto vastasi HTTP-tilalla 403"
+        );
+        assert_eq!(
+            refusal_reason(
+                Lang::Sv,
+                "HTTP exchange with the archive failed: channel closed"
+            )
+            .unwrap(),
+            "arkivet bröt anslutningen"
         );
     }
 
