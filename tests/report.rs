@@ -1479,7 +1479,7 @@ fn words_in(text: &str, names: &[&str], list: &[&str]) -> Vec<String> {
         .split_whitespace()
         .filter(|w| !w.contains('@') && !w.contains("://"))
         // Codes like R2-NOT-ORGANISER.
-        .filter(|w| !(w.contains('-') && !w.chars().any(char::is_lowercase)))
+        .filter(|w| !w.contains('-') || w.chars().any(char::is_lowercase))
         .filter(|w| {
             let id = w.trim_end_matches([':', ',', '.']);
             !(id.starts_with('[') && id.ends_with(']'))
