@@ -398,20 +398,18 @@ impl Judge {
 
 /// The acknowledgement's fixed parts for `message`; `n` numbers the acknowledgement id.
 fn ack_input(message: &Message, now: OffsetDateTime, n: u64) -> AckInput {
-    {
-        AckInput {
-            id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
-            creation_time: now,
-            processing_code: message
-                .processing_code
-                .clone()
-                .unwrap_or_else(|| "P".to_owned()),
-            receiver: message.sender.clone(),
-            sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
-            target_message: message.id.clone(),
-            type_code: AckType::Aa,
-            details: Vec::new(),
-        }
+    AckInput {
+        id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
+        creation_time: now,
+        processing_code: message
+            .processing_code
+            .clone()
+            .unwrap_or_else(|| "P".to_owned()),
+        receiver: message.sender.clone(),
+        sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
+        target_message: message.id.clone(),
+        type_code: AckType::Aa,
+        details: Vec::new(),
     }
 }
 
