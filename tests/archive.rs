@@ -757,3 +757,47 @@ async fn an_envelope_under_the_other_soap_versions_content_type_is_a_named_fault
     let (_, body) = post(&mut conn, &values, Wrapping::Soap11).await;
     assert_eq!(ack(&body), ("AA".to_owned(), vec![]), "{body}");
 }
+
+/// A purchased-service client's document signed by the provider whose CDA author names no
+/// organisation (the public 2026 sample's shape, `assignedAuthor/id nullFlavor`), with its
+/// author professional named only in the message.
+fn public_shaped(values: &MessageValues) -> Vec<u8> {
+    use kantakoe::compose::CdaSigner as _;
+    let cda = compose::build_cda(&DocumentTemplate::client_relationship(), values);
+    let start = cda.find("<author>").unwrap();
+    let end = cda.find("</author>").unwrap() + "</author>".len();
+    let cda = format!(
+        "{}<author><time nullFlavor=\"NA\"/><assignedAuthor><id nullFlavor=\"NA\"/></assignedAuthor></author>{}",
+        &cda[..start],
+        &cda[end..]
+    );
+    let signed = signer().sign_cda(cda.as_bytes()).unwrap();
+    compose::wrap_message(values, Wrapping::Bare, &signed).into_bytes()
+}
+
+#[tokio::test]
+async fn a_provider_signs_an_organisers_document_whose_author_names_no_organisation() {
+    let archive = start_archive().await;
+    let mut conn = support::client(Role::Client)
+        .connect(&target(&archive))
+        .await
+        .unwrap();
+    let county = county_a();
+    let mut values = MessageValues {
+        custodian: county.clone(),
+        organiser: Some(county),
+        usage_situation: UsageSituation::RegisterUsageRight,
+        ..self_paying(48)
+    };
+    values.client.identity_code = PURCHASED_A.into();
+    // The author organisation is the service unit's owner (the provider), not the custodian.
+    let (_, body) = post_as(&mut conn, "application/xml", &public_shaped(&values)).await;
+    assert_eq!(ack(&body), ("AA".to_owned(), vec![]), "{body}");
+    // The archivist sees the author's name, taken from the message's authorOrPerformer.
+    let path = format!("/inspect/documents/{}", values.document_id);
+    let (status, doc) = inspect(&mut conn, &path, Some("arkistonhoitaja-testila-TESTI")).await;
+    assert_eq!(status, 200, "{doc}");
+    let p = values.professional.as_ref().unwrap();
+    let expected = format!("\"author_name\":\"{} {}\"", p.given, p.family);
+    assert!(doc.to_string().contains(&expected), "{expected} in {doc}");
+}
