@@ -2,7 +2,10 @@
 //! harness's builder and signer (the public 2026 social welfare sample as a template, only
 //! OIDs, ids, times, client, custodian/organiser and the signature replaced, signed by
 //! `xmlsec1`), posted over mutual TLS to the archive, one per row of DESIGN §2's verdict table
-//! and a few more. Each row's verdict is snapshotted; the snapshot was checked against the table.
+//! and more (a correction and an invalidation of a stranger-built document, a vendor acting for
+//! a provider it is not registered for, both signature transform forms, SOAP 1.1, 1.2 and bare,
+//! resends in other envelopes). Each row's verdict is snapshotted; the snapshot was checked
+//! against the table.
 
 use std::path::Path;
 use std::process::Command;

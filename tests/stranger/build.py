@@ -61,6 +61,13 @@ def signed_cda(sample, row, pki, work):
     else:
         text = text.replace('<ep2:outsourcingServiceCustomer root="%s"/>' % SAMPLE_COUNTY,
                             '<ep2:outsourcingServiceCustomer root="%s"/>' % row["organiser"])
+    if row.get("replaces"):
+        parent, version, _ = row["replaces"]
+        text = text.replace('<setId root="%s"/>' % row["doc"], '<setId root="%s"/>' % row["set"])
+        text = text.replace('<versionNumber value="1"/>', '<versionNumber value="%d"/>' % (version + 1))
+        text = text.replace("\t<authorization>", '\t<relatedDocument typeCode="RPLC"><parentDocument><id root="%s"/>'
+                            '<setId root="%s"/><versionNumber value="%d"/></parentDocument></relatedDocument>\n'
+                            '\t<authorization>' % (parent, row["set"], version), 1)
     start = text.index('<signatureTimestamp ID="CDA-aikaleima.1">') + len('<signatureTimestamp ID="CDA-aikaleima.1">')
     text = text[:start] + row["signed_at"] + text[text.index("</signatureTimestamp>"):]
     text = empty(text, "<DigestValue>", "</DigestValue>")
@@ -106,6 +113,17 @@ def message(sample, row, cda):
     if row["usage"] != "1":
         text = text.replace('<reasonCode code="1" codeSystem="1.2.246.537.6.1289.201901"',
                             '<reasonCode code="%s" codeSystem="1.2.246.537.6.1289.201901"' % row["usage"])
+    if row.get("replaces"):
+        parent, version, reason = row["replaces"]
+        text = text.replace("RCMR_IN200002FI01", "RCMR_IN200016FI01")
+        text = text.replace('code="RCMR_TE000102UV01"', 'code="RCMR_TE000910UV01"')
+        text = text.replace('<setId root="%s" />' % row["doc"], '<setId root="%s" />' % row["set"])
+        text = text.replace('<versionNumber value="1" />', '<versionNumber value="%d" />' % (version + 1))
+        text = text.replace('<statusCode code="COMPLETED" />', '<statusCode code="COMPLETED" />\n\t\t\t\t'
+                            '<reasonCode code="%s" codeSystem="1.2.246.537.5.40178.2008" />' % reason)
+        text = text.replace("</custodian>", '</custodian>\n\t\t\t\t<relatedDocument typeCode="RPLC"><parentDocument>'
+                            '<id root="%s" /><setId root="%s" /><versionNumber value="%d" /></parentDocument>'
+                            '</relatedDocument>' % (parent, row["set"], version))
     start = text.index("<mimeEncode>")
     end = text.index("</mimeEncode>") + len("</mimeEncode>")
     part = mime(row["doc"], cda).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -152,6 +170,15 @@ def rows(signed_at):
     # Beyond the table.
     row("vendor-for-unregistered-provider", "280201A9065", COUNTY_A, COUNTY_A, "2", sender=SMALL,
         unit=SMALL_UNIT, tls="vendor", signer="stranger-signature")
+    # A correction (version 2, reason 1) and an invalidation (version 3, reason 2) of the
+    # first row's document.
+    first = ALL[0]["doc"]
+    row("correction-of-a-stranger-document", "010190-901R", PROVIDER, PROVIDER, "1", set=first,
+        replaces=(first, 1, "1"))
+    row("invalidation-of-a-stranger-document", "010190-901R", PROVIDER, PROVIDER, "1", set=first,
+        replaces=(ALL[-1]["doc"], 2, "2"), wrapping="bare")
+    row("new-version-of-the-invalidated-set", "010190-901R", PROVIDER, PROVIDER, "1", set=first,
+        replaces=(ALL[-1]["doc"], 3, "1"))
     row("transforms-exc-c14n-alone", "010190-901R", PROVIDER, PROVIDER, "1", transforms="exc-c14n",
         wrapping="bare")
     return ALL
