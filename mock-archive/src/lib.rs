@@ -18,6 +18,7 @@ mod http;
 pub mod inspect;
 pub mod orgs;
 pub mod pipeline;
+pub mod recent;
 pub mod rules;
 pub mod server;
 pub mod signature;

@@ -180,10 +180,12 @@ fn outcome_word(lang: Lang, outcome: Outcome) -> &'static str {
         (Lang::Fi, Outcome::Failed) => "epäonnistui",
         (Lang::Fi, Outcome::TimedOut) => "aikakatkaisu",
         (Lang::Fi, Outcome::Skipped) => "ohitettu",
+        (Lang::Fi, Outcome::Error) => "ympäristövirhe",
         (Lang::Sv, Outcome::Passed) => "lyckades",
         (Lang::Sv, Outcome::Failed) => "misslyckades",
         (Lang::Sv, Outcome::TimedOut) => "tidsgränsen överskreds",
         (Lang::Sv, Outcome::Skipped) => "hoppades över",
+        (Lang::Sv, Outcome::Error) => "miljöfel",
     }
 }
 

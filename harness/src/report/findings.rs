@@ -104,6 +104,7 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
                 Outcome::Failed => t("epäonnistui", "misslyckades"),
                 Outcome::TimedOut => t("aikakatkaisu", "tidsgränsen överskreds"),
                 Outcome::Skipped => t("ohitettu", "hoppades över"),
+                Outcome::Error => t("ympäristövirhe", "miljöfel"),
             };
             let _ = writeln!(out, "### `{}`: {step_title}: {outcome}\n", step.id);
             let received = match &step.actual {
