@@ -370,6 +370,27 @@ impl ClientError {
     }
 }
 
+/// Whether an I/O error in the chain says the peer went away (end of stream, reset, broken
+/// pipe).
+fn closed_io(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            )
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
 /// An error and its causes, `a: b: c`.
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
@@ -786,7 +807,7 @@ impl Connection {
                 detail: chain(e),
             };
         }
-        if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        if e.is_incomplete_message() || e.is_closed() || e.is_canceled() || closed_io(e) {
             return ClientError::Closed {
                 target: self.target.clone(),
                 during: "before its answer was complete",

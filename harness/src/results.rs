@@ -134,8 +134,8 @@ impl Sender {
     /// Who sent it, as people read it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Sender::ReferenceClient => "reference client",
-            Sender::ReferenceStandingIn => "reference client standing in for your system",
+            Sender::ReferenceClient => "the reference client",
+            Sender::ReferenceStandingIn => "the reference client standing in for your system",
             Sender::YourSystem => "your system",
         }
     }

@@ -54,7 +54,9 @@ pub fn table(results: &RunResults, width: Option<usize>) -> String {
         fit(&mut widths, max, &header);
     }
     let mut out = String::new();
-    let _ = writeln!(out, "mode: {}", results.mode.describe());
+    for line in wrap(&format!("mode: {}", results.mode.describe()), width) {
+        let _ = writeln!(out, "{line}");
+    }
     for (n, row) in rows.iter().enumerate() {
         let cells: Vec<String> = row
             .iter()
@@ -138,6 +140,27 @@ fn fit(widths: &mut [usize], max: usize, header: &[&str; 6]) {
         };
         widths[i] -= 1;
     }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word stays
+/// whole), continuation lines indented by two spaces.
+fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+    let Some(width) = width else {
+        return vec![text.to_owned()];
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, "  ".to_owned()));
+        } else if len > 0 && !line.trim().is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 /// `text` cut to `width` characters, ending in `…` when cut.
@@ -230,7 +253,7 @@ pub fn junit(results: &RunResults) -> String {
             tc.push_attribute((
                 "name",
                 format!(
-                    "{}: {} (sent by the {})",
+                    "{}: {} (sent by {})",
                     step.id,
                     step.title_fi,
                     step.sent_by.as_str()
@@ -266,7 +289,7 @@ pub fn junit(results: &RunResults) -> String {
                     &detail,
                 ),
             }
-            let mut out = format!("sent by: the {}\n", step.sent_by.as_str());
+            let mut out = format!("sent by {}\n", step.sent_by.as_str());
             for a in &step.attempts {
                 let _ = writeln!(
                     out,
