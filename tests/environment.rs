@@ -249,7 +249,13 @@ fn redirected_output_has_no_ansi_colour_codes() {
     )
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let port = v["addr"].as_str().unwrap().rsplit(':').next().unwrap().to_owned();
+    let port = v["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
     let mut raw = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
     let _ = raw.write_all(b"not a handshake\r\n\r\n");
     let _ = raw.read(&mut [0u8; 64]);
@@ -265,12 +271,19 @@ fn redirected_output_has_no_ansi_colour_codes() {
     assert!(!stderr.contains('\u{1b}'), "ANSI codes in {stderr:?}");
     // The harness: a failed rehearsal, redirected.
     let dir = tempfile::tempdir().unwrap();
-    let case = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases/wrong-expectation.toml"));
+    let case = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/wrong-expectation.toml"
+    ));
     let output = kantakoe_cmd(dir.path())
         .args(["rehearse", "--case"])
         .arg(case)
         .output()
         .unwrap();
     let all = [output.stdout, output.stderr].concat();
-    assert!(!all.contains(&0x1b), "ANSI codes in {:?}", String::from_utf8_lossy(&all));
+    assert!(
+        !all.contains(&0x1b),
+        "ANSI codes in {:?}",
+        String::from_utf8_lossy(&all)
+    );
 }

@@ -128,8 +128,7 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     assert_eq!(results.schema_version, kantakoe::results::RESULTS_FORMAT);
     assert_eq!(results.mode, kantakoe::results::Mode::Reference);
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["schema_version"], 2);
     assert_eq!(json["mode"], "reference");
     for step in results.cases.iter().flat_map(|c| &c.steps) {
@@ -147,7 +146,8 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("kayttoonottokoe  oma-asiakkuus ") && l.contains("  stand-in for you")),
+            .any(|l| l.starts_with("kayttoonottokoe  oma-asiakkuus ")
+                && l.contains("  stand-in for you")),
         "{stdout}"
     );
     // The table fits the 100 columns it was given.
@@ -754,7 +754,9 @@ async fn sut_mode_judges_a_corrected_resend_reports_a_stray_at_once_and_records_
         "{out}"
     );
     assert!(
-        out.contains("; not what step tallennus waits for: it is about client 150575-9025, not 010190-901R"),
+        out.contains(
+            "; not what step tallennus waits for: it is about client 150575-9025, not 010190-901R"
+        ),
         "{out}"
     );
     assert!(
@@ -773,7 +775,9 @@ async fn sut_mode_judges_a_corrected_resend_reports_a_stray_at_once_and_records_
     assert_eq!(steps[0].attempts.len(), 1, "{:?}", steps[0].attempts);
     assert_eq!(steps[0].attempts[0].actual.ack, "AE");
     assert!(
-        steps[0].attempts[0].failure.starts_with("expected AA, got AE ["),
+        steps[0].attempts[0]
+            .failure
+            .starts_with("expected AA, got AE ["),
         "{:?}",
         steps[0].attempts
     );
@@ -787,7 +791,14 @@ async fn sut_mode_judges_a_corrected_resend_reports_a_stray_at_once_and_records_
     let recorded = std::fs::read_to_string(dir.path().join("rec/case.toml")).unwrap();
     assert!(recorded.contains("[step.replay]"), "{recorded}");
     let output = kantakoe_cmd(dir.path())
-        .args(["rehearse", "--case", "rec/case.toml", "--out", "replayed", "--pki"])
+        .args([
+            "rehearse",
+            "--case",
+            "rec/case.toml",
+            "--out",
+            "replayed",
+            "--pki",
+        ])
         .arg(pki().dir())
         .output()
         .unwrap();
@@ -837,7 +848,9 @@ async fn an_archive_that_goes_away_mid_run_is_an_environment_error_not_a_cascade
     assert_eq!(code, Some(2), "{out}");
     assert!(!out.contains("channel closed"), "{out}");
     assert!(
-        out.contains("   sut / tallennus: environment error: the archive's inspection API did not answer: "),
+        out.contains(
+            "   sut / tallennus: environment error: the archive's inspection API did not answer: "
+        ),
         "{out}"
     );
     let results = read_results(&dir.path().join("out"));

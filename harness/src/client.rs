@@ -252,13 +252,15 @@ pub enum ClientError {
 fn timeout_text(target: &str, stage: Stage, after: Duration) -> String {
     let secs = after.as_secs_f64();
     match stage {
-        Stage::Connect => format!("no connection to {target}: the TCP connection was not made within {secs} s"),
+        Stage::Connect => {
+            format!("no connection to {target}: the TCP connection was not made within {secs} s")
+        }
         Stage::Handshake => format!(
             "no TLS handshake with {target}: the server accepted the connection but the handshake did not finish within {secs} s"
         ),
-        Stage::Response => format!(
-            "no answer from {target}: the response did not arrive in full within {secs} s"
-        ),
+        Stage::Response => {
+            format!("no answer from {target}: the response did not arrive in full within {secs} s")
+        }
     }
 }
 
@@ -641,10 +643,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         r
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_shutdown(cx);
         self.note(r)
     }

@@ -112,7 +112,9 @@ fn request(pipeline: &Pipeline, holder: &str, id_request: &str) -> (u16, Value) 
     else {
         return (
             404,
-            error(&format!("no such inspection path: /inspect/audit/{id_request}")),
+            error(&format!(
+                "no such inspection path: /inspect/audit/{id_request}"
+            )),
         );
     };
     match pipeline.recent().get(id, holder) {

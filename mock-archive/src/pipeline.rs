@@ -182,11 +182,11 @@ impl Pipeline {
                     body: incoming.body.clone(),
                 });
                 Answer {
-                status: 200,
-                content_type: content_type_of(wrapping),
-                body: wrap(wrapping, &recorded.ack),
-                recorded: Some(recorded),
-            }
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
             }
             Err(err) => {
                 tracing::error!("storage failed: {err}");

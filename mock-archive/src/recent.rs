@@ -95,7 +95,10 @@ mod tests {
         assert!(recent.get(3, "h").is_some());
         recent.keep(kept(1000, "h", MAX_BYTES - 10));
         assert!(recent.get(1000, "h").is_some());
-        assert!(recent.get(3, "h").is_none(), "evicted to stay under the byte bound");
+        assert!(
+            recent.get(3, "h").is_none(),
+            "evicted to stay under the byte bound"
+        );
         recent.keep(kept(1001, "h", MAX_BYTES + 1));
         assert!(recent.get(1001, "h").is_none(), "too large to keep");
     }

@@ -230,7 +230,8 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut watch = |event: Event<'_>| match event {
+    let mut watch = |event: Event<'_>| {
+        match event {
         Event::Started { steps } => bar.set_length(steps as u64),
         Event::StepStarted { case, step } => bar.set_message(format!("{} / {}", case.id, step.id)),
         Event::Waiting {
@@ -308,6 +309,7 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             }
             bar.inc(1);
         }
+    }
     };
     let mut results = rehearse::run(&setup, cases, &mut watch).await?;
     bar.finish_and_clear();

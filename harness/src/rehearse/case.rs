@@ -570,10 +570,14 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         let action = match (&s.connect, &s.submit) {
             (None, None) if s.replay.is_some() => {
                 let r = s.replay.as_ref().expect("matched");
-                let tls = r.tls.as_deref().map_or(Ok(d_tls), role).unwrap_or_else(|e| {
-                    p(e);
-                    d_tls
-                });
+                let tls = r
+                    .tls
+                    .as_deref()
+                    .map_or(Ok(d_tls), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_tls
+                    });
                 use base64::Engine as _;
                 let message = base64::engine::general_purpose::STANDARD
                     .decode(r.message_base64.trim())
@@ -590,7 +594,10 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 })
             }
             (_, _) if s.replay.is_some() => {
-                p("[step.replay] stands alone: no [step.connect] or [step.submit] beside it".to_owned());
+                p(
+                    "[step.replay] stands alone: no [step.connect] or [step.submit] beside it"
+                        .to_owned(),
+                );
                 None
             }
             (Some(_), Some(_)) => {

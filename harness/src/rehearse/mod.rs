@@ -101,7 +101,10 @@ pub async fn check_archive(setup: &Setup) -> Result<(), String> {
             if reply.body.is_empty() {
                 "no body".to_owned()
             } else {
-                format!("{:?}", String::from_utf8_lossy(&reply.body[..reply.body.len().min(80)]))
+                format!(
+                    "{:?}",
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(80)])
+                )
             }
         )),
         Err(e) => Err(e.to_string()),
@@ -310,7 +313,8 @@ impl Runner<'_> {
                 Some(why) => {
                     let mut r = self.blank(step);
                     r.outcome = Outcome::Skipped;
-                    r.failures.push(format!("not run: the run stopped at {why}"));
+                    r.failures
+                        .push(format!("not run: the run stopped at {why}"));
                     r
                 }
                 None => self.run_step(case, step, &mut records, watch).await,
@@ -502,7 +506,10 @@ impl Runner<'_> {
                         .as_ref()
                         .and_then(|r| r.content_type)
                         .map(str::to_owned),
-                    tls: entry.tls_peer.as_deref().and_then(|p| role_of(&self.setup.pki, p)),
+                    tls: entry
+                        .tls_peer
+                        .as_deref()
+                        .and_then(|p| role_of(&self.setup.pki, p)),
                     ..Record::default()
                 };
                 if let Some(id) = &entry.document_id
@@ -552,8 +559,7 @@ impl Runner<'_> {
             } => {
                 result.expected = expected(expect);
                 let (body, actual) = self.post(*tls, content_type, message.clone()).await?;
-                let (read, _) =
-                    mock_archive::format::read_message(message, &Default::default());
+                let (read, _) = mock_archive::format::read_message(message, &Default::default());
                 let doc = read.as_ref().map(|m| &m.document);
                 let record = Record {
                     document_id: doc.and_then(|d| d.id.as_ref()).map(|i| i.root.clone()),
@@ -1004,7 +1010,13 @@ impl Runner<'_> {
     ) {
         for e in self.fresh(entries) {
             self.claimed.insert(e.id);
-            self.stray(&e, reason.unwrap_or("it arrived when no step of your system was waiting").to_owned(), watch);
+            self.stray(
+                &e,
+                reason
+                    .unwrap_or("it arrived when no step of your system was waiting")
+                    .to_owned(),
+                watch,
+            );
         }
     }
 
@@ -1211,8 +1223,7 @@ impl<'a> Wanted<'a> {
             ));
         }
         if let Some(kept) = request {
-            let (message, _) =
-                mock_archive::format::read_message(&kept.body, &Default::default());
+            let (message, _) = mock_archive::format::read_message(&kept.body, &Default::default());
             match message {
                 None => why.push("it is not a readable message".to_owned()),
                 Some(m) => {
@@ -1277,12 +1288,15 @@ impl<'a> Wanted<'a> {
 /// The PKI role whose TLS certificate names organisation `oid` (the provider's or the
 /// vendor's first).
 fn role_of(pki: &Pki, oid: &str) -> Option<Role> {
-    Role::ALL.into_iter().filter(|r| !matches!(r, Role::Ca | Role::Server)).find(|role| {
-        crate::client::read_certs(&pki.files(*role).cert, "certificate")
-            .ok()
-            .and_then(|certs| mock_archive::cert::CertInfo::from_der(&certs[0]).ok())
-            .is_some_and(|info| info.organisation_oid.as_deref() == Some(oid))
-    })
+    Role::ALL
+        .into_iter()
+        .filter(|r| !matches!(r, Role::Ca | Role::Server))
+        .find(|role| {
+            crate::client::read_certs(&pki.files(*role).cert, "certificate")
+                .ok()
+                .and_then(|certs| mock_archive::cert::CertInfo::from_der(&certs[0]).ok())
+                .is_some_and(|info| info.organisation_oid.as_deref() == Some(oid))
+        })
 }
 
 pub(crate) fn template_of(t: Template) -> DocumentTemplate {

@@ -26,14 +26,7 @@ fn actual_text(step: &StepResult) -> String {
 /// texts are in the failure details under the table), and under it every failure, attempt and
 /// stray with its case and step.
 pub fn table(results: &RunResults, width: Option<usize>) -> String {
-    let header = [
-        "case",
-        "step",
-        "sent by",
-        "expected",
-        "actual",
-        "result",
-    ];
+    let header = ["case", "step", "sent by", "expected", "actual", "result"];
     let mut rows: Vec<[String; 6]> = vec![header.map(str::to_owned)];
     for case in &results.cases {
         for step in &case.steps {

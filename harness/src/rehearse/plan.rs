@@ -203,7 +203,10 @@ pub fn render(setup: &Setup, cases: &[Case], lang: Lang) -> String {
         return s;
     };
     let fixture = &first.fixture;
-    let mut senders: Vec<&str> = steps.iter().map(|(_, _, sub)| sub.sender.as_str()).collect();
+    let mut senders: Vec<&str> = steps
+        .iter()
+        .map(|(_, _, sub)| sub.sender.as_str())
+        .collect();
     senders.dedup();
     for sender in senders {
         let units: Vec<String> = fixture
@@ -234,7 +237,10 @@ pub fn render(setup: &Setup, cases: &[Case], lang: Lang) -> String {
         let names: Vec<String> = organisers.iter().map(|o| org_name(fixture, o)).collect();
         let _ = writeln!(s, "- {}: {}", w.organisers, names.join(", "));
     }
-    let mut persons: Vec<&str> = steps.iter().map(|(_, _, sub)| sub.client.as_str()).collect();
+    let mut persons: Vec<&str> = steps
+        .iter()
+        .map(|(_, _, sub)| sub.client.as_str())
+        .collect();
     persons.sort_unstable();
     persons.dedup();
     let persons: Vec<String> = persons
