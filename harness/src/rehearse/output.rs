@@ -343,3 +343,36 @@ pub fn write(results: &RunResults, dir: &Path) -> io::Result<(PathBuf, PathBuf)>
     std::fs::write(&junit_path, junit(results))?;
     Ok((json, junit_path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_cut_with_an_ellipsis_only_when_too_long() {
+        assert_eq!(cut("AE [R2-NOT-ORGANISER]", 8), "AE [R2-…");
+        assert_eq!(cut("AA", 8), "AA");
+        assert_eq!(cut("ääkköset", 8), "ääkköset");
+    }
+
+    #[test]
+    fn the_widest_columns_narrow_until_the_row_fits_but_never_below_the_header() {
+        let header = ["case", "step", "sent by", "expected", "actual", "result"];
+        let mut widths = vec![15, 20, 24, 40, 60, 11];
+        fit(&mut widths, 100, &header);
+        assert!(widths.iter().sum::<usize>() + 10 <= 100, "{widths:?}");
+        assert_eq!(widths[0], 15, "narrow columns keep their width: {widths:?}");
+        let mut tiny = vec![15, 20, 24, 40, 60, 11];
+        fit(&mut tiny, 10, &header);
+        assert_eq!(tiny, vec![6, 6, 7, 8, 6, 6], "floors: the header or 6");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        assert_eq!(
+            wrap("mode: one two three four", Some(12)),
+            vec!["mode: one", "  two three", "  four"]
+        );
+        assert_eq!(wrap("mode: x", None), vec!["mode: x"]);
+    }
+}
