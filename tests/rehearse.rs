@@ -820,7 +820,8 @@ async fn sut_mode_judges_a_corrected_resend_reports_a_stray_at_once_and_records_
     assert_eq!(code, Some(1), "a stray fails the run: {out}");
     assert!(
         out.contains(&format!(
-            "!! a submission arrived that matches no step: message 2.999.5851.8.{}.1 (document ?): AE [R2-NOT-ORGANISER] (from 2.999.5851.2.7); ",
+            "!! a submission arrived that matches no step: message 2.999.5851.8.{}.1 (document 2.999.5851.8.{}.21): AE [R2-NOT-ORGANISER] (from 2.999.5851.2.7); ",
+            std::process::id(),
             std::process::id(),
         )),
         "{out}"

@@ -1063,6 +1063,16 @@ impl Runner<'_> {
                 self.claimed.insert(e.id);
                 let request = self.request_of(&e, &case.fixture).await;
                 if let Err(reason) = want.matches(&e, request.as_ref(), &case.fixture, &step.id) {
+                    // A refused document is not stored, so the audit log names none: take its
+                    // id from the message itself.
+                    let mut e = e;
+                    if e.document_id.is_none()
+                        && let Some(kept) = &request
+                        && let (Some(m), _) =
+                            mock_archive::format::read_message(&kept.body, &Default::default())
+                    {
+                        e.document_id = m.document.id.map(|i| i.root);
+                    }
                     self.stray(&e, reason, watch);
                     continue;
                 }
