@@ -324,6 +324,8 @@ pub struct Recorded {
     pub replayed: bool,
     /// Whether this request stored a document.
     pub stored: bool,
+    /// The request's entry in the audit log (its `id`).
+    pub audit_id: i64,
 }
 
 /// The digest of an HL7 V3 message's bytes: XXH3-128, a fixed, versioned algorithm, so the
