@@ -8,5 +8,6 @@ mod rehearse;
 mod report;
 mod signature;
 mod support;
+mod swedish;
 mod transport;
 mod view;

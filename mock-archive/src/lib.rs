@@ -12,6 +12,7 @@
 
 pub mod ack;
 pub mod cert;
+mod chain;
 pub mod config;
 pub mod format;
 mod http;
@@ -25,5 +26,6 @@ pub mod store;
 mod tls;
 pub mod view;
 
+pub use chain::error_chain;
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

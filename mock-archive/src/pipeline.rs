@@ -22,8 +22,31 @@ use crate::format::codes;
 use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
 use crate::orgs::Registry;
 use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
-use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
+use crate::signature::{self as sigverify, Entitlement, VerifyOptions};
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
+
+/// Logs one line per message (the `mock-archive` terminal's record of what happened): the
+/// peer organisation of the TLS certificate, the message id, the verdict and its codes.
+fn log_message(
+    peer: Option<&str>,
+    message_id: Option<&str>,
+    verdict: &str,
+    codes: &[AckCode],
+    replayed: bool,
+) {
+    let codes: Vec<&str> = codes.iter().map(|c| c.code()).collect();
+    tracing::info!(
+        "message from {} id {}: {verdict}{}{}",
+        peer.unwrap_or("(no organisation OID)"),
+        message_id.unwrap_or("(unreadable)"),
+        if replayed { " (resend)" } else { "" },
+        if codes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", codes.join(" "))
+        }
+    );
+}
 
 /// Where signature problems are located.
 const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
@@ -143,6 +166,7 @@ impl Pipeline {
                 .await;
         };
         let (action, holder) = self.judge(&message, problems, &incoming);
+        let logged_id = message.id.as_ref().map(message_id);
         let wrapping = message.wrapping;
         let ack_input = self.ack_input(&message, incoming.received_at);
         let request = Request {
@@ -162,12 +186,21 @@ impl Pipeline {
             }),
         };
         match self.store.submit(request).await {
-            Ok(recorded) => Answer {
+            Ok(recorded) => {
+                log_message(
+                    incoming.tls_organisation.as_deref(),
+                    logged_id.as_deref(),
+                    recorded.type_code.as_str(),
+                    &recorded.codes,
+                    recorded.replayed,
+                );
+                Answer {
                 status: 200,
                 content_type: content_type_of(wrapping),
                 body: wrap(wrapping, &recorded.ack),
                 recorded: Some(recorded),
-            },
+                }
+            }
             Err(err) => {
                 tracing::error!("storage failed: {err}");
                 Answer {
@@ -208,6 +241,13 @@ impl Pipeline {
         if let Err(err) = self.store.submit(request).await {
             tracing::error!("audit of a refused request failed: {err}");
         }
+        log_message(
+            incoming.tls_organisation.as_deref(),
+            None,
+            "SOAP Fault",
+            &[code],
+            false,
+        );
         Answer {
             status,
             content_type: content_type_of(Wrapping::Soap11),
@@ -261,9 +301,9 @@ impl Pipeline {
         let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
         let verification = sigverify::verify(cda_bytes, &self.signature);
         details.extend(verification.problems.iter().map(|p| AckDetail {
-            code: signature_code(p.code),
+            code: AckCode::for_signature(p.code),
             location: Some(SIGNATURE_XPATH.to_owned()),
-            detail: format!("{}: {}", p.code.as_str(), p.message),
+            detail: p.message.clone(),
         }));
         let submission = match submission(message, incoming) {
             Ok(s) => s,
@@ -373,16 +413,6 @@ fn format_detail(p: &format::Problem) -> AckDetail {
         code,
         location: Some(p.location.clone()),
         detail: format!("{}: {}", p.code.as_str(), p.message),
-    }
-}
-
-fn signature_code(code: SigCode) -> AckCode {
-    match code {
-        SigCode::Missing => AckCode::SignatureMissing,
-        SigCode::CertUntrusted | SigCode::CertMalformed => AckCode::SignerUntrusted,
-        SigCode::CertNotValidAtTimestamp => AckCode::SignerExpired,
-        SigCode::CertKeyUsage | SigCode::SignerNotEntitled => AckCode::SignerNotAllowed,
-        _ => AckCode::SignatureInvalid,
     }
 }
 
