@@ -319,7 +319,11 @@ mod tests {
         let later = check(&pki, &fixture(), now + Duration::days(3650)).unwrap();
         let text = later.render();
         assert!(text.contains("PROBLEM client.pem: not valid now (valid "), "{text}");
-        assert!(!text.contains("expired-client.pem"), "{text}");
+        assert!(!text.contains("PROBLEM expired-client.pem"), "{text}");
+        assert!(
+            text.contains("ok      expired-client.pem: negative: expired TLS client certificate; valid until "),
+            "{text}"
+        );
 
         // A certificate swapped for another role's, and a fixture without the vendor.
         std::fs::copy(dir.path().join("unknown-client.pem"), dir.path().join("client.pem")).unwrap();
