@@ -9,5 +9,6 @@ mod report;
 mod signature;
 mod support;
 mod swedish;
+mod terminal;
 mod transport;
 mod view;
