@@ -112,19 +112,44 @@ fn kantakoe(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn an_error_prints_each_cause_once() {
+    // A port in use, and a database that cannot be opened: each cause once.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let pki_dir = pki().dir().display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(support::bin("mock-archive"))
+            .args(["serve", "--pki", &pki_dir, "--view-listen", "off"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, err) = run(&["--listen", &addr, "--db", ":memory:"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.lines().last().unwrap(),
+        format!("mock-archive: error: cannot listen on {addr}: Address already in use (os error 98)")
+    );
+    let (code, err) = run(&["--listen", "127.0.0.1:0", "--db", "/nonexistent/x.db"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "mock-archive: error: cannot open the database: cannot open database /nonexistent/x.db: unable to open database file: /nonexistent/x.db: Error code 14: Unable to open the database file"
+    );
+    // The connection test says its cause once too.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let url = format!("https://localhost:{port}");
-    let pki_dir = pki().dir().display().to_string();
     let (code, _, err) = kantakoe(&["preflight", "--archive", &url, "--pki", &pki_dir]);
     assert_eq!(code, 2);
     assert_eq!(
         err,
         format!(
-            "kantakoe: error: connection refused: nothing is listening on {url} (Connection refused (os error 111))\n"
+            "connection test failed: connection refused: nothing is listening on {url} (Connection refused (os error 111))\n"
         )
     );
 }
@@ -189,7 +214,10 @@ fn sign_signs_the_cda_inside_a_message_and_verify_names_problems_like_the_acknow
         err,
         format!("signed the CDA in MIME part <2.999.5851.9.81.1> of {i} -> {o}\n")
     );
-    let (code, out, _) = kantakoe(&["verify", &o, "--trust", &ca]);
+    // The author is the provider's service unit, which verify alone cannot know is the
+    // provider's: --vendor says so.
+    let unit = format!("{}={}.1", scenario::PROVIDER_OID, scenario::PROVIDER_OID);
+    let (code, out, _) = kantakoe(&["verify", &o, "--trust", &ca, "--vendor", &unit]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with(&format!("file: {o} (CDA from the message's MIME part <2.999.5851.9.81.1>)\n")), "{out}");
     assert!(out.ends_with("result: VALID\n"), "{out}");

@@ -222,7 +222,8 @@ pub(crate) struct MessageCda {
 
 impl MessageCda {
     /// The message with `cda` in place of the old CDA: the same MIME part, its body the new
-    /// CDA in base64 (76-character lines, the MIME's own line ends), everything else as it was.
+    /// CDA in base64 (76-character lines, the MIME's own line ends), everything else as it was
+    /// (the MIME text is escaped afresh only if the old body cannot be found verbatim).
     pub fn replace(&self, message: &str, cda: &[u8]) -> String {
         let eol = if self.mime.contains("\r\n") {
             "\r\n"
@@ -235,10 +236,25 @@ impl MessageCda {
             .chunks(76)
             .map(|c| std::str::from_utf8(c).unwrap_or_default())
             .collect();
+        let new_body = lines.join(eol);
+        // Base64 needs no escaping, so the old body is in the message as it is in the MIME:
+        // replace just that, and every other byte stays as written.
+        let raw = &message[self.content.clone()];
+        let old_body = &self.mime[self.body.clone()];
+        if !old_body.is_empty()
+            && let Some(at) = raw.find(old_body)
+            && raw.matches(old_body).count() == 1
+        {
+            let start = self.content.start + at;
+            return format!(
+                "{}{new_body}{}",
+                &message[..start],
+                &message[start + old_body.len()..]
+            );
+        }
         let mime = format!(
-            "{}{}{}",
+            "{}{new_body}{}",
             &self.mime[..self.body.start],
-            lines.join(eol),
             &self.mime[self.body.end..]
         );
         let content = if self.cdata {
