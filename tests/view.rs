@@ -975,7 +975,7 @@ async fn the_checklist_reads_as_words_and_a_whole_step_is_confirmed_at_once() {
         "<td>Rekisterinpitäjä</td>\n<td>Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) (2.999.5851.2.1)</td>",
         "<td>Asiakas</td>\n<td>Itsemaksava Testi (TESTIHENKILÖ) (010190-901R)</td>",
         "<td>Asiakirjaryhmä</td>\n<td>Asiakkuusasiakirja (1)</td>",
-        "<td>Ei näy toisen rekisterinpitäjän arkistonhoitajalle</td>\n<td>ei näy: Testilän hyvinvointialue (TESTIAINEISTO) (2.999.5851.2.2)</td>",
+        "<td>Ei näy toisen rekisterinpitäjän arkistonhoitajalle</td>\n<td>Testilän hyvinvointialue (TESTIAINEISTO) (2.999.5851.2.2)</td>",
         "<button type=\"submit\" class=\"confirm-step\" data-step=\"2\">Vahvista koko vaihe</button>",
     ] {
         assert!(b.contains(text), "{text}\n{b}");

@@ -209,8 +209,6 @@ pub struct Texts {
     pub document_group: &'static str,
     /// The R8 checkpoint: the document must not be visible to this holder's archivist.
     pub hidden_from: &'static str,
-    /// The expected value of a [`Texts::hidden_from`] checkpoint, before the holder's name.
-    pub not_visible_to: &'static str,
 }
 
 /// Finnish.
@@ -297,7 +295,6 @@ pub static FI: Texts = Texts {
     confirm_step: "Vahvista koko vaihe",
     document_group: "Asiakirjaryhmä",
     hidden_from: "Ei näy toisen rekisterinpitäjän arkistonhoitajalle",
-    not_visible_to: "ei näy:",
 };
 
 /// Swedish.
@@ -384,7 +381,6 @@ pub static SV: Texts = Texts {
     confirm_step: "Bekräfta hela steget",
     document_group: "Handlingsgrupp",
     hidden_from: "Syns inte för en annan personuppgiftsansvarigs arkivarie",
-    not_visible_to: "syns inte för:",
 };
 
 /// English.
@@ -471,7 +467,6 @@ pub static EN: Texts = Texts {
     confirm_step: "Confirm the whole step",
     document_group: "Document group",
     hidden_from: "Not visible to another register holder's archivist",
-    not_visible_to: "not visible to:",
 };
 
 /// The name of a document group ("asiakirjaryhmä", code system

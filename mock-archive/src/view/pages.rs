@@ -700,7 +700,10 @@ fn audit(ctx: &Ctx<'_>, session: &Session) -> Response {
                     .collect(),
                 message_id: e.message_id.unwrap_or_default(),
                 document_id: e.document_id,
-                tls_peer: e.tls_peer.unwrap_or_default(),
+                tls_peer: e
+                    .tls_peer
+                    .map(|oid| org_named(ctx.registry(), &oid))
+                    .unwrap_or_default(),
             })
             .collect(),
     };
@@ -750,8 +753,9 @@ fn checkpoint_text(ctx: &Ctx<'_>, c: &crate::store::Checkpoint) -> (String, Stri
             "invalidated" => t.status_invalidated.to_owned(),
             _ => expected,
         },
-        "register_holder" | "organiser" | "service_unit" => org_named(registry, &expected),
-        "hidden_from" => format!("{} {}", t.not_visible_to, org_named(registry, &expected)),
+        "register_holder" | "organiser" | "service_unit" | "hidden_from" => {
+            org_named(registry, &expected)
+        }
         "client" => match registry.person(&expected) {
             Some(p) => format!("{} ({expected})", p.name),
             None => expected,
