@@ -166,12 +166,18 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
         client.goto(&format!("{base}/signin")).await?;
         let trust = client.find(Locator::Id("trust")).await?.text().await?;
         assert!(trust.contains("ca.pem"), "{trust}");
-        assert!(client.find(Locator::Id("message")).await.is_err(), "no second sign-in text");
+        assert!(
+            client.find(Locator::Id("message")).await.is_err(),
+            "no second sign-in text"
+        );
         screenshot(&client, &dir, "00-sign-in").await;
         // Without a session: the sign-in page, saying why.
         client.goto(&format!("{base}/register")).await?;
         let message = client.find(Locator::Id("message")).await?.text().await?;
-        assert_eq!(message, "Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle.");
+        assert_eq!(
+            message,
+            "Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle."
+        );
         screenshot(&client, &dir, "01-sign-in-needed").await;
 
         sign_in(&client, PROVIDER_ARCHIVIST).await?;

@@ -13,25 +13,86 @@ use crate::view::{
 /// code texts: none may appear on a Swedish page (compared as whole words, ignoring case).
 pub const FINNISH_WORDS: &[&str] = &[
     // the frame and sign-in
-    "kirjaudu", "kirjautunut", "sisään", "ulos", "tunnus", "kieli", "harjoitusarkisto",
-    "arkistonhoitajan", "näkymä", "rekisterinpitäjä", "rekisteri", "pyyntöloki",
-    "käyttöönottokokeen", "tarkistuslista", "selain", "varmenteesta", "luota",
+    "kirjaudu",
+    "kirjautunut",
+    "sisään",
+    "ulos",
+    "tunnus",
+    "kieli",
+    "harjoitusarkisto",
+    "arkistonhoitajan",
+    "näkymä",
+    "rekisterinpitäjä",
+    "rekisteri",
+    "pyyntöloki",
+    "käyttöönottokokeen",
+    "tarkistuslista",
+    "selain",
+    "varmenteesta",
+    "luota",
     // the register
-    "asiakkaat", "asiakas", "henkilötunnus", "nimi", "asiakirjat", "rajaa", "kaikki",
-    "asiakirjatyyppi", "päivästä", "päivään", "palveluyksikkö", "laatija", "aika", "versio",
-    "tila", "otsikko", "palvelutehtävää", "palvelutapahtumaa",
+    "asiakkaat",
+    "asiakas",
+    "henkilötunnus",
+    "nimi",
+    "asiakirjat",
+    "rajaa",
+    "kaikki",
+    "asiakirjatyyppi",
+    "päivästä",
+    "päivään",
+    "palveluyksikkö",
+    "laatija",
+    "aika",
+    "versio",
+    "tila",
+    "otsikko",
+    "palvelutehtävää",
+    "palvelutapahtumaa",
     // statuses, times, versions, signature
-    "aktiivinen", "voimassa", "korvattu", "mitätöity", "klo", "versiohistoria", "muutos",
-    "ensimmäinen", "korjaus", "mitätöinti", "järjestelmäallekirjoitus", "tulos", "kelvollinen",
-    "virheellinen", "allekirjoittaja", "allekirjoitusaika", "vastaanotettu", "sanoman",
-    "tunniste", "palvelunjärjestäjä",
+    "aktiivinen",
+    "voimassa",
+    "korvattu",
+    "mitätöity",
+    "klo",
+    "versiohistoria",
+    "muutos",
+    "ensimmäinen",
+    "korjaus",
+    "mitätöinti",
+    "järjestelmäallekirjoitus",
+    "tulos",
+    "kelvollinen",
+    "virheellinen",
+    "allekirjoittaja",
+    "allekirjoitusaika",
+    "vastaanotettu",
+    "sanoman",
+    "tunniste",
+    "palvelunjärjestäjä",
     // document types
-    "asiakkuusasiakirja", "palvelutehtäväkohtainen", "asiakirjaryhmä",
+    "asiakkuusasiakirja",
+    "palvelutehtäväkohtainen",
+    "asiakirjaryhmä",
     // the request log and code texts
-    "vastaus", "koodit", "uudelleenlähetys", "asiakkaan", "virheellinen", "testihenkilötunnus",
+    "vastaus",
+    "koodit",
+    "uudelleenlähetys",
+    "asiakkaan",
+    "virheellinen",
+    "testihenkilötunnus",
     // the checklist and the bundled case's titles
-    "vaihe", "tarkistuskohta", "odotettu", "vahvista", "vahvistanut", "vahvistettu",
-    "avaa", "käyttöönottokoe", "harjoitus", "yhteystesti", "näy",
+    "vaihe",
+    "tarkistuskohta",
+    "odotettu",
+    "vahvista",
+    "vahvistanut",
+    "vahvistettu",
+    "avaa",
+    "käyttöönottokoe",
+    "harjoitus",
+    "yhteystesti",
+    "näy",
 ];
 
 /// The page with the data removed: document titles, narratives, and the names the fixture and
@@ -94,7 +155,14 @@ fn data_names() -> Vec<String> {
     }
     names.extend(registry.persons().map(|p| p.name.clone()));
     names.extend(registry.archivists().iter().map(|a| a.name.clone()));
-    names.extend(["Testi Ammattilainen", "Itsemaksava Testi", "Aino Testiasiakas"].map(str::to_owned));
+    names.extend(
+        [
+            "Testi Ammattilainen",
+            "Itsemaksava Testi",
+            "Aino Testiasiakas",
+        ]
+        .map(str::to_owned),
+    );
     // Longest first, so that a name containing another is removed whole.
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     names
@@ -103,7 +171,13 @@ fn data_names() -> Vec<String> {
 #[tokio::test]
 async fn every_view_page_in_swedish_has_no_finnish_label() {
     let s = scenario().await;
-    let (status, _) = inspect(&s.archive, "PUT", Some(PROVIDER_ARCHIVIST), &checklist_json(&s)).await;
+    let (status, _) = inspect(
+        &s.archive,
+        "PUT",
+        Some(PROVIDER_ARCHIVIST),
+        &checklist_json(&s),
+    )
+    .await;
     assert_eq!(status, 200);
     let cookie = sign_in(&s.archive, PROVIDER_ARCHIVIST).await;
     let county = sign_in(&s.archive, COUNTY_ARCHIVIST).await;
@@ -140,7 +214,11 @@ async fn every_view_page_in_swedish_has_no_finnish_label() {
     let mut found = Vec::new();
     for (path, cookie) in &pages {
         let page = view_get(&s.archive, path, Some(cookie)).await;
-        assert!(page.body.contains("<html lang=\"sv\">"), "{path}: {}", page.body);
+        assert!(
+            page.body.contains("<html lang=\"sv\">"),
+            "{path}: {}",
+            page.body
+        );
         let clean = without_data(&page.body, &names);
         for word in words(&clean) {
             if FINNISH_WORDS.contains(&word.as_str()) {
@@ -148,13 +226,24 @@ async fn every_view_page_in_swedish_has_no_finnish_label() {
             }
         }
     }
-    assert!(found.is_empty(), "Finnish on Swedish pages:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "Finnish on Swedish pages:\n{}",
+        found.join("\n")
+    );
 
     // What the Swedish pages say instead.
-    let register = view_get(&s.archive, "/register", Some(&signed_in)).await.body;
-    assert!(register.contains("<td>Klientrelationshandling (1)</td>"), "{register}");
+    let register = view_get(&s.archive, "/register", Some(&signed_in))
+        .await
+        .body;
+    assert!(
+        register.contains("<td>Klientrelationshandling (1)</td>"),
+        "{register}"
+    );
     assert!(register.contains(">ersatt</td>"), "{register}");
-    let checklist = view_get(&s.archive, "/checklist", Some(&signed_in)).await.body;
+    let checklist = view_get(&s.archive, "/checklist", Some(&signed_in))
+        .await
+        .body;
     for text in [
         "Ibruktagningsprov (övning)",
         "<h2>2. Korrigering (version 2)</h2>",
@@ -173,7 +262,13 @@ async fn every_view_page_in_swedish_has_no_finnish_label() {
 fn the_word_list_catches_the_finnish_view() {
     // The list is not empty of meaning: the Finnish texts of the view are caught by it.
     let t = mock_archive::view::Lang::Fi.texts();
-    for label in [t.sign_in, t.nav_register, t.status_active, t.confirm, t.document_type] {
+    for label in [
+        t.sign_in,
+        t.nav_register,
+        t.status_active,
+        t.confirm,
+        t.document_type,
+    ] {
         let hits: Vec<String> = words(label)
             .into_iter()
             .filter(|w| FINNISH_WORDS.contains(&w.as_str()))
@@ -181,9 +276,17 @@ fn the_word_list_catches_the_finnish_view() {
         assert!(!hits.is_empty(), "{label}");
     }
     let t = mock_archive::view::Lang::Sv.texts();
-    for label in [t.sign_in, t.nav_register, t.status_active, t.confirm, t.document_type] {
+    for label in [
+        t.sign_in,
+        t.nav_register,
+        t.status_active,
+        t.confirm,
+        t.document_type,
+    ] {
         assert!(
-            words(label).iter().all(|w| !FINNISH_WORDS.contains(&w.as_str())),
+            words(label)
+                .iter()
+                .all(|w| !FINNISH_WORDS.contains(&w.as_str())),
             "{label}"
         );
     }

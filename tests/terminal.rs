@@ -38,7 +38,17 @@ fn message(n: u32, identity_code: &str) -> Vec<u8> {
 async fn mock_archive_logs_one_plain_line_per_message() {
     let pki_dir = pki().dir().display().to_string();
     let mut child = Command::new(support::bin("mock-archive"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", ":memory:", "--view-listen", "off", "--pki", &pki_dir])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--view-listen",
+            "off",
+            "--pki",
+            &pki_dir,
+        ])
         .env_remove("NO_COLOR")
         .env_remove("MOCK_ARCHIVE_LOG")
         .stdin(Stdio::null())
@@ -53,13 +63,25 @@ async fn mock_archive_logs_one_plain_line_per_message() {
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
     let url = ready["url"].as_str().unwrap();
     let target = kantakoe::client::Target::parse(url).unwrap();
-    let mut conn = support::client(Role::Client).connect(&target).await.unwrap();
+    let mut conn = support::client(Role::Client)
+        .connect(&target)
+        .await
+        .unwrap();
     let ct = compose::content_type(Wrapping::Soap12);
-    let ok = conn.post("/archive", ct, message(1, "010190-901R")).await.unwrap();
+    let ok = conn
+        .post("/archive", ct, message(1, "010190-901R"))
+        .await
+        .unwrap();
     assert_eq!(ok.status, 200);
-    let refused = conn.post("/archive", ct, message(2, "010190-123X")).await.unwrap();
+    let refused = conn
+        .post("/archive", ct, message(2, "010190-123X"))
+        .await
+        .unwrap();
     assert_eq!(refused.status, 200);
-    let unreadable = conn.post("/archive", "application/xml", "<nope").await.unwrap();
+    let unreadable = conn
+        .post("/archive", "application/xml", "<nope")
+        .await
+        .unwrap();
     assert_eq!(unreadable.status, 400);
     drop(conn);
     let stopped = Command::new("kill")
@@ -69,8 +91,16 @@ async fn mock_archive_logs_one_plain_line_per_message() {
     assert!(stopped.success());
     child.wait().unwrap();
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    assert!(!log.contains('\u{1b}'), "no ANSI codes in redirected output: {log:?}");
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI codes in redirected output: {log:?}"
+    );
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("message from")).collect();
     assert_eq!(lines.len(), 3, "{log}");
     let provider = scenario::PROVIDER_OID;
@@ -78,22 +108,29 @@ async fn mock_archive_logs_one_plain_line_per_message() {
     for l in &lines {
         let time = l.split_whitespace().next().unwrap();
         assert!(
-            time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).is_ok(),
+            time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
             "{l}"
         );
     }
     assert!(
-        lines[0].ends_with(&format!("INFO message from {provider} id 2.999.5851.9.70.1: AA")),
+        lines[0].ends_with(&format!(
+            "INFO message from {provider} id 2.999.5851.9.70.1: AA"
+        )),
         "{}",
         lines[0]
     );
     assert!(
-        lines[1].ends_with(&format!("INFO message from {provider} id 2.999.5851.9.70.2: AE ID-INVALID")),
+        lines[1].ends_with(&format!(
+            "INFO message from {provider} id 2.999.5851.9.70.2: AE ID-INVALID"
+        )),
         "{}",
         lines[1]
     );
     assert!(
-        lines[2].ends_with(&format!("INFO message from {provider} id (unreadable): SOAP Fault MSG-UNREADABLE")),
+        lines[2].ends_with(&format!(
+            "INFO message from {provider} id (unreadable): SOAP Fault MSG-UNREADABLE"
+        )),
         "{}",
         lines[2]
     );
@@ -102,7 +139,10 @@ async fn mock_archive_logs_one_plain_line_per_message() {
 /// Runs `kantakoe` with `args` in a temporary directory: (exit code, stdout, stderr).
 fn kantakoe(args: &[&str]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let out = support::kantakoe_cmd(dir.path()).args(args).output().unwrap();
+    let out = support::kantakoe_cmd(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
@@ -129,7 +169,9 @@ fn an_error_prints_each_cause_once() {
     assert_eq!(code, Some(2));
     assert_eq!(
         err.lines().last().unwrap(),
-        format!("mock-archive: error: cannot listen on {addr}: Address already in use (os error 98)")
+        format!(
+            "mock-archive: error: cannot listen on {addr}: Address already in use (os error 98)"
+        )
     );
     let (code, err) = run(&["--listen", "127.0.0.1:0", "--db", "/nonexistent/x.db"]);
     assert_eq!(code, Some(2));
@@ -159,11 +201,17 @@ async fn preflight_names_the_tls_version_as_people_write_it() {
     let archive = support::start_archive().await;
     let pki_dir = pki().dir().display().to_string();
     let url = archive.url();
-    let out = tokio::task::spawn_blocking(move || kantakoe(&["preflight", "--archive", &url, "--pki", &pki_dir]))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        kantakoe(&["preflight", "--archive", &url, "--pki", &pki_dir])
+    })
+    .await
+    .unwrap();
     assert_eq!(out.0, 0, "{}{}", out.1, out.2);
-    assert!(out.1.contains("\n  TLS version:       TLS 1.3\n"), "{}", out.1);
+    assert!(
+        out.1.contains("\n  TLS version:       TLS 1.3\n"),
+        "{}",
+        out.1
+    );
 }
 
 #[test]
@@ -171,8 +219,15 @@ fn pki_check_reports_every_certificate() {
     let pki_dir = pki().dir().display().to_string();
     let (code, out, err) = kantakoe(&["pki", "check", "--dir", &pki_dir]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with(&format!("test PKI {pki_dir}\nok      ca.pem: test root CA")), "{out}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("ok      ")).count(), Role::ALL.len(), "{out}");
+    assert!(
+        out.starts_with(&format!("test PKI {pki_dir}\nok      ca.pem: test root CA")),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok      ")).count(),
+        Role::ALL.len(),
+        "{out}"
+    );
     assert!(out.ends_with("result: OK\n"), "{out}");
     // Into a folder that is no PKI, `pki init` refuses.
     let dir = tempfile::tempdir().unwrap();
@@ -182,26 +237,40 @@ fn pki_check_reports_every_certificate() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        format!("kantakoe: error: {d} is not empty and holds no test PKI (no pki.toml); nothing was written: choose a new or empty directory, or add --force to write the PKI's files there\n")
+        format!(
+            "kantakoe: error: {d} is not empty and holds no test PKI (no pki.toml); nothing was written: choose a new or empty directory, or add --force to write the PKI's files there\n"
+        )
     );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing written"
+    );
     let file = format!("{d}/notes.txt");
     let (code, _, err) = kantakoe(&["pki", "init", "--dir", &file]);
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        format!("kantakoe: error: --dir {file}: that is a file, not a directory; give a directory for the test PKI (it is made if missing)\n")
+        format!(
+            "kantakoe: error: --dir {file}: that is a file, not a directory; give a directory for the test PKI (it is made if missing)\n"
+        )
     );
 }
 
 #[test]
 fn sign_signs_the_cda_inside_a_message_and_verify_names_problems_like_the_acknowledgement() {
     let dir = tempfile::tempdir().unwrap();
-    let mut v = compose::scenario_self_paying("2.999.5851.9.71.1".into(), "2.999.5851.9.81.1".into());
+    let mut v =
+        compose::scenario_self_paying("2.999.5851.9.71.1".into(), "2.999.5851.9.81.1".into());
     v.narrative = "Allekirjoittamaton viesti.".into();
-    let unsigned = compose::build_message(&DocumentTemplate::client_relationship(), &v, Wrapping::Soap11, None)
-        .unwrap()
-        .message;
+    let unsigned = compose::build_message(
+        &DocumentTemplate::client_relationship(),
+        &v,
+        Wrapping::Soap11,
+        None,
+    )
+    .unwrap()
+    .message;
     let input = dir.path().join("message.xml");
     std::fs::write(&input, &unsigned).unwrap();
     let output = dir.path().join("signed.xml");
@@ -219,7 +288,12 @@ fn sign_signs_the_cda_inside_a_message_and_verify_names_problems_like_the_acknow
     let unit = format!("{}={}.1", scenario::PROVIDER_OID, scenario::PROVIDER_OID);
     let (code, out, _) = kantakoe(&["verify", &o, "--trust", &ca, "--vendor", &unit]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with(&format!("file: {o} (CDA from the message's MIME part <2.999.5851.9.81.1>)\n")), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "file: {o} (CDA from the message's MIME part <2.999.5851.9.81.1>)\n"
+        )),
+        "{out}"
+    );
     assert!(out.ends_with("result: VALID\n"), "{out}");
     // The message around the CDA is as it was.
     let signed = std::fs::read_to_string(&output).unwrap();
@@ -229,13 +303,19 @@ fn sign_signs_the_cda_inside_a_message_and_verify_names_problems_like_the_acknow
 
     // A signer not entitled for the author: the acknowledgement's name, singular "problem".
     let stranger = pki().files(Role::StrangerSignature);
-    let (c, k) = (stranger.cert.display().to_string(), stranger.key.display().to_string());
+    let (c, k) = (
+        stranger.cert.display().to_string(),
+        stranger.key.display().to_string(),
+    );
     let (code, _, err) = kantakoe(&["sign", &i, "--cert", &c, "--key", &k, "-o", &o]);
     assert_eq!(code, 0, "{err}");
     let (code, out, _) = kantakoe(&["verify", &o, "--trust", &ca]);
     assert_eq!(code, 1, "{out}");
     let last: Vec<&str> = out.lines().rev().take(2).collect();
     assert_eq!(last[1], "result: INVALID (1 problem)", "{out}");
-    assert!(last[0].starts_with("SIG-NOT-ALLOWED: signer organisation "), "{out}");
+    assert!(
+        last[0].starts_with("SIG-NOT-ALLOWED: signer organisation "),
+        "{out}"
+    );
     assert!(!out.contains("SIG_"), "{out}");
 }

@@ -603,7 +603,10 @@ async fn the_document_page_shows_metadata_versions_and_the_signature() {
     assert!(b.contains("Version history"));
     assert!(b.contains("first version"), "{b}");
     assert!(b.contains(&format!("correction ← {}", s.v1)), "{b}");
-    assert!(b.contains("<td>Client relationship document (1)</td>"), "{b}");
+    assert!(
+        b.contains("<td>Client relationship document (1)</td>"),
+        "{b}"
+    );
     assert!(b.contains("Itsemaksava Testi (010190-901R)"), "{b}");
     let signature = b
         .split("id=\"signature\"")
@@ -667,7 +670,11 @@ async fn register_filters_languages_and_the_request_log() {
     // Each code's text in the page's language.
     assert!(!audit.body.contains(&askama_like(code.english())));
     let en = view_get(&s.archive, "/audit?lang=en", Some(&cookie)).await;
-    assert!(en.body.contains(&askama_like(code.english())), "{}", en.body);
+    assert!(
+        en.body.contains(&askama_like(code.english())),
+        "{}",
+        en.body
+    );
     assert!(audit.body.contains("outcome-AE"));
     assert!(audit.body.contains("outcome-AA"));
 }
@@ -934,7 +941,10 @@ async fn the_sign_in_page_asks_once_and_says_how_to_trust_the_certificate() {
     assert_eq!(page.status, 200);
     let b = &page.body;
     assert!(b.contains("<h1>Kirjaudu sisään</h1>"), "{b}");
-    assert!(!b.contains("id=\"message\""), "no second 'sign in' text: {b}");
+    assert!(
+        !b.contains("id=\"message\""),
+        "no second 'sign in' text: {b}"
+    );
     assert!(!b.contains("Kirjaudu ensin"), "{b}");
     let ca = pki().ca().display().to_string();
     assert!(
@@ -946,7 +956,10 @@ async fn the_sign_in_page_asks_once_and_says_how_to_trust_the_certificate() {
     );
     let sv = view_get(&s.archive, "/signin?lang=sv", None).await.body;
     assert!(
-        sv.contains(&format!("importera filen <code>{}</code>", askama_like(&ca))),
+        sv.contains(&format!(
+            "importera filen <code>{}</code>",
+            askama_like(&ca)
+        )),
         "{sv}"
     );
 }
@@ -998,16 +1011,30 @@ async fn the_checklist_reads_as_words_and_a_whole_step_is_confirmed_at_once() {
     let (_, list) = inspect(&s.archive, "GET", Some(PROVIDER_ARCHIVIST), "").await;
     let step = list["steps"][1]["checkpoints"].as_array().unwrap();
     assert_eq!(step.len(), 6);
-    assert!(step.iter().all(|c| c["confirmed"]["by"] == "Arkistonhoitaja Esimerkki (TESTIAINEISTO)"));
-    assert_eq!(list["steps"][0]["checkpoints"][0]["confirmed"], serde_json::Value::Null);
+    assert!(
+        step.iter()
+            .all(|c| c["confirmed"]["by"] == "Arkistonhoitaja Esimerkki (TESTIAINEISTO)")
+    );
+    assert_eq!(
+        list["steps"][0]["checkpoints"][0]["confirmed"],
+        serde_json::Value::Null
+    );
     let page = view_get(&s.archive, "/checklist", Some(&cookie)).await.body;
     assert!(page.contains("6/8"), "{page}");
-    assert!(!page.contains("data-step=\"2\">Vahvista koko vaihe"), "nothing left to confirm: {page}");
+    assert!(
+        !page.contains("data-step=\"2\">Vahvista koko vaihe"),
+        "nothing left to confirm: {page}"
+    );
     // The confirmation time in Finnish time, as people write it.
-    let at = mock_archive::view::clock::shown(time::OffsetDateTime::now_utc(), mock_archive::view::Lang::Fi);
+    let at = mock_archive::view::clock::shown(
+        time::OffsetDateTime::now_utc(),
+        mock_archive::view::Lang::Fi,
+    );
     let day = at.split(" klo ").next().unwrap();
     assert!(
-        page.contains(&format!("✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO), {day} klo ")),
+        page.contains(&format!(
+            "✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO), {day} klo "
+        )),
         "{page}"
     );
 
@@ -1021,11 +1048,21 @@ async fn the_checklist_reads_as_words_and_a_whole_step_is_confirmed_at_once() {
     .await;
     assert_eq!(one.header("location"), Some("/checklist#step-1"));
     // A step or checkpoint that is not there, and a form naming neither.
-    for form in [format!("csrf={csrf}&step=9"), format!("csrf={csrf}&step=x"), format!("csrf={csrf}&checkpoint=nope")] {
+    for form in [
+        format!("csrf={csrf}&step=9"),
+        format!("csrf={csrf}&step=x"),
+        format!("csrf={csrf}&checkpoint=nope"),
+    ] {
         let answer = view_post(&s.archive, "/checklist/confirm", Some(&cookie), &form).await;
         assert_eq!(answer.status, 404, "{form}");
     }
-    let neither = view_post(&s.archive, "/checklist/confirm", Some(&cookie), &format!("csrf={csrf}")).await;
+    let neither = view_post(
+        &s.archive,
+        "/checklist/confirm",
+        Some(&cookie),
+        &format!("csrf={csrf}"),
+    )
+    .await;
     assert_eq!(neither.status, 400);
 }
 
@@ -1042,6 +1079,12 @@ async fn the_register_fits_without_always_empty_columns_and_shows_finnish_time()
     assert_eq!(head.matches("</th>").count(), 8, "{head}");
     assert!(!head.contains("Palvelutehtävä"), "{head}");
     // The scenario's documents are dated 2026-03-01 11:59 +02:00: Finnish winter time.
-    assert!(page.contains("<td class=\"nowrap\">1.3.2026 klo 11.59</td>"), "{page}");
-    assert!(!page.contains("+02:00") && !page.contains("+00:00"), "{page}");
+    assert!(
+        page.contains("<td class=\"nowrap\">1.3.2026 klo 11.59</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("+02:00") && !page.contains("+00:00"),
+        "{page}"
+    );
 }

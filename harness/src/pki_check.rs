@@ -128,7 +128,11 @@ fn date(t: OffsetDateTime) -> String {
 }
 
 /// Checks every certificate of `pki` at `now` against the organisation fixture `fixture`.
-pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Report, crate::pki::PkiError> {
+pub fn check(
+    pki: &Pki,
+    fixture: &Registry,
+    now: OffsetDateTime,
+) -> Result<Report, crate::pki::PkiError> {
     let manifest = pki.manifest()?;
     let mut findings = Vec::new();
     let file_of = |role: Role| {
@@ -141,7 +145,9 @@ pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Repor
     let load = |role: Role| read(&pki.dir().join(file_of(role)));
     let ca = load(Role::Ca).ok();
     let unknown_ca = load(Role::UnknownCa).ok();
-    let provider = load(Role::Client).ok().and_then(|c| c.info.organisation_oid);
+    let provider = load(Role::Client)
+        .ok()
+        .and_then(|c| c.info.organisation_oid);
     let org_name = |oid: &str| fixture.organisation(oid).map(|o| o.name.clone());
 
     for entry in &manifest.entries {
@@ -205,7 +211,8 @@ pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Repor
                     && let Some(ca) = &ca
                     && ca.der == cert.der
                 {
-                    problems.push("meant to be a CA nobody trusts, but it is the PKI's CA".to_owned());
+                    problems
+                        .push("meant to be a CA nobody trusts, but it is the PKI's CA".to_owned());
                 }
             }
             Role::UnknownClient | Role::UnknownSignature => {
@@ -233,7 +240,11 @@ pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Repor
             Role::Server if !cert.server_auth => {
                 problems.push("no extended key usage serverAuth (TLS server)".to_owned());
             }
-            Role::Client | Role::Vendor | Role::ExpiredClient | Role::UnknownClient | Role::StrangerClient
+            Role::Client
+            | Role::Vendor
+            | Role::ExpiredClient
+            | Role::UnknownClient
+            | Role::StrangerClient
                 if !cert.client_auth =>
             {
                 problems.push("no extended key usage clientAuth (TLS client)".to_owned());
@@ -244,9 +255,8 @@ pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Repor
                         .to_owned(),
                 );
             }
-            Role::BadUsageSignature if signs => problems.push(
-                "meant to lack digitalSignature and nonRepudiation, but has one".to_owned(),
-            ),
+            Role::BadUsageSignature if signs => problems
+                .push("meant to lack digitalSignature and nonRepudiation, but has one".to_owned()),
             _ => {}
         }
         // Organisation OID against the fixture.
@@ -254,7 +264,9 @@ pub fn check(pki: &Pki, fixture: &Registry, now: OffsetDateTime) -> Result<Repor
         let mut org_text = String::new();
         if carries_org {
             match info.organisation_oid.as_deref() {
-                None => problems.push("no organisation OID in the subject's serialNumber".to_owned()),
+                None => {
+                    problems.push("no organisation OID in the subject's serialNumber".to_owned())
+                }
                 Some(oid) => match org_name(oid) {
                     None => problems.push(format!(
                         "organisation OID {oid} is not an organisation of the fixture"
@@ -313,20 +325,33 @@ mod tests {
         let report = check(&pki, &fixture(), now).unwrap();
         assert_eq!(report.problems(), 0, "{}", report.render());
         assert_eq!(report.findings.len(), Role::ALL.len());
-        assert!(report.render().ends_with("result: OK\n"), "{}", report.render());
+        assert!(
+            report.render().ends_with("result: OK\n"),
+            "{}",
+            report.render()
+        );
 
         // Ten years on everything has expired; the expired one is still as meant.
         let later = check(&pki, &fixture(), now + Duration::days(3650)).unwrap();
         let text = later.render();
-        assert!(text.contains("PROBLEM client.pem: not valid now (valid "), "{text}");
+        assert!(
+            text.contains("PROBLEM client.pem: not valid now (valid "),
+            "{text}"
+        );
         assert!(!text.contains("PROBLEM expired-client.pem"), "{text}");
         assert!(
-            text.contains("ok      expired-client.pem: negative: expired TLS client certificate; valid until "),
+            text.contains(
+                "ok      expired-client.pem: negative: expired TLS client certificate; valid until "
+            ),
             "{text}"
         );
 
         // A certificate swapped for another role's, and a fixture without the vendor.
-        std::fs::copy(dir.path().join("unknown-client.pem"), dir.path().join("client.pem")).unwrap();
+        std::fs::copy(
+            dir.path().join("unknown-client.pem"),
+            dir.path().join("client.pem"),
+        )
+        .unwrap();
         let text = check(&pki, &fixture(), now).unwrap().render();
         assert!(
             text.contains("PROBLEM client.pem: not issued by the PKI's CA (ca.pem): its issuer is not that CA's subject\n"),
@@ -335,7 +360,9 @@ mod tests {
         std::fs::remove_file(dir.path().join("signature.pem")).unwrap();
         let text = check(&pki, &fixture(), now).unwrap().render();
         assert!(
-            text.contains("PROBLEM signature.pem: cannot read it: No such file or directory (os error 2)\n"),
+            text.contains(
+                "PROBLEM signature.pem: cannot read it: No such file or directory (os error 2)\n"
+            ),
             "{text}"
         );
         assert!(text.ends_with(" problems\n"), "{text}");

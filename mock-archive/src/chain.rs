@@ -30,7 +30,10 @@ mod tests {
     fn each_cause_is_printed_once() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
         let err = anyhow::Error::new(Refused(io)).context("preflight failed");
-        assert_eq!(format!("{err:#}"), "preflight failed: connection refused: nothing is listening on 127.0.0.1:9 (Connection refused): Connection refused");
+        assert_eq!(
+            format!("{err:#}"),
+            "preflight failed: connection refused: nothing is listening on 127.0.0.1:9 (Connection refused): Connection refused"
+        );
         assert_eq!(
             error_chain(err.as_ref()),
             "preflight failed: connection refused: nothing is listening on 127.0.0.1:9 (Connection refused)"

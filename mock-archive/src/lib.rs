@@ -10,22 +10,20 @@
 //! only way in is [`MockArchive::builder`] and HTTPS. The archivist [`view`] is served on a
 //! second HTTPS listener of its own, for browsers, behind a token sign-in.
 
-pub mod ack;
-pub mod cert;
 mod chain;
 pub mod config;
-pub mod format;
 mod http;
 pub mod inspect;
-pub mod orgs;
 pub mod pipeline;
-pub mod rules;
 pub mod server;
-pub mod signature;
 pub mod store;
 mod tls;
 pub mod view;
 
 pub use chain::error_chain;
+/// The Kanta profile (format, signature, codes, fixture, rules), from the `kanta-profile` crate,
+/// under the names this crate has always used.
+pub use kanta_profile::{ack, cert, format, orgs, rules, signature};
+
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

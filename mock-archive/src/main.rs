@@ -92,7 +92,10 @@ fn main() -> ExitCode {
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("mock-archive: error: {}", mock_archive::error_chain(err.as_ref()));
+            eprintln!(
+                "mock-archive: error: {}",
+                mock_archive::error_chain(err.as_ref())
+            );
             ExitCode::from(2)
         }
     }

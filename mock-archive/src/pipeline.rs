@@ -195,10 +195,10 @@ impl Pipeline {
                     recorded.replayed,
                 );
                 Answer {
-                status: 200,
-                content_type: content_type_of(wrapping),
-                body: wrap(wrapping, &recorded.ack),
-                recorded: Some(recorded),
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
                 }
             }
             Err(err) => {

@@ -83,8 +83,7 @@ pub fn run(cmd: PkiCommand) -> anyhow::Result<ExitCode> {
                 None => Registry::from_toml_str(mock_archive::config::BUNDLED_ORGS, "orgs.toml")?,
             };
             let pki = Pki::open(&dir)?;
-            let report =
-                crate::pki_check::check(&pki, &fixture, time::OffsetDateTime::now_utc())?;
+            let report = crate::pki_check::check(&pki, &fixture, time::OffsetDateTime::now_utc())?;
             println!("test PKI {}", pki.dir().display());
             print!("{}", report.render());
             Ok(if report.problems() == 0 {
@@ -105,7 +104,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("notes.txt");
         std::fs::write(&file, "x").unwrap();
-        let shown = |e: anyhow::Error| e.to_string().replace(&dir.path().display().to_string(), "[dir]");
+        let shown = |e: anyhow::Error| {
+            e.to_string()
+                .replace(&dir.path().display().to_string(), "[dir]")
+        };
         assert_eq!(
             shown(refuse_init(&file, true).unwrap_err()),
             "--dir [dir]/notes.txt: that is a file, not a directory; give a directory for the test PKI (it is made if missing)"

@@ -64,7 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             let cda = signature::sign(&m.cda, &signer, at).with_context(|| {
-                format!("signing the CDA in {} (MIME part {})", args.file.display(), m.cid)
+                format!(
+                    "signing the CDA in {} (MIME part {})",
+                    args.file.display(),
+                    m.cid
+                )
             })?;
             // `message_cda` read the file as UTF-8.
             let text = String::from_utf8_lossy(&input);

@@ -633,7 +633,14 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         for (key, message) in unknown_keys(
             &d.unknown,
             "[defaults]",
-            &["sender", "service_unit", "tls", "signer", "effective_time", "wrapping"],
+            &[
+                "sender",
+                "service_unit",
+                "tls",
+                "signer",
+                "effective_time",
+                "wrapping",
+            ],
         ) {
             let end = raw
                 .step
@@ -644,12 +651,11 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
             problems.push(problem(line, None, message));
         }
     }
-    let d_wrapping: Option<WrappingName> =
-        d.wrapping.as_deref().and_then(|w| {
-            choice(w, "defaults.wrapping", WRAPPINGS)
-                .map_err(|e| problems.push(problem(defaults_line, None, e)))
-                .ok()
-        });
+    let d_wrapping: Option<WrappingName> = d.wrapping.as_deref().and_then(|w| {
+        choice(w, "defaults.wrapping", WRAPPINGS)
+            .map_err(|e| problems.push(problem(defaults_line, None, e)))
+            .ok()
+    });
     let mut check_default = |r: Result<Role, String>, fallback: Role| {
         r.unwrap_or_else(|e| {
             problems.push(problem(defaults_line, None, e));
@@ -674,7 +680,8 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
     // next step's (or the end of the file).
     let step_starts: Vec<usize> = raw.step.iter().map(|s| s.span().start).collect();
     for (index, spanned) in raw.step.iter().enumerate() {
-        let region = spanned.span().start..step_starts.get(index + 1).copied().unwrap_or(text.len());
+        let region =
+            spanned.span().start..step_starts.get(index + 1).copied().unwrap_or(text.len());
         let line = line_of(text, spanned.span().start);
         let s = spanned.get_ref();
         let id = s.id.clone().unwrap_or_default();
@@ -853,15 +860,18 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 let unit = sub.service_unit.clone().or_else(|| d.service_unit.clone());
                 let service_unit = need(&unit, "service_unit (or defaults.service_unit)");
                 let template: Option<Template> = sub.template.as_deref().and_then(|v| {
-                    choice(v, "submit.template", &["client-relationship", "service-task"])
-                        .map_err(&mut p)
-                        .ok()
+                    choice(
+                        v,
+                        "submit.template",
+                        &["client-relationship", "service-task"],
+                    )
+                    .map_err(&mut p)
+                    .ok()
                 });
-                let wrapping: Option<WrappingName> = sub.wrapping.as_deref().and_then(|v| {
-                    choice(v, "submit.wrapping", WRAPPINGS)
-                        .map_err(&mut p)
-                        .ok()
-                });
+                let wrapping: Option<WrappingName> = sub
+                    .wrapping
+                    .as_deref()
+                    .and_then(|v| choice(v, "submit.wrapping", WRAPPINGS).map_err(&mut p).ok());
                 let reason: Option<Reason> = sub.reason.as_deref().and_then(|v| {
                     choice(v, "submit.reason", &["correction", "invalidation"])
                         .map_err(&mut p)
@@ -1280,7 +1290,8 @@ status = "deleted"
         let path = dir.path().join("puuttuu.toml");
         let err = load(&path).unwrap_err();
         assert_eq!(
-            err.to_string().replace(&dir.path().display().to_string(), "[dir]"),
+            err.to_string()
+                .replace(&dir.path().display().to_string(), "[dir]"),
             "the test case has 1 problem:\n  [dir]/puuttuu.toml: cannot read the test case: No such file or directory (os error 2)"
         );
     }

@@ -86,6 +86,9 @@ mod tests {
         // Summer time, no leading zeros, a day boundary crossed by the offset.
         let t = datetime!(2026-07-01 21:05 UTC);
         assert_eq!(shown(t, Lang::Fi), "2.7.2026 klo 0.05");
-        assert_eq!(shown(datetime!(2026-02-02 10:00 +02:00), Lang::Sv), "2.2.2026 kl. 10.00");
+        assert_eq!(
+            shown(datetime!(2026-02-02 10:00 +02:00), Lang::Sv),
+            "2.2.2026 kl. 10.00"
+        );
     }
 }

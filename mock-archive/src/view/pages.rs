@@ -712,14 +712,17 @@ fn audit(ctx: &Ctx<'_>, session: &Session) -> Response {
 
 /// An organisation's name beside its OID; a service unit's too.
 fn org_named(registry: &Registry, oid: &str) -> String {
-    let name = registry.organisation(oid).map(|o| o.name.as_str()).or_else(|| {
-        registry.service_unit_owner(oid).and_then(|o| {
-            o.service_units
-                .iter()
-                .find(|u| u.oid == oid)
-                .map(|u| u.name.as_str())
-        })
-    });
+    let name = registry
+        .organisation(oid)
+        .map(|o| o.name.as_str())
+        .or_else(|| {
+            registry.service_unit_owner(oid).and_then(|o| {
+                o.service_units
+                    .iter()
+                    .find(|u| u.oid == oid)
+                    .map(|u| u.name.as_str())
+            })
+        });
     match name {
         Some(name) => format!("{name} ({oid})"),
         None => oid.to_owned(),

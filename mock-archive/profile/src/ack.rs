@@ -276,47 +276,99 @@ impl AckCode {
             AckCode::UnknownInteraction => "Okänd meddelandetyp (interactionId)",
             AckCode::MissingElement => "En obligatorisk uppgift saknas i meddelandet",
             AckCode::CdaUnreadable => "CDA-handlingen i meddelandet kunde inte läsas",
-            AckCode::MetadataMismatch => "Meddelandets beskrivningsuppgifter avviker från handlingens",
-            AckCode::MessageIdReused => "Meddelandets identifierare har redan använts i ett annat meddelande",
+            AckCode::MetadataMismatch => {
+                "Meddelandets beskrivningsuppgifter avviker från handlingens"
+            }
+            AckCode::MessageIdReused => {
+                "Meddelandets identifierare har redan använts i ett annat meddelande"
+            }
             AckCode::SignatureMissing => "Handlingen saknar systemsignatur",
             AckCode::SignatureInvalid => "Systemsignaturen är inte intakt",
-            AckCode::SignerUntrusted => "Signeringscertifikatet har inte utfärdats av en betrodd certifikatutfärdare",
-            AckCode::SignerExpired => "Signeringscertifikatet var inte giltigt vid signeringstidpunkten",
-            AckCode::SignerNotAllowed => "Undertecknarens organisation får inte signera för upprättarens organisation",
+            AckCode::SignerUntrusted => {
+                "Signeringscertifikatet har inte utfärdats av en betrodd certifikatutfärdare"
+            }
+            AckCode::SignerExpired => {
+                "Signeringscertifikatet var inte giltigt vid signeringstidpunkten"
+            }
+            AckCode::SignerNotAllowed => {
+                "Undertecknarens organisation får inte signera för upprättarens organisation"
+            }
             AckCode::IdentityCodeInvalid => "Klientens personbeteckning är felaktig",
-            AckCode::IdentityCodeNotTest => "Klientens personbeteckning är inte en testpersonbeteckning (individnummer 900-999)",
+            AckCode::IdentityCodeNotTest => {
+                "Klientens personbeteckning är inte en testpersonbeteckning (individnummer 900-999)"
+            }
             AckCode::SenderUnknown => "Meddelandets avsändarorganisation är okänd",
-            AckCode::TlsNotSender => "Servercertifikatets organisation är varken avsändaren eller en förmedlare som agerar för den",
+            AckCode::TlsNotSender => {
+                "Servercertifikatets organisation är varken avsändaren eller en förmedlare som agerar för den"
+            }
             AckCode::ServiceUnitUnknown => "Serviceenheten är okänd",
             AckCode::ServiceUnitNotProducer => "Serviceenheten hör inte till tjänsteproducenten",
-            AckCode::CustodianUnknown => "Den personuppgiftsansvariga (custodian) är en okänd organisation",
+            AckCode::CustodianUnknown => {
+                "Den personuppgiftsansvariga (custodian) är en okänd organisation"
+            }
             AckCode::UnknownRegister => "Okänd registerkod",
-            AckCode::NoServiceRelationship => "Klienten har ingen tjänsterelation till tjänsteproducenten",
-            AckCode::OrganiserMismatch => "Anordnaren (outsourcingServiceCustomer) motsvarar inte den personuppgiftsansvariga",
-            AckCode::UsageSituationMismatch => "Användningssituationen motsvarar inte den personuppgiftsansvariga",
-            AckCode::SelfPayingNotProvider => "En självbetalande klients handlingar hör till tjänsteproducentens eget register",
+            AckCode::NoServiceRelationship => {
+                "Klienten har ingen tjänsterelation till tjänsteproducenten"
+            }
+            AckCode::OrganiserMismatch => {
+                "Anordnaren (outsourcingServiceCustomer) motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::UsageSituationMismatch => {
+                "Användningssituationen motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::SelfPayingNotProvider => {
+                "En självbetalande klients handlingar hör till tjänsteproducentens eget register"
+            }
             AckCode::OrganiserMissing => "Anordnaren saknas; tjänsteproducenten antas",
-            AckCode::OrganiserRegisterRequired => "Handlingar om köpta tjänster och servicesedlar hör till anordnarens register",
+            AckCode::OrganiserRegisterRequired => {
+                "Handlingar om köpta tjänster och servicesedlar hör till anordnarens register"
+            }
             AckCode::NoUsageRight => "Tjänsteproducenten har ingen giltig registeranvändningsrätt",
             AckCode::NoOwnRegister => "Tjänsteproducenten har inget eget klientregister",
-            AckCode::CustodianNotLicensed => "Den personuppgiftsansvariga har inget tillstånd eller ingen registrering",
-            AckCode::KelaCustodian => "FPA är inte personuppgiftsansvarig för tjänster som FPA upphandlar",
-            AckCode::WrongRepository => "Fel arkiv: hälso- och sjukvårdens patienthandlingar arkiveras i Patientdataarkivet",
-            AckCode::OutsideKanta => "Tjänsten är inte social- eller hälsovård och dess handlingar arkiveras inte i Kanta",
-            AckCode::VersionNotFirst => "En ny handling ska ha version 1 och ett setId som är lika med handlingens identifierare",
-            AckCode::ReplacementMissing => "Den ersättande handlingen saknar hänvisning till den ersatta handlingen (RPLC)",
-            AckCode::ReplacementUnexpected => "Arkivering av en ny handling får inte innehålla en ersättningshänvisning (RPLC)",
+            AckCode::CustodianNotLicensed => {
+                "Den personuppgiftsansvariga har inget tillstånd eller ingen registrering"
+            }
+            AckCode::KelaCustodian => {
+                "FPA är inte personuppgiftsansvarig för tjänster som FPA upphandlar"
+            }
+            AckCode::WrongRepository => {
+                "Fel arkiv: hälso- och sjukvårdens patienthandlingar arkiveras i Patientdataarkivet"
+            }
+            AckCode::OutsideKanta => {
+                "Tjänsten är inte social- eller hälsovård och dess handlingar arkiveras inte i Kanta"
+            }
+            AckCode::VersionNotFirst => {
+                "En ny handling ska ha version 1 och ett setId som är lika med handlingens identifierare"
+            }
+            AckCode::ReplacementMissing => {
+                "Den ersättande handlingen saknar hänvisning till den ersatta handlingen (RPLC)"
+            }
+            AckCode::ReplacementUnexpected => {
+                "Arkivering av en ny handling får inte innehålla en ersättningshänvisning (RPLC)"
+            }
             AckCode::ReplacementReasonUnknown => "Okänd orsak till ersättningen",
             AckCode::ReplacedUnknown => "Den ersatta handlingen finns inte i arkivet",
-            AckCode::ReplacesNotLatest => "Den ersatta handlingen är inte handlingens senaste version",
+            AckCode::ReplacesNotLatest => {
+                "Den ersatta handlingen är inte handlingens senaste version"
+            }
             AckCode::VersionNotNext => "Versionsnumret ska vara den senaste versionen + 1",
-            AckCode::SetIdMismatch => "Den ersättande handlingens setId avviker från den ersatta handlingens setId",
-            AckCode::SetInvalidated => "Handlingen har ogiltigförklarats och kan inte få nya versioner",
+            AckCode::SetIdMismatch => {
+                "Den ersättande handlingens setId avviker från den ersatta handlingens setId"
+            }
+            AckCode::SetInvalidated => {
+                "Handlingen har ogiltigförklarats och kan inte få nya versioner"
+            }
             AckCode::SetIdExists => "En handlingshelhet med detta setId finns redan i arkivet",
-            AckCode::RegisterHolderChanged => "En ersättande handling kan inte byta personuppgiftsansvarig",
+            AckCode::RegisterHolderChanged => {
+                "En ersättande handling kan inte byta personuppgiftsansvarig"
+            }
             AckCode::ClientChanged => "En ersättande handling kan inte byta klient",
-            AckCode::DocumentIdExists => "En handling med denna identifierare finns redan i arkivet",
-            AckCode::StorageFailed => "Arkiveringen misslyckades på grund av ett internt fel i arkivet",
+            AckCode::DocumentIdExists => {
+                "En handling med denna identifierare finns redan i arkivet"
+            }
+            AckCode::StorageFailed => {
+                "Arkiveringen misslyckades på grund av ett internt fel i arkivet"
+            }
         }
     }
 }
