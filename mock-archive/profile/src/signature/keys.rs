@@ -268,7 +268,7 @@ pub(crate) fn issued_by(cert_der: &[u8], ca_der: &[u8]) -> Result<(), IssuedErro
     Ok(())
 }
 
-/// Whether `cert_der` was issued by `ca_der` (see [`issued_by`]); `Err` says why not, in
+/// Whether `cert_der` was issued by `ca_der` (issuer name, CA flag, signature); `Err` says why not, in
 /// words (for `kantakoe pki check`).
 pub fn check_issuer(cert_der: &[u8], ca_der: &[u8]) -> Result<(), String> {
     issued_by(cert_der, ca_der).map_err(|e| match e {
