@@ -10,5 +10,7 @@ mod report;
 mod signature;
 mod stranger;
 mod support;
+mod swedish;
+mod terminal;
 mod transport;
 mod view;

@@ -57,7 +57,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("kantakoe: error: {err:#}");
+            eprintln!(
+                "kantakoe: error: {}",
+                mock_archive::error_chain(err.as_ref())
+            );
             ExitCode::from(2)
         }
     }

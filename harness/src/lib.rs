@@ -11,6 +11,7 @@ pub mod client;
 pub mod cmd;
 pub mod compose;
 pub mod pki;
+pub mod pki_check;
 pub mod preflight;
 pub mod rehearse;
 pub mod report;

@@ -172,13 +172,21 @@ pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
     }
     Ok(Report {
         target: p.target.to_string(),
-        tls_version: conn.info.version.clone(),
+        tls_version: tls_name(&conn.info.version),
         cipher_suite: conn.info.cipher.clone(),
         server_cert,
         client_cert,
         health,
         warnings,
     })
+}
+
+/// A TLS protocol version as people write it: rustls's `TLSv1_3` is "TLS 1.3".
+pub fn tls_name(rustls_name: &str) -> String {
+    match rustls_name.strip_prefix("TLSv") {
+        Some(v) => format!("TLS {}", v.replace('_', ".")),
+        None => rustls_name.to_owned(),
+    }
 }
 
 impl Report {

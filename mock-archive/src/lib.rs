@@ -10,6 +10,7 @@
 //! only way in is [`MockArchive::builder`] and HTTPS. The archivist [`view`] is served on a
 //! second HTTPS listener of its own, for browsers, behind a token sign-in.
 
+mod chain;
 pub mod config;
 mod http;
 pub mod inspect;
@@ -20,6 +21,7 @@ pub mod store;
 mod tls;
 pub mod view;
 
+pub use chain::error_chain;
 /// The Kanta profile (format, signature, codes, fixture, rules), from the `kanta-profile` crate,
 /// under the names this crate has always used.
 pub use kanta_profile::{ack, cert, format, orgs, rules, signature};

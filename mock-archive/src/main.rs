@@ -68,12 +68,21 @@ struct ServeArgs {
     bare_baseline: bool,
 }
 
+/// Whether the log may use colours: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (no-color.org).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 fn main() -> ExitCode {
     use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal, and never when NO_COLOR is set.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
+        .with_target(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOCK_ARCHIVE_LOG")
                 .unwrap_or_else(|_| "info".into()),
@@ -83,7 +92,10 @@ fn main() -> ExitCode {
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("mock-archive: error: {err:#}");
+            eprintln!(
+                "mock-archive: error: {}",
+                mock_archive::error_chain(err.as_ref())
+            );
             ExitCode::from(2)
         }
     }
@@ -110,6 +122,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
+    let view_ca = mock_archive::view::issuer_file(&config.tls);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(mock_archive::server::run_ready(config, |ready| {
         // One machine-readable line on stdout (it announces readiness, and readers may stop
@@ -120,6 +133,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "addr": view_addr.to_string(),
                 "url": format!("https://localhost:{}", view_addr.port()),
                 "one_time_tokens": ready.view_tokens,
+                "ca_file": view_ca.as_ref().map(|p| p.display().to_string()),
             })
         });
         println!(
@@ -137,9 +151,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                  line above)",
                 view_addr.port()
             );
+            if let Some(ca) = &view_ca {
+                tracing::info!(
+                    "the view's certificate is issued by the test CA {}: trust that file in your \
+                     browser, or accept its warning",
+                    ca.display()
+                );
+            }
         }
         tracing::info!("mock archive listening on https://{addr}");
     }))?;
     tracing::info!("mock archive stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+    }
 }

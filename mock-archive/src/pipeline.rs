@@ -23,8 +23,31 @@ use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
 use crate::orgs::Registry;
 use crate::recent::{KeptRequest, RecentRequests};
 use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
-use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
+use crate::signature::{self as sigverify, Entitlement, VerifyOptions};
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
+
+/// Logs one line per message (the `mock-archive` terminal's record of what happened): the
+/// peer organisation of the TLS certificate, the message id, the verdict and its codes.
+fn log_message(
+    peer: Option<&str>,
+    message_id: Option<&str>,
+    verdict: &str,
+    codes: &[AckCode],
+    replayed: bool,
+) {
+    let codes: Vec<&str> = codes.iter().map(|c| c.code()).collect();
+    tracing::info!(
+        "message from {} id {}: {verdict}{}{}",
+        peer.unwrap_or("(no organisation OID)"),
+        message_id.unwrap_or("(unreadable)"),
+        if replayed { " (resend)" } else { "" },
+        if codes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", codes.join(" "))
+        }
+    );
+}
 
 /// Where signature problems are located.
 const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
@@ -150,6 +173,7 @@ impl Pipeline {
         let message_digest =
             store::message_digest(incoming.body.get(message.span.clone()).unwrap_or_default());
         let (action, holder) = self.judge(&message, problems, &incoming);
+        let logged_id = message.id.as_ref().map(message_id);
         let kept_holder = match &action {
             Action::Store { document, .. } => Some(document.register_holder.clone()),
             Action::Refuse(_) => holder.clone(),
@@ -174,6 +198,13 @@ impl Pipeline {
         };
         match self.store.submit(request).await {
             Ok(recorded) => {
+                log_message(
+                    incoming.tls_organisation.as_deref(),
+                    logged_id.as_deref(),
+                    recorded.type_code.as_str(),
+                    &recorded.codes,
+                    recorded.replayed,
+                );
                 self.recent.keep(KeptRequest {
                     audit_id: recorded.audit_id,
                     register_holder: kept_holder,
@@ -226,6 +257,13 @@ impl Pipeline {
         if let Err(err) = self.store.submit(request).await {
             tracing::error!("audit of a refused request failed: {err}");
         }
+        log_message(
+            incoming.tls_organisation.as_deref(),
+            None,
+            "SOAP Fault",
+            &[code],
+            false,
+        );
         Answer {
             status,
             content_type: content_type_of(Wrapping::Soap11),
@@ -280,9 +318,9 @@ impl Pipeline {
         let author = self.author_organisation(message);
         let verification = sigverify::verify_for(cda_bytes, &self.signature, author.as_deref());
         details.extend(verification.problems.iter().map(|p| AckDetail {
-            code: signature_code(p.code),
+            code: AckCode::for_signature(p.code),
             location: Some(SIGNATURE_XPATH.to_owned()),
-            detail: format!("{}: {}", p.code.as_str(), p.message),
+            detail: p.message.clone(),
         }));
         let submission = match submission(message, incoming) {
             Ok(s) => s,
@@ -409,16 +447,6 @@ fn format_detail(p: &format::Problem) -> AckDetail {
         code,
         location: Some(p.location.clone()),
         detail: format!("{}: {}", p.code.as_str(), p.message),
-    }
-}
-
-fn signature_code(code: SigCode) -> AckCode {
-    match code {
-        SigCode::Missing => AckCode::SignatureMissing,
-        SigCode::CertUntrusted | SigCode::CertMalformed => AckCode::SignerUntrusted,
-        SigCode::CertNotValidAtTimestamp => AckCode::SignerExpired,
-        SigCode::CertKeyUsage | SigCode::SignerNotEntitled => AckCode::SignerNotAllowed,
-        _ => AckCode::SignatureInvalid,
     }
 }
 

@@ -305,7 +305,8 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
     let view = match config.view_listen {
         Some(view_addr) => {
             let view_tls = tls::view_server_config(&config.tls)?;
-            let view = View::new(pipeline.registry(), config.view_holder.as_deref())?;
+            let view = View::new(pipeline.registry(), config.view_holder.as_deref())?
+                .with_ca_file(crate::view::issuer_file(&config.tls));
             Some((view_addr, view_tls, view))
         }
         None => None,

@@ -151,7 +151,12 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         None => {
             let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
             let pki = Pki::init(dir.path(), &PkiSpec::default(), false)?;
-            _tempdir = Some(dir);
+            if args.serve {
+                // The browser may need the CA file after the run too: the PKI is kept.
+                let _ = dir.keep();
+            } else {
+                _tempdir = Some(dir);
+            }
             pki
         }
     };
@@ -354,6 +359,10 @@ async fn serve(
         .view_url()
         .context("the embedded archive has no archivist view")?;
     println!("\narchivist view: {url}");
+    println!(
+        "  its certificate is from the test CA {}: trust that file in your browser (or accept the warning)",
+        setup.pki.ca().display()
+    );
     for (holder, _, list) in &lists {
         let name = cases[0]
             .fixture

@@ -1525,18 +1525,21 @@ pub fn checklists(
                     let mut checkpoints = vec![Checkpoint {
                         id: id("register_holder"),
                         label: field_label("register_holder").to_owned(),
+                        field: Some("register_holder".to_owned()),
                         expected: Some(holder.clone()),
                         confirmed: None,
                     }];
                     checkpoints.extend(check.fields.iter().map(|(field, expected)| Checkpoint {
                         id: id(field),
                         label: field_label(field).to_owned(),
+                        field: Some(field.clone()),
                         expected: Some(expected.clone()),
                         confirmed: None,
                     }));
                     checkpoints.extend(check.hidden_from.iter().map(|h| Checkpoint {
                         id: id(&format!("hidden_from/{h}")),
                         label: field_label("hidden_from").to_owned(),
+                        field: Some("hidden_from".to_owned()),
                         expected: Some(h.clone()),
                         confirmed: None,
                     }));
@@ -1547,6 +1550,7 @@ pub fn checklists(
                             format!("{}/{}", step.id, check.document)
                         },
                         title: step.title.fi.clone(),
+                        title_sv: Some(step.title.sv.clone()),
                         document_id: Some(document_id),
                         checkpoints,
                     });
@@ -1565,6 +1569,13 @@ pub fn checklists(
                     .map(|c| c.title.fi.as_str())
                     .collect::<Vec<_>>()
                     .join(" / "),
+                title_sv: Some(
+                    cases
+                        .iter()
+                        .map(|c| c.title.sv.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                ),
                 steps,
             };
             out.push((holder, token, checklist));

@@ -7,7 +7,7 @@
 //! specification can change them in one edit.
 //!
 //! Each [`AckCode`] has a stable string (never renamed once released, tests and reports key on
-//! it), a Finnish text and an English text. [`render`] writes one `acknowledgementDetail` per
+//! it), a Finnish, a Swedish and an English text. [`render`] writes one `acknowledgementDetail` per
 //! problem: `code@code` is the stable string, `code@displayName` the Finnish text, `text` the
 //! English text followed by the specific detail, and `location` the XPath of the offending
 //! element when known.
@@ -267,6 +267,139 @@ ack_codes! {
         "the archive could not store the document (internal error)";
 }
 
+impl AckCode {
+    /// The Swedish text (for Swedish pages and reports; the acknowledgement itself carries the
+    /// Finnish and English ones). \[conv\] Like the whole list, a translation of this project.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            AckCode::MessageUnreadable => "Meddelandet kunde inte läsas som ett HL7 V3-meddelande",
+            AckCode::UnknownInteraction => "Okänd meddelandetyp (interactionId)",
+            AckCode::MissingElement => "En obligatorisk uppgift saknas i meddelandet",
+            AckCode::CdaUnreadable => "CDA-handlingen i meddelandet kunde inte läsas",
+            AckCode::MetadataMismatch => {
+                "Meddelandets beskrivningsuppgifter avviker från handlingens"
+            }
+            AckCode::MessageIdReused => {
+                "Meddelandets identifierare har redan använts i ett annat meddelande"
+            }
+            AckCode::SignatureMissing => "Handlingen saknar systemsignatur",
+            AckCode::SignatureInvalid => "Systemsignaturen är inte intakt",
+            AckCode::SignerUntrusted => {
+                "Signeringscertifikatet har inte utfärdats av en betrodd certifikatutfärdare"
+            }
+            AckCode::SignerExpired => {
+                "Signeringscertifikatet var inte giltigt vid signeringstidpunkten"
+            }
+            AckCode::SignerNotAllowed => {
+                "Undertecknarens organisation får inte signera för upprättarens organisation"
+            }
+            AckCode::IdentityCodeInvalid => "Klientens personbeteckning är felaktig",
+            AckCode::IdentityCodeNotTest => {
+                "Klientens personbeteckning är inte en testpersonbeteckning (individnummer 900-999)"
+            }
+            AckCode::SenderUnknown => "Meddelandets avsändarorganisation är okänd",
+            AckCode::TlsNotSender => {
+                "Servercertifikatets organisation är varken avsändaren eller en förmedlare som agerar för den"
+            }
+            AckCode::ServiceUnitUnknown => "Serviceenheten är okänd",
+            AckCode::ServiceUnitNotProducer => "Serviceenheten hör inte till tjänsteproducenten",
+            AckCode::CustodianUnknown => {
+                "Den personuppgiftsansvariga (custodian) är en okänd organisation"
+            }
+            AckCode::UnknownRegister => "Okänd registerkod",
+            AckCode::NoServiceRelationship => {
+                "Klienten har ingen tjänsterelation till tjänsteproducenten"
+            }
+            AckCode::OrganiserMismatch => {
+                "Anordnaren (outsourcingServiceCustomer) motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::UsageSituationMismatch => {
+                "Användningssituationen motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::SelfPayingNotProvider => {
+                "En självbetalande klients handlingar hör till tjänsteproducentens eget register"
+            }
+            AckCode::OrganiserMissing => "Anordnaren saknas; tjänsteproducenten antas",
+            AckCode::OrganiserRegisterRequired => {
+                "Handlingar om köpta tjänster och servicesedlar hör till anordnarens register"
+            }
+            AckCode::NoUsageRight => "Tjänsteproducenten har ingen giltig registeranvändningsrätt",
+            AckCode::NoOwnRegister => "Tjänsteproducenten har inget eget klientregister",
+            AckCode::CustodianNotLicensed => {
+                "Den personuppgiftsansvariga har inget tillstånd eller ingen registrering"
+            }
+            AckCode::KelaCustodian => {
+                "FPA är inte personuppgiftsansvarig för tjänster som FPA upphandlar"
+            }
+            AckCode::WrongRepository => {
+                "Fel arkiv: hälso- och sjukvårdens patienthandlingar arkiveras i Patientdataarkivet"
+            }
+            AckCode::OutsideKanta => {
+                "Tjänsten är inte social- eller hälsovård och dess handlingar arkiveras inte i Kanta"
+            }
+            AckCode::VersionNotFirst => {
+                "En ny handling ska ha version 1 och ett setId som är lika med handlingens identifierare"
+            }
+            AckCode::ReplacementMissing => {
+                "Den ersättande handlingen saknar hänvisning till den ersatta handlingen (RPLC)"
+            }
+            AckCode::ReplacementUnexpected => {
+                "Arkivering av en ny handling får inte innehålla en ersättningshänvisning (RPLC)"
+            }
+            AckCode::ReplacementReasonUnknown => "Okänd orsak till ersättningen",
+            AckCode::ReplacedUnknown => "Den ersatta handlingen finns inte i arkivet",
+            AckCode::ReplacesNotLatest => {
+                "Den ersatta handlingen är inte handlingens senaste version"
+            }
+            AckCode::VersionNotNext => "Versionsnumret ska vara den senaste versionen + 1",
+            AckCode::SetIdMismatch => {
+                "Den ersättande handlingens setId avviker från den ersatta handlingens setId"
+            }
+            AckCode::SetInvalidated => {
+                "Handlingen har ogiltigförklarats och kan inte få nya versioner"
+            }
+            AckCode::SetIdExists => "En handlingshelhet med detta setId finns redan i arkivet",
+            AckCode::RegisterHolderChanged => {
+                "En ersättande handling kan inte byta personuppgiftsansvarig"
+            }
+            AckCode::ClientChanged => "En ersättande handling kan inte byta klient",
+            AckCode::DocumentIdExists => {
+                "En handling med denna identifierare finns redan i arkivet"
+            }
+            AckCode::StorageFailed => {
+                "Arkiveringen misslyckades på grund av ett internt fel i arkivet"
+            }
+        }
+    }
+}
+
+impl AckCode {
+    /// The code a system-signature problem is acknowledged with: the one name of that problem
+    /// everywhere (the acknowledgement, `kantakoe verify`, reports). The signature module's
+    /// finer distinctions stay in the detail text.
+    pub fn for_signature(code: crate::signature::ProblemCode) -> AckCode {
+        use crate::signature::ProblemCode as P;
+        match code {
+            P::Missing => AckCode::SignatureMissing,
+            P::CertUntrusted | P::CertMalformed => AckCode::SignerUntrusted,
+            P::CertNotValidAtTimestamp => AckCode::SignerExpired,
+            P::CertKeyUsage | P::SignerNotEntitled => AckCode::SignerNotAllowed,
+            P::DocumentUnreadable
+            | P::Multiple
+            | P::Description
+            | P::Timestamp
+            | P::Malformed
+            | P::UnsupportedAlgorithm
+            | P::DuplicateId
+            | P::ReferenceUnresolved
+            | P::Wrapping
+            | P::ReferenceSet
+            | P::ReferenceDigest
+            | P::Value => AckCode::SignatureInvalid,
+        }
+    }
+}
+
 impl fmt::Display for AckCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -509,6 +642,7 @@ mod tests {
         for code in AckCode::ALL {
             assert!(seen.insert(code.code()), "duplicate code {}", code.code());
             assert!(!code.finnish().is_empty() && !code.english().is_empty());
+            assert!(!code.swedish().is_empty());
             assert_eq!(code.to_string(), code.code());
             assert_eq!(AckCode::from_code(code.code()), Some(*code));
         }
@@ -520,10 +654,11 @@ mod tests {
         let mut table = format!("code system {ACK_CODE_SYSTEM} ({ACK_CODE_SYSTEM_NAME})\n");
         for code in AckCode::ALL {
             table.push_str(&format!(
-                "{} [{:?}]\n  fi: {}\n  en: {}\n",
+                "{} [{:?}]\n  fi: {}\n  sv: {}\n  en: {}\n",
                 code.code(),
                 code.severity(),
                 code.finnish(),
+                code.swedish(),
                 code.english()
             ));
         }

@@ -1229,20 +1229,24 @@ fn checklist(document_id: Option<&str>) -> Checklist {
     Checklist {
         case: "kayttoonottokoe".to_owned(),
         title: "Käyttöönottokoe".to_owned(),
+        title_sv: None,
         steps: vec![ChecklistStep {
             step: "own-1".to_owned(),
             title: "Asiakkuusasiakirja".to_owned(),
+            title_sv: None,
             document_id: document_id.map(str::to_owned),
             checkpoints: vec![
                 Checkpoint {
                     id: "own-1/status".to_owned(),
                     label: "Tila".to_owned(),
+                    field: Some("status".to_owned()),
                     expected: Some("active".to_owned()),
                     confirmed: None,
                 },
                 Checkpoint {
                     id: "own-1/holder".to_owned(),
                     label: "Rekisterinpitäjä".to_owned(),
+                    field: None,
                     expected: None,
                     confirmed: None,
                 },
@@ -1328,6 +1332,7 @@ fn checklist_shape_problems_are_named() {
         .map(|n| Checkpoint {
             id: n.to_string(),
             label: String::new(),
+            field: None,
             expected: None,
             confirmed: None,
         })

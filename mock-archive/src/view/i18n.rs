@@ -195,6 +195,20 @@ pub struct Texts {
     pub server_error: &'static str,
     /// "Language".
     pub language: &'static str,
+    /// Shown on a data page asked for without a session (the heading already says "sign in").
+    pub sign_in_required: &'static str,
+    /// How to trust the view's certificate, before the CA file's path.
+    pub trust_before: &'static str,
+    /// How to trust the view's certificate, after the CA file's path.
+    pub trust_after: &'static str,
+    /// How to trust the view's certificate when its issuer's file is not known.
+    pub trust_unknown: &'static str,
+    /// The button confirming every checkpoint of a step.
+    pub confirm_step: &'static str,
+    /// "Document group" (a checkpoint).
+    pub document_group: &'static str,
+    /// The R8 checkpoint: the document must not be visible to this holder's archivist.
+    pub hidden_from: &'static str,
 }
 
 /// Finnish.
@@ -253,7 +267,7 @@ pub static FI: Texts = Texts {
     narrative: "Asiakirjan sisältö (näyttömuoto tekstinä)",
     source: "Näyttömuodon XHTML-lähde",
     no_narrative: "Asiakirjassa ei ole näyttömuotoa.",
-    status_active: "voimassa",
+    status_active: "aktiivinen",
     status_replaced: "korvattu",
     status_invalidated: "mitätöity",
     audit_title: "Rekisterin pyyntöloki",
@@ -274,6 +288,13 @@ pub static FI: Texts = Texts {
     bad_request: "Virheellinen pyyntö.",
     server_error: "Arkisto ei pystynyt vastaamaan.",
     language: "Kieli",
+    sign_in_required: "Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle.",
+    trust_before: "Selain varoittaa tämän näkymän varmenteesta, koska sen on myöntänyt harjoituksen oma testivarmentaja. Luota siihen tuomalla tiedosto",
+    trust_after: "selaimen luotettuihin varmentajiin (esimerkiksi Firefox: Asetukset → Tietosuoja ja turvallisuus → Näytä varmenteet → Varmentajat → Tuo), tai hyväksy varoitus tälle osoitteelle.",
+    trust_unknown: "Jos selain varoittaa tämän näkymän varmenteesta, tuo sen myöntäjän varmenne selaimen luotettuihin varmentajiin tai hyväksy varoitus tälle osoitteelle.",
+    confirm_step: "Vahvista koko vaihe",
+    document_group: "Asiakirjaryhmä",
+    hidden_from: "Ei näy toisen rekisterinpitäjän arkistonhoitajalle",
 };
 
 /// Swedish.
@@ -320,7 +341,7 @@ pub static SV: Texts = Texts {
     change: "Ändring",
     first_version: "första versionen",
     correction: "korrigering",
-    invalidation: "makulering",
+    invalidation: "ogiltigförklaring",
     other_reason: "annan orsak",
     signature: "Systemsignatur",
     verdict: "Resultat",
@@ -332,9 +353,9 @@ pub static SV: Texts = Texts {
     narrative: "Handlingens innehåll (visningsformen som text)",
     source: "Visningsformens XHTML-källa",
     no_narrative: "Handlingen har ingen visningsform.",
-    status_active: "gällande",
+    status_active: "aktiv",
     status_replaced: "ersatt",
-    status_invalidated: "makulerad",
+    status_invalidated: "ogiltigförklarad",
     audit_title: "Registrets förfrågningslogg",
     outcome: "Svar",
     codes: "Koder",
@@ -353,6 +374,13 @@ pub static SV: Texts = Texts {
     bad_request: "Felaktig förfrågan.",
     server_error: "Arkivet kunde inte svara.",
     language: "Språk",
+    sign_in_required: "Sidan visas bara för en inloggad arkivarie.",
+    trust_before: "Webbläsaren varnar för denna vys certifikat, eftersom det har utfärdats av övningens egen testcertifikatutfärdare. Lita på den genom att importera filen",
+    trust_after: "bland webbläsarens betrodda certifikatutfärdare (till exempel Firefox: Inställningar → Integritet och säkerhet → Visa certifikat → Certifikatutfärdare → Importera), eller godkänn varningen för denna adress.",
+    trust_unknown: "Om webbläsaren varnar för denna vys certifikat, importera utfärdarens certifikat bland webbläsarens betrodda certifikatutfärdare eller godkänn varningen för denna adress.",
+    confirm_step: "Bekräfta hela steget",
+    document_group: "Handlingsgrupp",
+    hidden_from: "Syns inte för en annan personuppgiftsansvarigs arkivarie",
 };
 
 /// English.
@@ -432,4 +460,47 @@ pub static EN: Texts = Texts {
     bad_request: "Bad request.",
     server_error: "The archive could not answer.",
     language: "Language",
+    sign_in_required: "This page is shown only to a signed-in archivist.",
+    trust_before: "Your browser warns about this view's certificate because the rehearsal's own test CA issued it. Trust that CA by importing the file",
+    trust_after: "into your browser's trusted certificate authorities (for example Firefox: Settings → Privacy & Security → View Certificates → Authorities → Import), or accept the warning for this address.",
+    trust_unknown: "If your browser warns about this view's certificate, import its issuer's certificate into your browser's trusted certificate authorities or accept the warning for this address.",
+    confirm_step: "Confirm the whole step",
+    document_group: "Document group",
+    hidden_from: "Not visible to another register holder's archivist",
 };
+
+/// The name of a document group ("asiakirjaryhmä", code system
+/// [`DOCUMENT_GROUP_SYSTEM`](crate::format::codes::DOCUMENT_GROUP_SYSTEM)) in `lang`, for the
+/// groups this archive knows; `None` for any other code (a page then shows what the document
+/// wrote). The Finnish names are the code list's display names; the Swedish and English ones
+/// are this view's translations.
+pub fn document_group_name(code: &str, lang: Lang) -> Option<&'static str> {
+    use crate::format::codes::{DOCUMENT_GROUP_CLIENT_RELATIONSHIP, DOCUMENT_GROUP_FOLLOW_UP};
+    let names: [(&str, [&'static str; 3]); 2] = [
+        (
+            DOCUMENT_GROUP_CLIENT_RELATIONSHIP.code,
+            [
+                DOCUMENT_GROUP_CLIENT_RELATIONSHIP.display_name,
+                "Klientrelationshandling",
+                "Client relationship document",
+            ],
+        ),
+        (
+            DOCUMENT_GROUP_FOLLOW_UP.code,
+            [
+                DOCUMENT_GROUP_FOLLOW_UP.display_name,
+                "Klienthandling i ett andra eller senare skede",
+                "Client document of a second or later stage",
+            ],
+        ),
+    ];
+    let index = match lang {
+        Lang::Fi => 0,
+        Lang::Sv => 1,
+        Lang::En => 2,
+    };
+    names
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, texts)| texts[index])
+}

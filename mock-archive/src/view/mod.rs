@@ -22,11 +22,13 @@
 //! The HTTP layer (`http.rs`) hands over a plain [`Request`] and sends back a [`Response`]:
 //! hyper stays there.
 
+pub mod clock;
 mod i18n;
 mod narrative;
 mod pages;
 mod session;
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -34,7 +36,7 @@ use serde::Serialize;
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
 
-pub use i18n::{Lang, Texts};
+pub use i18n::{Lang, Texts, document_group_name};
 pub use narrative::paragraphs;
 pub use session::{COOKIE, LIFETIME, Session, Sessions};
 
@@ -122,6 +124,24 @@ pub struct View {
     tokens: Vec<ViewToken>,
     /// The ones not spent yet.
     unspent: Mutex<Vec<ViewToken>>,
+    /// The file of the CA that issued the view's certificate, when known: the sign-in page
+    /// says how to trust it.
+    ca_file: Option<PathBuf>,
+}
+
+/// The CA file among `files` that issued the server certificate (the view's certificate):
+/// `client_ca` when one of its certificates is the issuer of the chain's last certificate, as
+/// in a Kantakoe test PKI. `None` when it is not (e.g. a DVV certificate) or a file cannot be
+/// read; the server's start reports unreadable files.
+pub fn issuer_file(files: &crate::config::TlsFiles) -> Option<PathBuf> {
+    let chain = crate::tls::read_certs(&files.cert, "server certificate").ok()?;
+    let top = crate::cert::CertInfo::from_der(chain.last()?.as_ref()).ok()?;
+    let cas = crate::tls::read_certs(&files.client_ca, "client CA certificate").ok()?;
+    let issued = cas.iter().any(|ca| {
+        crate::cert::CertInfo::from_der(ca.as_ref())
+            .is_ok_and(|ca| ca.is_ca && ca.subject == top.issuer)
+    });
+    issued.then(|| files.client_ca.clone())
 }
 
 impl View {
@@ -161,7 +181,19 @@ impl View {
             sessions: Sessions::default(),
             unspent: Mutex::new(tokens.clone()),
             tokens,
+            ca_file: None,
         })
+    }
+
+    /// Names the file of the CA that issued the view's certificate (see [`issuer_file`]).
+    pub fn with_ca_file(mut self, ca_file: Option<PathBuf>) -> Self {
+        self.ca_file = ca_file;
+        self
+    }
+
+    /// The file of the CA that issued the view's certificate, when known.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// The one-time tokens made at start (spent or not).

@@ -21,7 +21,7 @@ mod tree;
 mod verify;
 
 pub use dsig::{SignError, TemplateOptions, sign, template};
-pub use keys::{KeyError, Signer, certificates_from_pem};
+pub use keys::{KeyError, Signer, certificates_from_pem, check_issuer};
 pub use tree::XmlError;
 pub use verify::{
     Entitlement, EntitlementRule, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust,
