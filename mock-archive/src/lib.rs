@@ -11,10 +11,12 @@
 //! second HTTPS listener of its own, for browsers, behind a token sign-in.
 
 pub mod config;
+mod conn;
 mod http;
 pub mod inspect;
 pub mod pipeline;
 pub mod server;
+mod shared;
 pub mod store;
 mod tls;
 pub mod view;
@@ -24,4 +26,4 @@ pub mod view;
 pub use kanta_profile::{ack, cert, format, orgs, rules, signature};
 
 pub use config::{ArchiveConfig, TlsFiles};
-pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};
+pub use server::{ConnectionCounts, MockArchive, MockArchiveBuilder, MockArchiveHandle};

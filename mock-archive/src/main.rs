@@ -63,6 +63,11 @@ struct ServeArgs {
     /// register holder with an archivist in the fixture).
     #[arg(long, value_name = "OID")]
     view_holder: Option<String>,
+    /// Let the archivists' tokens of the fixture (`[[archivist]]`; the bundled ones are
+    /// published in testcases/orgs.toml) sign in to the archivist view, beside the one-time
+    /// tokens printed at start. Off by default. The inspection API takes them regardless.
+    #[arg(long)]
+    fixture_tokens: bool,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -103,6 +108,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: args.db,
         view_listen: args.view_listen,
         view_holder: args.view_holder,
+        fixture_tokens: args.fixture_tokens.then_some(true),
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;

@@ -155,10 +155,14 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             }
             let mut builder = mock_archive::MockArchive::builder().config(config);
             if args.serve {
-                builder = builder.view_listen(
-                    args.view_listen
-                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-                );
+                // The view's sign-in instructions name the fixture's archivists, so their
+                // tokens sign in here (a plain `mock-archive serve` needs --fixture-tokens).
+                builder = builder
+                    .view_listen(
+                        args.view_listen
+                            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                    )
+                    .fixture_tokens();
             }
             let archive = builder
                 .start()
