@@ -86,11 +86,22 @@ async fn request_headers_arriving_slowly_are_cut_off_at_their_deadline() {
         .unwrap();
     tls.flush().await.unwrap();
     let got = read_until_closed(&mut tls).await;
-    assert_eq!(String::from_utf8_lossy(&got), "", "closed without an answer");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "",
+        "closed without an answer"
+    );
     // The archive itself serves on.
-    let health = https(archive.addr().port(), Some(Role::Client), "GET", "/health", &[], b"")
-        .await
-        .unwrap();
+    let health = https(
+        archive.addr().port(),
+        Some(Role::Client),
+        "GET",
+        "/health",
+        &[],
+        b"",
+    )
+    .await
+    .unwrap();
     assert_eq!(health.status, 200);
 }
 
@@ -136,7 +147,11 @@ async fn an_idle_kept_alive_connection_is_closed_at_its_deadline() {
     // The answer comes, then nothing: the connection idles until the archive closes it.
     let answer = answer_of(read_until_closed(&mut tls).await).unwrap();
     assert_eq!(answer.status, 200);
-    assert_eq!(answer.header("connection"), None, "kept alive after the answer");
+    assert_eq!(
+        answer.header("connection"),
+        None,
+        "kept alive after the answer"
+    );
     assert!(answer.body.contains("\"status\":\"ok\""), "{}", answer.body);
 }
 
@@ -186,7 +201,10 @@ async fn at_the_cap_a_new_connection_is_refused_while_all_serve_and_served_when_
     let port = archive.addr().port();
     let first = serving(port).await;
     let _second = serving(port).await;
-    until("both connections serving", || archive.connections().serving == 2).await;
+    until("both connections serving", || {
+        archive.connections().serving == 2
+    })
+    .await;
 
     let refused = https(port, Some(Role::Client), "GET", "/health", &[], b"").await;
     assert!(
@@ -299,11 +317,7 @@ async fn view_archive(fixture_tokens: bool) -> MockArchiveHandle {
     start(config).await
 }
 
-async fn sign_in_from(
-    archive: &MockArchiveHandle,
-    from: &str,
-    token: &str,
-) -> crate::view::Answer {
+async fn sign_in_from(archive: &MockArchiveHandle, from: &str, token: &str) -> crate::view::Answer {
     https_from(
         Some(from.parse().unwrap()),
         archive.view_addr().unwrap().port(),
@@ -338,7 +352,8 @@ async fn published_fixture_tokens_sign_in_to_the_view_only_when_asked_for() {
     let token = off.view_tokens()[0].token.clone();
     assert_eq!(sign_in_from(&off, "127.0.0.1", &token).await.status, 303);
     // The inspection API, behind mutual TLS, takes the fixture's tokens regardless.
-    let (status, _) = crate::view::inspect(&off, "GET", Some(crate::view::PROVIDER_ARCHIVIST), "").await;
+    let (status, _) =
+        crate::view::inspect(&off, "GET", Some(crate::view::PROVIDER_ARCHIVIST), "").await;
     assert_eq!(status, 404, "no checklist yet, but signed in");
 
     let on = view_archive(true).await;
@@ -349,7 +364,7 @@ async fn published_fixture_tokens_sign_in_to_the_view_only_when_asked_for() {
 #[tokio::test]
 async fn wrong_sign_ins_are_slowed_down_per_client_address() {
     let archive = view_archive(false).await;
-    for _ in 0..mock_archive::view::FREE_WRONG_SIGN_INS {
+    for _ in 0..mock_archive::FREE_WRONG_SIGN_INS {
         let wrong = sign_in_from(&archive, "127.0.0.3", "arvaus-12345678").await;
         assert_eq!(wrong.status, 401);
     }
@@ -371,9 +386,16 @@ async fn wrong_sign_ins_are_slowed_down_per_client_address() {
 async fn the_view_sends_hsts_except_to_a_loopback_host_name() {
     let archive = view_archive(false).await;
     let port = archive.view_addr().unwrap().port();
-    let named = https(port, None, "GET", "/signin", &[("host", "archive.example:8444")], b"")
-        .await
-        .unwrap();
+    let named = https(
+        port,
+        None,
+        "GET",
+        "/signin",
+        &[("host", "archive.example:8444")],
+        b"",
+    )
+    .await
+    .unwrap();
     assert_eq!(named.status, 200);
     assert_eq!(
         named.header("strict-transport-security"),

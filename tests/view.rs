@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use kanta_profile::format::Wrapping;
 use kantakoe::compose::{
     self, DocumentTemplate, MessageValues, Org, ReplacementReason, Replaces, UsageSituation,
 };
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
 use mock_archive::MockArchiveHandle;
-use mock_archive::format::Wrapping;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -157,7 +157,7 @@ impl Answer {
             .filter(|(n, _)| n == "set-cookie")
             .find_map(|(_, v)| {
                 let pair = v.split(';').next()?;
-                pair.starts_with(mock_archive::view::COOKIE)
+                pair.starts_with(mock_archive::VIEW_COOKIE)
                     .then(|| pair.to_owned())
             })
     }
@@ -201,7 +201,8 @@ pub async fn tls_connect(
     let tcp = match from {
         None => tokio::net::TcpStream::connect(to).await,
         Some(ip) => {
-            let socket = tokio::net::TcpSocket::new_v4().map_err(|e| Failed(format!("socket: {e}")))?;
+            let socket =
+                tokio::net::TcpSocket::new_v4().map_err(|e| Failed(format!("socket: {e}")))?;
             socket
                 .bind(std::net::SocketAddr::new(ip, 0))
                 .map_err(|e| Failed(format!("bind {ip}: {e}")))?;
@@ -244,7 +245,10 @@ pub async fn https_from(
         "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
         request.push_str(&format!("host: localhost:{port}\r\n"));
     }
     for (name, value) in headers {
@@ -587,7 +591,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
     assert!(!page.body.contains("<script"), "{}", page.body);
     assert!(!page.body.contains("<img"), "{}", page.body);
     let csp = page.header("content-security-policy").expect("CSP");
-    assert_eq!(csp, mock_archive::view::CSP);
+    assert_eq!(csp, mock_archive::VIEW_CSP);
     assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
@@ -596,7 +600,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
         let a = view_get(&s.archive, path, None).await;
         assert_eq!(
             a.header("content-security-policy"),
-            Some(mock_archive::view::CSP)
+            Some(mock_archive::VIEW_CSP)
         );
         assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
     }
@@ -680,7 +684,7 @@ async fn register_filters_languages_and_the_request_log() {
     .await;
     assert!(sv_again.body.contains("Registrets förfrågningslogg"));
     let audit = view_get(&s.archive, "/audit", Some(&cookie)).await;
-    let code = mock_archive::ack::AckCode::from_code("ID-INVALID").unwrap();
+    let code = kanta_profile::ack::AckCode::from_code("ID-INVALID").unwrap();
     assert!(
         audit.body.contains("<code>ID-INVALID</code>"),
         "{}",

@@ -85,7 +85,9 @@ pub(crate) enum Ended {
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Ended::Deadline(Phase::Handshake, d) => write!(f, "tls handshake timed out after {d:?}"),
+            Ended::Deadline(Phase::Handshake, d) => {
+                write!(f, "tls handshake timed out after {d:?}")
+            }
             Ended::Deadline(Phase::Headers, d) => {
                 write!(f, "request headers not complete after {d:?}; closed")
             }
@@ -267,8 +269,11 @@ impl Connections {
                 .values()
                 .filter_map(|slot| {
                     let state = slot.lock();
-                    (state.phase != Phase::Busy && !state.evicted)
-                        .then_some((state.phase, state.since, slot.id))
+                    (state.phase != Phase::Busy && !state.evicted).then_some((
+                        state.phase,
+                        state.since,
+                        slot.id,
+                    ))
                 })
                 .min();
             match victim.and_then(|(_, _, id)| open.remove(&id)) {
@@ -451,7 +456,10 @@ mod tests {
         let slot = a.slot().clone();
         let watch = tokio::spawn(async move { slot.watch(deadlines).await });
         tokio::time::sleep(Duration::from_secs(3600)).await;
-        assert!(!watch.is_finished(), "a request being served has no deadline here");
+        assert!(
+            !watch.is_finished(),
+            "a request being served has no deadline here"
+        );
         a.slot().evict();
         assert_eq!(watch.await.unwrap(), Ended::Evicted);
     }

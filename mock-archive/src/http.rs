@@ -32,7 +32,7 @@ use crate::{inspect, view};
 #[derive(Debug)]
 pub(crate) enum Listener {
     /// The message listener: the client certificate's peer.
-    Messages(TlsPeer),
+    Messages(Box<TlsPeer>),
     /// The archivist view's listener.
     View,
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mock_archive::config::RawConfig;
+use mock_archive::RawConfig;
 
 /// A TLS mock of Kanta's social welfare client data repository.
 #[derive(Debug, Parser)]
@@ -114,7 +114,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(mock_archive::server::run_ready(config, |ready| {
+    runtime.block_on(mock_archive::run_ready(config, |ready| {
         // One machine-readable line on stdout (it announces readiness, and readers may stop
         // reading after it); everything else goes to stderr.
         let addr = ready.addr;

@@ -223,7 +223,7 @@ impl MockArchiveHandle {
             .map(|a| format!("https://localhost:{}", a.port()))
     }
 
-    /// The view's one-time sign-in tokens, one per register holder (see [`crate::view`]);
+    /// The archivist view's one-time sign-in tokens, one per register holder;
     /// empty when the view is off. Each signs in once.
     pub fn view_tokens(&self) -> &[ViewToken] {
         self.shared.view.as_ref().map_or(&[], |v| v.tokens())
@@ -422,7 +422,10 @@ impl Bound {
     /// to five seconds to finish their current request.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
-        let view = self.view.as_ref().map(|(listener, acceptor)| (listener, acceptor));
+        let view = self
+            .view
+            .as_ref()
+            .map(|(listener, acceptor)| (listener, acceptor));
         accept(
             (&self.listener, &self.acceptor),
             view,
@@ -488,7 +491,9 @@ async fn accept(
         };
         let shared = shared.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(connection(side, tcp, remote, acceptor, admitted, shared, watcher));
+        tokio::spawn(connection(
+            side, tcp, remote, acceptor, admitted, shared, watcher,
+        ));
     }
 }
 
@@ -508,7 +513,7 @@ async fn connection(
     let served = async {
         let (stream, listener) = match side {
             Side::Messages => match tls::accept(&acceptor, tcp).await {
-                Ok((stream, peer)) => (stream, Listener::Messages(peer)),
+                Ok((stream, peer)) => (stream, Listener::Messages(Box::new(peer))),
                 Err(err) => return Err(format!("failed: {err}")),
             },
             Side::View => match tls::accept_view(&acceptor, tcp).await {
@@ -516,7 +521,14 @@ async fn connection(
                 Err(err) => return Err(format!("failed: {err}")),
             },
         };
-        let served = http::serve(stream, remote, listener, slot.clone(), shared.clone(), watcher);
+        let served = http::serve(
+            stream,
+            remote,
+            listener,
+            slot.clone(),
+            shared.clone(),
+            watcher,
+        );
         if let Err(err) = served.await {
             tracing::debug!("{name}connection with {remote} ended: {err}");
         }

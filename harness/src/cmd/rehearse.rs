@@ -68,7 +68,7 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub smtp: Option<String>,
     /// The HTTP path messages are posted to.
-    #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
+    #[arg(long, value_name = "PATH", default_value = kanta_profile::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
 }
 
@@ -292,7 +292,7 @@ async fn serve(
     }
     println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
     let _ = std::io::stdout().flush();
-    mock_archive::server::shutdown_signal().await;
+    mock_archive::shutdown_signal().await;
     let confirmation = rehearse::confirmations(setup, &lists).await?;
     match &confirmation {
         Some(c) => println!(

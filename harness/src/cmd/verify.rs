@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use mock_archive::signature::{
+use kanta_profile::signature::{
     self, Entitlement, Trust, Verification, VerifyOptions, certificates_from_pem,
 };
 use time::OffsetDateTime;

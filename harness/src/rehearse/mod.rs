@@ -14,9 +14,9 @@ pub mod suite;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use mock_archive::ack::hl7_timestamp;
-use mock_archive::format::codes;
-use mock_archive::orgs::Registry;
+use kanta_profile::ack::hl7_timestamp;
+use kanta_profile::format::codes;
+use kanta_profile::orgs::Registry;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -1003,8 +1003,8 @@ fn field_label(field: &str) -> &str {
 pub fn checklists(
     cases: &[Case],
     results: &RunResults,
-) -> Vec<(String, String, mock_archive::store::Checklist)> {
-    use mock_archive::store::{Checklist, ChecklistStep, Checkpoint};
+) -> Vec<(String, String, mock_archive::Checklist)> {
+    use mock_archive::{Checklist, ChecklistStep, Checkpoint};
     let mut out = Vec::new();
     let Some(first) = cases.first() else {
         return out;
@@ -1085,7 +1085,7 @@ async fn inspection_connection(setup: &Setup) -> anyhow::Result<Connection> {
 /// Puts each register holder's checklist into the archive (`PUT /inspect/checklist`).
 pub async fn put_checklists(
     setup: &Setup,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<()> {
     let mut conn = inspection_connection(setup).await?;
     for (holder, token, list) in lists {
@@ -1105,7 +1105,7 @@ pub async fn put_checklists(
 /// What the archivists confirmed in the view: `None` when nothing was confirmed.
 pub async fn confirmations(
     setup: &Setup,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
     let mut conn = inspection_connection(setup).await?;
     let (mut confirmed, mut total) = (0, 0);
@@ -1118,7 +1118,7 @@ pub async fn confirmations(
             "the archive did not give the checklist of {holder}: HTTP {}",
             reply.status
         );
-        let list: mock_archive::store::Checklist = serde_json::from_slice(&reply.body)?;
+        let list: mock_archive::Checklist = serde_json::from_slice(&reply.body)?;
         for cp in list.steps.iter().flat_map(|s| &s.checkpoints) {
             total += 1;
             if let Some(c) = &cp.confirmed {

@@ -41,11 +41,7 @@ use crate::config::ArchiveConfig;
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
 
-pub use i18n::{Lang, Texts};
-pub use narrative::paragraphs;
-pub use session::{
-    COOKIE, FREE_WRONG_SIGN_INS, LIFETIME, MAX_SIGN_IN_WAIT, Session, Sessions, SignInThrottle,
-};
+pub use session::{COOKIE, FREE_WRONG_SIGN_INS, Sessions, SignInThrottle};
 
 /// The Content-Security-Policy of every response: nothing but this origin's stylesheet, no
 /// script of any kind, forms only to this origin, never framed.
@@ -333,7 +329,13 @@ mod tests {
         assert_eq!(Response::hsts(Some("192.0.2.7:8444")), sent);
         assert_eq!(Response::hsts(Some("[2001:db8::1]:8444")), sent);
         assert_eq!(Response::hsts(Some("archive.example")), sent);
-        for loopback in ["localhost:8444", "LOCALHOST", "127.0.0.1:1", "[::1]:8444", "[::1]"] {
+        for loopback in [
+            "localhost:8444",
+            "LOCALHOST",
+            "127.0.0.1:1",
+            "[::1]:8444",
+            "[::1]",
+        ] {
             assert_eq!(Response::hsts(Some(loopback)), None, "{loopback}");
         }
         assert_eq!(Response::hsts(None), None);

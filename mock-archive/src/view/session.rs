@@ -89,7 +89,7 @@ impl Sessions {
 }
 
 /// Wrong sign-ins from one address that are answered at once; after them each further attempt
-/// must wait (see [`SignInThrottle`]).
+/// must wait: 1 s after the last wrong one, then 2 s, 4 s, … up to 60 s.
 pub const FREE_WRONG_SIGN_INS: u32 = 5;
 
 /// The longest wait between sign-in attempts from one address.
@@ -157,7 +157,10 @@ impl SignInThrottle {
         let key = throttle_key(addr);
         if !map.contains_key(&key)
             && map.len() >= MAX_THROTTLED_ADDRESSES
-            && let Some(quiet) = map.iter().min_by_key(|(_, (_, last))| *last).map(|(k, _)| *k)
+            && let Some(quiet) = map
+                .iter()
+                .min_by_key(|(_, (_, last))| *last)
+                .map(|(k, _)| *k)
         {
             map.remove(&quiet);
         }
