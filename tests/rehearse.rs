@@ -117,11 +117,14 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     for rule in ["r1-", "r2-", "r3-", "r4-", "r5-", "r6-", "r7-", "r8-"] {
         assert!(ids.iter().any(|id| id.starts_with(rule)), "no {rule} step");
     }
-    // A passed run writes the report to Kela (with the bundled example settings here).
-    let eml = std::fs::read_to_string(out.join(kantakoe::report::EML_FILE)).unwrap();
-    assert!(eml.contains("To: kanta@kanta.fi"), "{eml}");
+    // A passed rehearsal writes a draft report, addressed to its sender, never to Kela.
+    let eml = std::fs::read_to_string(out.join(kantakoe::report::DRAFT_FILE)).unwrap();
     assert!(
-        stdout.contains("report to Kela (kanta@kanta.fi) written"),
+        eml.contains("To: \"Sanna Suorittaja\" <sanna.suorittaja@esimerkki.invalid>"),
+        "{eml}"
+    );
+    assert!(
+        stdout.contains("rehearsal report draft (HARJOITUS, not for Kela) written"),
         "{stdout}"
     );
     for case in &results.cases {
@@ -156,7 +159,7 @@ fn a_wrong_expectation_fails_naming_case_step_expected_and_actual() {
     assert!(
         !dir.path()
             .join("out")
-            .join(kantakoe::report::EML_FILE)
+            .join(kantakoe::report::DRAFT_FILE)
             .exists()
     );
     let findings = std::fs::read_to_string(dir.path().join("out/havainnot.md")).unwrap();
@@ -349,10 +352,20 @@ fn serve_keeps_the_archive_for_the_archivist_and_the_confirmation_reaches_the_re
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     let mut port = None;
+    // The county's one-time token: signing in with it names nobody.
+    let (mut holder, mut county_token) = (String::new(), None);
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(url) = line.strip_prefix("archivist view: https://localhost:") {
             port = Some(url.parse::<u16>().unwrap());
+        }
+        if line.contains("): checklist of ") {
+            holder = line.clone();
+        }
+        if let Some(token) = line.trim().strip_prefix("or with the one-time token ")
+            && holder.contains("(2.999.5851.2.2)")
+        {
+            county_token = Some(token.to_owned());
         }
         let done = line.starts_with("confirm the checkpoints in the view");
         seen.push(line);
@@ -403,6 +416,41 @@ fn serve_keeps_the_archive_for_the_archivist_and_the_confirmation_reaches_the_re
         .await
         .unwrap();
         assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+
+        let form = format!("token={}", county_token.unwrap());
+        let signed_in = https(
+            port,
+            None,
+            "POST",
+            "/signin",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        let cookie = signed_in.session_cookie().unwrap();
+        let page = https(port, None, "GET", "/checklist", &[("cookie", &cookie)], b"")
+            .await
+            .unwrap();
+        let form = format!(
+            "csrf={}&checkpoint=kayttoonottokoe%2Fostopalvelu%2F0%2Fregister_holder",
+            csrf_of(&page.body)
+        );
+        let confirmed = https(
+            port,
+            None,
+            "POST",
+            "/checklist/confirm",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+            ],
+            form.as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(confirmed.status, 303, "{}", confirmed.body);
     });
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -414,19 +462,43 @@ fn serve_keeps_the_archive_for_the_archivist_and_the_confirmation_reaches_the_re
     let rest = rest.join("\n");
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(
-        rest.contains("the archivist view: 1 of ")
+        rest.contains("the archivist view: 2 of ")
             && rest.contains(" checkpoints confirmed by Arkistonhoitaja Esimerkki (TESTIAINEISTO)"),
         "{rest}"
     );
     let results = read_results(&dir.path().join("out"));
     let confirmation = results.confirmation.expect("a confirmation");
-    assert_eq!(confirmation.confirmed, 1);
+    assert_eq!(confirmation.confirmed, 2);
     assert!(confirmation.total > 10, "{confirmation:?}");
-    assert_eq!(confirmation.by, "Arkistonhoitaja Esimerkki (TESTIAINEISTO)");
+    // Who confirmed for which register holder: the provider's archivist by name, and an
+    // unnamed person who signed in to the county's register with a one-time token.
+    let holder_name = |oid: &str| {
+        kantakoe::rehearse::suite::bundled().unwrap()[0]
+            .fixture
+            .organisation(oid)
+            .map(|o| o.name.clone())
+    };
+    assert_eq!(
+        confirmation.confirmers,
+        [
+            kantakoe::results::Confirmer {
+                register_holder: "2.999.5851.2.1".to_owned(),
+                register_holder_name: holder_name("2.999.5851.2.1"),
+                archivist: Some("Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned()),
+                confirmed: 1,
+            },
+            kantakoe::results::Confirmer {
+                register_holder: "2.999.5851.2.2".to_owned(),
+                register_holder_name: holder_name("2.999.5851.2.2"),
+                archivist: None,
+                confirmed: 1,
+            },
+        ]
+    );
     assert!(
         dir.path()
             .join("out")
-            .join(kantakoe::report::EML_FILE)
+            .join(kantakoe::report::DRAFT_FILE)
             .exists()
     );
 }
@@ -456,7 +528,7 @@ fn the_same_steps_replay_against_a_running_mock_archive_process() {
 }
 
 #[test]
-fn sending_the_example_organisations_report_is_refused_before_the_run() {
+fn sending_a_rehearsals_draft_without_to_is_refused_before_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let output = kantakoe_cmd(dir.path())
         .args(["rehearse", "--smtp", "smtp+plain://127.0.0.1:2525"])
@@ -465,7 +537,7 @@ fn sending_the_example_organisations_report_is_refused_before_the_run() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "kantakoe: error: refusing to submit a report made from the bundled example settings (test data) to kanta@kanta.fi; write your organisation's details to kantakoe.toml or pass --settings FILE\n"
+        "kantakoe: error: --smtp needs --to ADDRESS for a rehearsal: its report is a draft (HARJOITUS) and is never sent to kanta@kanta.fi; give your own mailbox with --to. The real report is made after the real test in Kanta's production environment with `kantakoe report --real-test FILE`\n"
     );
     assert!(output.stdout.is_empty(), "nothing ran");
     assert!(!dir.path().join("out").exists(), "nothing is written");

@@ -254,4 +254,22 @@ pub struct ArchivistConfirmation {
     pub confirmed: usize,
     /// Checkpoints in the checklist.
     pub total: usize,
+    /// Who confirmed for which register holder, one entry per holder and person, in checklist
+    /// order (empty in results written before this field existed).
+    #[serde(default)]
+    pub confirmers: Vec<Confirmer>,
+}
+
+/// One person's confirmations for one register holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmer {
+    /// The register holder's OID whose checklist was confirmed.
+    pub register_holder: String,
+    /// Its name in the organisation fixture, when it has one.
+    pub register_holder_name: Option<String>,
+    /// The archivist's name from the fixture; `None` when they signed in with a one-time
+    /// token, which names nobody.
+    pub archivist: Option<String>,
+    /// Checkpoints this person confirmed for this holder.
+    pub confirmed: usize,
 }

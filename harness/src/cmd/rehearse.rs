@@ -63,10 +63,15 @@ pub struct Args {
     /// The language of the report.
     #[arg(long, value_enum, default_value = "fi")]
     pub lang: crate::report::Lang,
-    /// Submit the report through your SMTP server after a passed run (see `kantakoe report
-    /// --help`): smtp://HOST:PORT, smtps://HOST:PORT or smtp+plain://HOST:PORT (loopback).
+    /// Submit the draft report through your SMTP server after a passed run, to --to only
+    /// (see `kantakoe report --help`): smtp://HOST:PORT, smtps://HOST:PORT or
+    /// smtp+plain://HOST:PORT (loopback).
     #[arg(long, value_name = "URL")]
     pub smtp: Option<String>,
+    /// The draft report's recipient (e.g. your own mailbox); required with --smtp. A
+    /// rehearsal's report is a draft and never goes to Kela.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
     /// The HTTP path messages are posted to.
     #[arg(long, value_name = "PATH", default_value = kanta_profile::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
@@ -75,11 +80,12 @@ pub struct Args {
 /// Runs `kantakoe rehearse`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Usage problems with the report come out before the run, not after it.
+    report::check_draft_submission(args.smtp.is_some(), args.to.as_deref())?;
     let smtp = args.smtp.as_deref().map(SmtpTarget::from_env).transpose()?;
     let today = time::OffsetDateTime::now_local()
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
         .date();
-    report::settings_for(args.settings.as_deref(), today, smtp.is_some())?;
+    report::settings_for(args.settings.as_deref(), Some(today), false)?;
     let cases = if args.cases.is_empty() {
         suite::bundled()?
     } else {
@@ -107,12 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         settings: args.settings.clone(),
         lang: args.lang,
         smtp,
+        to: args.to.clone(),
         out_dir: args.out.clone(),
     };
     let outcome = report::write_after_run(&results, &options)?;
     println!("{outcome}");
     Ok(match outcome {
-        ReportOutcome::Report { .. } if results.all_passed() => ExitCode::SUCCESS,
+        ReportOutcome::Draft { .. } if results.all_passed() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
 }
@@ -293,7 +300,7 @@ async fn serve(
     println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
     let _ = std::io::stdout().flush();
     mock_archive::shutdown_signal().await;
-    let confirmation = rehearse::confirmations(setup, &lists).await?;
+    let confirmation = rehearse::confirmations(setup, &cases[0].fixture, &lists).await?;
     match &confirmation {
         Some(c) => println!(
             "the archivist view: {} of {} checkpoints confirmed by {}",

@@ -1102,14 +1102,17 @@ pub async fn put_checklists(
     Ok(())
 }
 
-/// What the archivists confirmed in the view: `None` when nothing was confirmed.
+/// What the archivists confirmed in the view: `None` when nothing was confirmed. `fixture`
+/// names the register holders and tells the fixture's archivists from one-time sign-ins.
 pub async fn confirmations(
     setup: &Setup,
+    fixture: &Registry,
     lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
     let mut conn = inspection_connection(setup).await?;
     let (mut confirmed, mut total) = (0, 0);
     let mut by: Vec<String> = Vec::new();
+    let mut confirmers: Vec<crate::results::Confirmer> = Vec::new();
     let mut last: Option<OffsetDateTime> = None;
     for (holder, token, _) in lists {
         let reply = conn.get_as("/inspect/checklist", token).await?;
@@ -1126,6 +1129,23 @@ pub async fn confirmations(
                 if !by.contains(&c.by) {
                     by.push(c.by.clone());
                 }
+                let archivist = fixture
+                    .archivists()
+                    .iter()
+                    .find(|a| &a.register_holder == holder && a.name == c.by)
+                    .map(|a| a.name.clone());
+                match confirmers
+                    .iter_mut()
+                    .find(|e| &e.register_holder == holder && e.archivist == archivist)
+                {
+                    Some(e) => e.confirmed += 1,
+                    None => confirmers.push(crate::results::Confirmer {
+                        register_holder: holder.clone(),
+                        register_holder_name: fixture.organisation(holder).map(|o| o.name.clone()),
+                        archivist,
+                        confirmed: 1,
+                    }),
+                }
                 last = Some(last.map_or(c.at, |l| l.max(c.at)));
             }
         }
@@ -1137,5 +1157,6 @@ pub async fn confirmations(
             .unwrap_or_default(),
         confirmed,
         total,
+        confirmers,
     }))
 }
