@@ -405,3 +405,23 @@ async fn the_view_sends_hsts_except_to_a_loopback_host_name() {
     assert_eq!(loopback.status, 200);
     assert_eq!(loopback.header("strict-transport-security"), None);
 }
+
+#[tokio::test]
+async fn the_binary_lets_fixture_tokens_sign_in_only_with_its_flag() {
+    for (args, status) in [(&[][..], 401), (&["--fixture-tokens"][..], 303)] {
+        let (_process, line) = crate::view::serve(args).unwrap();
+        let addr = line["view"]["addr"].as_str().unwrap();
+        let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+        let answer = https(
+            port,
+            None,
+            "POST",
+            "/signin",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            format!("token={}", crate::view::PROVIDER_ARCHIVIST).as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, status, "mock-archive serve {args:?}");
+    }
+}

@@ -854,7 +854,9 @@ async fn the_checklist_contract_of_the_inspection_api() {
 
 /// Runs `mock-archive serve` with `args`; returns its first stdout line as JSON (and the
 /// process, killed on drop), or the exit code and stderr when it stops instead.
-fn serve(args: &[&str]) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
+pub(crate) fn serve(
+    args: &[&str],
+) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
     use std::io::{BufRead as _, Read as _};
     let pki_dir = pki().dir().display().to_string();
     let mut child = std::process::Command::new(support::bin("mock-archive"))
