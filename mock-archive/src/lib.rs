@@ -23,6 +23,7 @@ mod inspect;
 // own tests rather than deleted while others work on those modules.
 #[allow(dead_code, unused_imports)]
 mod pipeline;
+mod recent;
 mod server;
 mod shared;
 #[allow(dead_code, unused_imports)]
