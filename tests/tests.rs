@@ -9,6 +9,7 @@ mod limits;
 mod rehearse;
 mod report;
 mod signature;
+mod stranger;
 mod support;
 mod transport;
 mod view;
