@@ -3,11 +3,11 @@
 //! cannot be read as their interaction, SOAP Faults for transport-level faults, R6 for the
 //! patient archive's messages, and idempotent resends.
 
+use kanta_profile::format::Wrapping;
 use kantakoe::client::Connection;
 use kantakoe::compose::{self, DocumentTemplate, MessageValues, Org, UsageSituation};
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
-use mock_archive::format::Wrapping;
 
 use crate::support::{self, pki, start_archive, target};
 

@@ -5,11 +5,11 @@ use std::io::BufRead as _;
 use std::path::Path;
 use std::process::Stdio;
 
+use kanta_profile::format::Wrapping;
 use kantakoe::compose::{self, DocumentTemplate, MessageValues};
 use kantakoe::pki::Role;
 use kantakoe::results::{Outcome, RunResults, Sender};
 use kantakoe::signing::SystemSigner;
-use mock_archive::format::Wrapping;
 
 use crate::support::{self, kantakoe_cmd, pki, start_archive, target};
 

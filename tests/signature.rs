@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use mock_archive::signature::{
+use kanta_profile::signature::{
     self, Entitlement, ProblemCode, Signer, TemplateOptions, Trust, Verification, VerifyOptions,
 };
 use rcgen::{

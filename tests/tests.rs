@@ -5,6 +5,7 @@ mod archive;
 mod browser;
 mod environment;
 mod format;
+mod limits;
 mod rehearse;
 mod report;
 mod signature;

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use kanta_profile::format::Wrapping;
 use kantakoe::compose::{
     self, DocumentTemplate, MessageValues, Org, ReplacementReason, Replaces, UsageSituation,
 };
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
 use mock_archive::MockArchiveHandle;
-use mock_archive::format::Wrapping;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -78,6 +78,7 @@ pub async fn scenario() -> Scenario {
     let archive = mock_archive::MockArchive::builder()
         .pki_dir(pki().dir())
         .view_listen("127.0.0.1:0".parse().unwrap())
+        .fixture_tokens()
         .start()
         .await
         .expect("archive starts");
@@ -156,7 +157,7 @@ impl Answer {
             .filter(|(n, _)| n == "set-cookie")
             .find_map(|(_, v)| {
                 let pair = v.split(';').next()?;
-                pair.starts_with(mock_archive::view::COOKIE)
+                pair.starts_with(mock_archive::VIEW_COOKIE)
                     .then(|| pair.to_owned())
             })
     }
@@ -166,16 +167,14 @@ impl Answer {
 #[derive(Debug)]
 pub struct Failed(pub String);
 
-/// One HTTP/1.1 exchange over a fresh TLS connection (`Connection: close`), trusting the test
-/// CA, with the client certificate of `identity` if given.
-pub async fn https(
+/// A TLS connection to the archive on `port` (host name `localhost`), trusting the test CA,
+/// with the client certificate of `identity` if given, from the local address `from` if given
+/// (any loopback address, e.g. `127.0.0.2`, to be another client).
+pub async fn tls_connect(
     port: u16,
     identity: Option<Role>,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Answer, Failed> {
+    from: Option<std::net::IpAddr>,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Failed> {
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_file_iter(pki().ca()).unwrap() {
         roots.add(ca.unwrap()).unwrap();
@@ -198,17 +197,60 @@ pub async fn https(
         None => builder.with_no_client_auth(),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| Failed(format!("connect: {e}")))?;
-    let mut tls = connector
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let tcp = match from {
+        None => tokio::net::TcpStream::connect(to).await,
+        Some(ip) => {
+            let socket =
+                tokio::net::TcpSocket::new_v4().map_err(|e| Failed(format!("socket: {e}")))?;
+            socket
+                .bind(std::net::SocketAddr::new(ip, 0))
+                .map_err(|e| Failed(format!("bind {ip}: {e}")))?;
+            socket.connect(to).await
+        }
+    }
+    .map_err(|e| Failed(format!("connect: {e}")))?;
+    connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
-        .map_err(|e| Failed(format!("handshake: {e}")))?;
+        .map_err(|e| Failed(format!("handshake: {e}")))
+}
+
+/// One HTTP/1.1 exchange over a fresh TLS connection (`Connection: close`), trusting the test
+/// CA, with the client certificate of `identity` if given.
+pub async fn https(
+    port: u16,
+    identity: Option<Role>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, Failed> {
+    https_from(None, port, identity, method, path, headers, body).await
+}
+
+/// [`https`] from the local address `from`; a `host` among `headers` replaces the default
+/// `localhost:<port>`.
+pub async fn https_from(
+    from: Option<std::net::IpAddr>,
+    port: u16,
+    identity: Option<Role>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, Failed> {
+    let mut tls = tls_connect(port, identity, from).await?;
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("host: localhost:{port}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -223,6 +265,11 @@ pub async fn https(
     tls.read_to_end(&mut raw)
         .await
         .map_err(|e| Failed(format!("read: {e}")))?;
+    answer_of(raw)
+}
+
+/// An HTTP/1.1 answer read whole (its body is everything after the head).
+pub fn answer_of(raw: Vec<u8>) -> Result<Answer, Failed> {
     let text = String::from_utf8(raw).map_err(|e| Failed(format!("not UTF-8: {e}")))?;
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -560,7 +607,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
     assert!(!page.body.contains("<script"), "{}", page.body);
     assert!(!page.body.contains("<img"), "{}", page.body);
     let csp = page.header("content-security-policy").expect("CSP");
-    assert_eq!(csp, mock_archive::view::CSP);
+    assert_eq!(csp, mock_archive::VIEW_CSP);
     assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
@@ -569,7 +616,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
         let a = view_get(&s.archive, path, None).await;
         assert_eq!(
             a.header("content-security-policy"),
-            Some(mock_archive::view::CSP)
+            Some(mock_archive::VIEW_CSP)
         );
         assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
     }
@@ -656,7 +703,7 @@ async fn register_filters_languages_and_the_request_log() {
     .await;
     assert!(sv_again.body.contains("Registrets förfrågningslogg"));
     let audit = view_get(&s.archive, "/audit", Some(&cookie)).await;
-    let code = mock_archive::ack::AckCode::from_code("ID-INVALID").unwrap();
+    let code = kanta_profile::ack::AckCode::from_code("ID-INVALID").unwrap();
     assert!(
         audit.body.contains("<code>ID-INVALID</code>"),
         "{}",
@@ -833,7 +880,9 @@ async fn the_checklist_contract_of_the_inspection_api() {
 
 /// Runs `mock-archive serve` with `args`; returns its first stdout line as JSON (and the
 /// process, killed on drop), or the exit code and stderr when it stops instead.
-fn serve(args: &[&str]) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
+pub(crate) fn serve(
+    args: &[&str],
+) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
     use std::io::{BufRead as _, Read as _};
     let pki_dir = pki().dir().display().to_string();
     let mut child = std::process::Command::new(support::bin("mock-archive"))

@@ -6,7 +6,7 @@
 //! XHTML `<div class="soc-document">`) carried base64 in a MIME `multipart/related` part whose
 //! `Content-ID` is the document OID.
 //!
-//! Every code comes from [`mock_archive::format::codes`]. The builder is deterministic: the
+//! Every code comes from [`kanta_profile::format::codes`]. The builder is deterministic: the
 //! same inputs give the same bytes. It does not validate values (the harness must be able to
 //! build wrong messages on purpose); the archive's reader does. Signing is pluggable through
 //! [`CdaSigner`], applied to the CDA bytes before they are base64-encoded.
@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use mock_archive::format::codes::{self, Code};
-use mock_archive::format::{Wrapping, hetu::Hetu};
+use kanta_profile::format::codes::{self, Code};
+use kanta_profile::format::{Wrapping, hetu::Hetu};
 
 /// Signs a CDA: given the unsigned CDA bytes, returns them with `hl7fi:signatureCollection`
 /// inserted into `hl7fi:localSocialHeader`. Implemented by the signature module.
@@ -580,7 +580,7 @@ pub struct Frame {
     pub replacement_reason: ReplacementReason,
 }
 
-/// Splits "Given Family" (as [`mock_archive::format::Person::name`] gives it) back into given
+/// Splits "Given Family" (as [`kanta_profile::format::Person::name`] gives it) back into given
 /// and family name at the first space.
 fn split_name(name: Option<&str>) -> (String, String) {
     let name = name.unwrap_or("");
@@ -597,17 +597,17 @@ fn split_name(name: Option<&str>) -> (String, String) {
 pub fn wrap_cda(cda: &[u8], frame: &Frame, wrapping: Wrapping) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context as _;
     let (read, problems) =
-        mock_archive::format::read_cda(cda, &mock_archive::format::Limits::default());
+        kanta_profile::format::read_cda(cda, &kanta_profile::format::Limits::default());
     let doc = read.with_context(|| {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         format!("the CDA cannot be read: {}", list.join("; "))
     })?;
-    let root = |id: &Option<mock_archive::format::InstanceId>, what: &str| {
+    let root = |id: &Option<kanta_profile::format::InstanceId>, what: &str| {
         id.as_ref()
             .map(|i| i.root.clone())
             .with_context(|| format!("the CDA has no {what}"))
     };
-    let org = |o: Option<&mock_archive::format::Organisation>| {
+    let org = |o: Option<&kanta_profile::format::Organisation>| {
         o.and_then(|o| {
             Some(Org {
                 oid: o.id.as_ref()?.root.clone(),
@@ -835,7 +835,7 @@ pub fn wrap_message_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_archive::format::{
+    use kanta_profile::format::{
         self, BodyKind, HeaderKind, InstanceId, Limits, Message, ProblemCode, Wrapping,
         hetu::{self, CHECK_ALPHABET},
     };

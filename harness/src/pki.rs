@@ -348,7 +348,7 @@ impl Pki {
             let files = pki.files(m.role);
             write(&files.cert, &m.cert_pem)?;
             write_private(&files.key, &m.key_pem)?;
-            let info = mock_archive::cert::CertInfo::from_der(&m.cert_der).map_err(|e| {
+            let info = kanta_profile::cert::CertInfo::from_der(&m.cert_der).map_err(|e| {
                 PkiError::Manifest {
                     path: files.cert.clone(),
                     message: e.to_string(),
@@ -634,7 +634,7 @@ fn good_signature_usage() -> Vec<KeyUsagePurpose> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_archive::cert::CertInfo;
+    use kanta_profile::cert::CertInfo;
 
     fn info(pki: &Pki, role: Role) -> CertInfo {
         let pem = fs::read_to_string(pki.files(role).cert).unwrap();
@@ -692,7 +692,7 @@ mod tests {
     #[test]
     fn scenario_identities_agree_with_the_bundled_fixture() {
         let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../testcases/orgs.toml");
-        let registry = mock_archive::orgs::Registry::load(fixture).unwrap();
+        let registry = kanta_profile::orgs::Registry::load(fixture).unwrap();
         for (oid, name) in [
             (scenario::PROVIDER_OID, scenario::PROVIDER_NAME),
             (scenario::VENDOR_OID, scenario::VENDOR_NAME),

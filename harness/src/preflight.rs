@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mock_archive::cert::CertInfo;
+use kanta_profile::cert::CertInfo;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 

@@ -36,11 +36,6 @@ pub const MAX_CHECKLIST_BYTES: usize = 1024 * 1024;
 /// How many audit entries one answer holds at most.
 const AUDIT_LIMIT: u32 = 1000;
 
-/// Answers one `GET` inspection request: an HTTP status and a JSON body.
-pub fn answer(pipeline: &Pipeline, authorization: Option<&str>, path: &str) -> (u16, Value) {
-    answer_request(pipeline, "GET", authorization, path, &[])
-}
-
 /// Answers one inspection request with its method and body: an HTTP status and a JSON body.
 pub fn answer_request(
     pipeline: &Pipeline,

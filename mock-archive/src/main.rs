@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mock_archive::config::RawConfig;
+use mock_archive::RawConfig;
 
 /// A TLS mock of Kanta's social welfare client data repository.
 #[derive(Debug, Parser)]
@@ -63,6 +63,11 @@ struct ServeArgs {
     /// register holder with an archivist in the fixture).
     #[arg(long, value_name = "OID")]
     view_holder: Option<String>,
+    /// Let the archivists' tokens of the fixture (`[[archivist]]`; the bundled ones are
+    /// published in testcases/orgs.toml) sign in to the archivist view, beside the one-time
+    /// tokens printed at start. Off by default. The inspection API takes them regardless.
+    #[arg(long)]
+    fixture_tokens: bool,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -118,13 +123,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: args.db,
         view_listen: args.view_listen,
         view_holder: args.view_holder,
+        fixture_tokens: args.fixture_tokens.then_some(true),
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
     let view_ca = mock_archive::view::issuer_file(&config.tls);
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(mock_archive::server::run_ready(config, |ready| {
+    runtime.block_on(mock_archive::run_ready(config, |ready| {
         // One machine-readable line on stdout (it announces readiness, and readers may stop
         // reading after it); everything else goes to stderr.
         let addr = ready.addr;

@@ -1,8 +1,10 @@
 //! The archive server: binds, accepts TLS connections, hands each to the HTTP layer, and shuts
 //! down gracefully. Two listeners: the message listener (mutual TLS, always) and, when
 //! configured, the archivist view's listener (HTTPS for browsers, no client certificate, token
-//! sign-in; [`crate::view`]). The library entry for Rust tests is [`MockArchive::builder`];
-//! the binary only parses flags and calls [`run_ready`].
+//! sign-in; [`crate::view`]). One accept loop serves both: every connection is admitted under
+//! the one cap and watched for its deadlines ([`crate::conn`]), then handed to the one
+//! connection server ([`crate::http::serve`]). The library entry for Rust tests is
+//! [`MockArchive::builder`]; the binary only parses flags and calls [`run_ready`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,13 +13,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, Database, TlsFiles};
+use crate::conn::{self, Admitted, Connections};
+use crate::http::Listener;
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
+use crate::shared::Shared;
 use crate::store::Store;
 use crate::view::{View, ViewError, ViewToken};
 use crate::{http, tls};
@@ -41,6 +46,20 @@ pub enum StartError {
     /// The archivist view could not be set up.
     #[error(transparent)]
     View(#[from] ViewError),
+    /// The connection cap needs more file descriptors than the open-file limit leaves.
+    #[error(
+        "max_connections {max} needs more file descriptors than the open-file limit allows \
+         (at most {budget} connections beside {reserve} descriptors for the database and logs): \
+         raise `ulimit -n` or lower max_connections"
+    )]
+    TooManyConnections {
+        /// The configured cap.
+        max: usize,
+        /// What the limit allows.
+        budget: u64,
+        /// Descriptors kept free beside the connections.
+        reserve: u64,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -49,17 +68,6 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
-}
-
-/// State shared by every connection.
-pub(crate) struct Shared {
-    pub(crate) config: ArchiveConfig,
-    /// The message pipeline (registry, signature trust, store).
-    pub(crate) pipeline: Pipeline,
-    /// TLS handshakes that failed since start.
-    pub(crate) handshake_failures: AtomicU64,
-    /// The archivist view, when its listener is on.
-    pub(crate) view: Option<View>,
 }
 
 /// The mock archive. Start one with [`MockArchive::builder`].
@@ -75,6 +83,7 @@ impl MockArchive {
             config: None,
             view_listen: None,
             view_holder: None,
+            fixture_tokens: false,
         }
     }
 }
@@ -88,6 +97,7 @@ pub struct MockArchiveBuilder {
     config: Option<ArchiveConfig>,
     view_listen: Option<SocketAddr>,
     view_holder: Option<String>,
+    fixture_tokens: bool,
 }
 
 impl MockArchiveBuilder {
@@ -122,6 +132,13 @@ impl MockArchiveBuilder {
         self
     }
 
+    /// Lets the fixture's archivist tokens (published in `testcases/orgs.toml`) sign in to the
+    /// archivist view too, not only the one-time tokens (`--fixture-tokens`).
+    pub fn fixture_tokens(mut self) -> Self {
+        self.fixture_tokens = true;
+        self
+    }
+
     /// Uses a whole validated configuration (overrides `tls` and `listen`).
     pub fn config(mut self, config: ArchiveConfig) -> Self {
         self.config = Some(config);
@@ -145,6 +162,7 @@ impl MockArchiveBuilder {
         if let Some(holder) = self.view_holder {
             config.view_holder = Some(holder);
         }
+        config.fixture_tokens |= self.fixture_tokens;
         let ca_pem =
             std::fs::read_to_string(&config.tls.client_ca).map_err(|e| tls::TlsError::Pem {
                 path: config.tls.client_ca.clone(),
@@ -183,14 +201,6 @@ pub struct MockArchiveHandle {
     task: Option<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
 impl MockArchiveHandle {
     /// The bound address of the message listener.
     pub fn addr(&self) -> SocketAddr {
@@ -213,7 +223,7 @@ impl MockArchiveHandle {
             .map(|a| format!("https://localhost:{}", a.port()))
     }
 
-    /// The view's one-time sign-in tokens, one per register holder (see [`crate::view`]);
+    /// The archivist view's one-time sign-in tokens, one per register holder;
     /// empty when the view is off. Each signs in once.
     pub fn view_tokens(&self) -> &[ViewToken] {
         self.shared.view.as_ref().map_or(&[], |v| v.tokens())
@@ -229,6 +239,19 @@ impl MockArchiveHandle {
         self.shared.handshake_failures.load(Ordering::Relaxed)
     }
 
+    /// Connections open now over both listeners (and how many of them serve a request), their
+    /// cap, and since start how many new ones were refused at the cap and how many idle or unfinished ones made room.
+    pub fn connections(&self) -> ConnectionCounts {
+        let c = &self.shared.connections;
+        ConnectionCounts {
+            open: c.open(),
+            serving: c.serving(),
+            max: c.max(),
+            refused: c.refused(),
+            evicted: c.evicted(),
+        }
+    }
+
     /// Stops accepting, lets open requests finish, and waits for the archive to stop.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -242,6 +265,23 @@ impl Drop for MockArchiveHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+/// The connection counts of a running archive ([`MockArchiveHandle::connections`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionCounts {
+    /// Open now, over both listeners.
+    pub open: usize,
+    /// Of those, serving a request now (the others are in their handshake, idle, or sending
+    /// a request's headers).
+    pub serving: usize,
+    /// The cap.
+    pub max: usize,
+    /// New connections refused at the cap since start (every connection was serving).
+    pub refused: u64,
+    /// Idle or unfinished connections closed since start to make room for new ones.
+    pub evicted: u64,
 }
 
 /// A bound, not yet serving archive.
@@ -296,6 +336,17 @@ async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartE
 /// Builds the TLS configuration and binds the listener. Errors here are configuration
 /// errors a person must fix; nothing is served yet.
 pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
+    let max_connections = match (config.max_connections, conn::fd_budget()) {
+        (Some(max), Some(budget)) if max as u64 > budget => {
+            return Err(StartError::TooManyConnections {
+                max,
+                budget,
+                reserve: conn::FD_RESERVE,
+            });
+        }
+        (Some(max), _) => max,
+        (None, _) => conn::default_max_connections(),
+    };
     let tls_config = tls::server_config(&config.tls)?;
     // Opening the database and loading the fixture block: keep them off the async threads.
     let for_pipeline = config.clone();
@@ -305,7 +356,7 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
     let view = match config.view_listen {
         Some(view_addr) => {
             let view_tls = tls::view_server_config(&config.tls)?;
-            let view = View::new(pipeline.registry(), config.view_holder.as_deref())?
+            let view = View::new(pipeline.registry(), &config)?
                 .with_ca_file(crate::view::issuer_file(&config.tls));
             Some((view_addr, view_tls, view))
         }
@@ -333,6 +384,7 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
             pipeline,
             handshake_failures: AtomicU64::new(0),
             view,
+            connections: Connections::new(max_connections),
         }),
         addr,
         view_addr,
@@ -371,24 +423,18 @@ impl Bound {
     /// to five seconds to finish their current request.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let view = async {
-            if let Some((listener, acceptor)) = self.view {
-                serve_view(listener, acceptor, &self.shared, stop_rx, &graceful).await;
-            }
-        };
-        let shutdown = async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        };
-        let messages = accept_messages(
-            self.listener,
-            self.acceptor,
+        let view = self
+            .view
+            .as_ref()
+            .map(|(listener, acceptor)| (listener, acceptor));
+        accept(
+            (&self.listener, &self.acceptor),
+            view,
             &self.shared,
             shutdown,
             &graceful,
-        );
-        tokio::join!(messages, view);
+        )
+        .await;
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()
@@ -398,63 +444,115 @@ impl Bound {
     }
 }
 
-/// The message listener's accept loop, until `shutdown` resolves.
-async fn accept_messages(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+/// Which listener a connection arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Messages,
+    View,
+}
+
+/// A listener and its TLS acceptor.
+type Listening<'a> = (&'a TcpListener, &'a tokio_rustls::TlsAcceptor);
+
+/// The one accept loop of both listeners, until `shutdown` resolves. A failed accept (out of
+/// file descriptors and the like) backs off and keeps serving; a connection over the cap is
+/// closed at once (see [`crate::conn`]).
+async fn accept(
+    messages: Listening<'_>,
+    view: Option<Listening<'_>>,
     shared: &Arc<Shared>,
     shutdown: impl Future<Output = ()>,
     graceful: &GracefulShutdown,
 ) {
-    {
-        tokio::pin!(shutdown);
-        loop {
-            let (tcp, remote) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(err) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!("accept failed: {err}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let shared = shared.clone();
-            let watcher = graceful.watcher();
-            tokio::spawn(async move {
-                let accepted = handshake(&shared, remote, "", tls::accept(&acceptor, tcp)).await;
-                let Some((stream, peer)) = accepted else {
-                    return;
-                };
-                if let Err(err) = http::serve_connection(stream, peer, shared, watcher).await {
-                    tracing::debug!("connection with {remote} ended: {err}");
-                }
-            });
-        }
+    tokio::pin!(shutdown);
+    loop {
+        let (side, accepted) = tokio::select! {
+            accepted = messages.0.accept() => (Side::Messages, accepted),
+            accepted = async { view.expect("guarded by the condition").0.accept().await },
+                if view.is_some() => (Side::View, accepted),
+            () = &mut shutdown => break,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(pair) => pair,
+            Err(err) => {
+                let name = if side == Side::View { "view " } else { "" };
+                tracing::warn!("{name}accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(admitted) = shared.connections.admit(remote) else {
+            // Every connection is serving a request: closed at once (logged by the cap).
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = match side {
+            Side::Messages => messages.1.clone(),
+            Side::View => view.expect("accepted on the view listener").1.clone(),
+        };
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(connection(
+            side, tcp, remote, acceptor, admitted, shared, watcher,
+        ));
     }
 }
 
-/// A TLS handshake within the configured timeout. A failure is counted and logged for that
-/// connection alone (`listener` names which one, e.g. `"view "`), never stopping the server.
-async fn handshake<T, E: std::fmt::Display>(
-    shared: &Shared,
+/// One connection of either listener: the TLS handshake, then HTTP, each under its deadlines;
+/// the connection is dropped when [`conn::Slot::watch`] says so.
+async fn connection(
+    side: Side,
+    tcp: TcpStream,
     remote: SocketAddr,
-    listener: &str,
-    accept: impl Future<Output = Result<T, E>>,
-) -> Option<T> {
-    let timeout = shared.config.handshake_timeout;
-    let failure = match tokio::time::timeout(timeout, accept).await {
-        Ok(Ok(accepted)) => return Some(accepted),
-        Ok(Err(err)) => format!("failed: {err}"),
-        Err(_) => format!("timed out after {timeout:?}"),
+    acceptor: tokio_rustls::TlsAcceptor,
+    admitted: Admitted,
+    shared: Arc<Shared>,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let slot = admitted.slot().clone();
+    let name = if side == Side::View { "view " } else { "" };
+    let served = async {
+        let (stream, listener) = match side {
+            Side::Messages => match tls::accept(&acceptor, tcp).await {
+                Ok((stream, peer)) => (stream, Listener::Messages(Box::new(peer))),
+                Err(err) => return Err(format!("failed: {err}")),
+            },
+            Side::View => match tls::accept_view(&acceptor, tcp).await {
+                Ok(stream) => (stream, Listener::View),
+                Err(err) => return Err(format!("failed: {err}")),
+            },
+        };
+        let served = http::serve(
+            stream,
+            remote,
+            listener,
+            slot.clone(),
+            shared.clone(),
+            watcher,
+        );
+        if let Err(err) = served.await {
+            tracing::debug!("{name}connection with {remote} ended: {err}");
+        }
+        Ok(())
     };
-    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!("{listener}tls handshake with {remote} {failure}");
-    None
+    let failure = tokio::select! {
+        outcome = served => outcome.err(),
+        ended = slot.watch(shared.deadlines()) => match ended {
+            conn::Ended::Deadline(conn::Phase::Handshake, limit) => {
+                Some(format!("timed out after {limit:?}"))
+            }
+            _ => {
+                tracing::debug!("{name}connection with {remote}: {ended}");
+                None
+            }
+        },
+    };
+    if let Some(failure) = failure {
+        // A failed handshake is logged for that connection alone, never stopping the server.
+        shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("{name}tls handshake with {remote} {failure}");
+    }
+    drop(admitted);
 }
 
 /// Runs an archive until SIGINT or SIGTERM: binds, calls `on_ready` with what it announces
@@ -467,43 +565,6 @@ pub async fn run_ready(
     on_ready(&bound.ready());
     bound.serve(shutdown_signal()).await;
     Ok(())
-}
-
-/// The view listener's accept loop: TLS without client certificates, then the view's HTTP.
-async fn serve_view(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    shared: &Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-    graceful: &GracefulShutdown,
-) {
-    loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!("view accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let shared = shared.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let accepted =
-                handshake(&shared, remote, "view ", tls::accept_view(&acceptor, tcp)).await;
-            let Some(stream) = accepted else {
-                return;
-            };
-            if let Err(err) = http::serve_view_connection(stream, shared, watcher).await {
-                tracing::debug!("view connection with {remote} ended: {err}");
-            }
-        });
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

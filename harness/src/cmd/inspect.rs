@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mock_archive::format::{
+use kanta_profile::format::{
     self, Cda, CodeValue, HeaderKind, Inspected, InstanceId, Limits, Message, Organisation, Person,
     Problem,
 };

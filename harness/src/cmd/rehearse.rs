@@ -73,7 +73,7 @@ pub struct Args {
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
     /// The HTTP path messages are posted to.
-    #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
+    #[arg(long, value_name = "PATH", default_value = kanta_profile::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
     /// SUT mode: save each judged submission of your system (its bytes, step and verdict) as a
     /// test case, DIR/case.toml, that `rehearse --case DIR/case.toml --pki <same PKI>` replays
@@ -184,10 +184,14 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             }
             let mut builder = mock_archive::MockArchive::builder().config(config);
             if args.serve {
-                builder = builder.view_listen(
-                    args.view_listen
-                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-                );
+                // The view's sign-in instructions name the fixture's archivists, so their
+                // tokens sign in here (a plain `mock-archive serve` needs --fixture-tokens).
+                builder = builder
+                    .view_listen(
+                        args.view_listen
+                            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                    )
+                    .fixture_tokens();
             }
             let archive = builder
                 .start()
@@ -388,7 +392,7 @@ async fn serve(
     }
     println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
     let _ = std::io::stdout().flush();
-    mock_archive::server::shutdown_signal().await;
+    mock_archive::shutdown_signal().await;
     let confirmation = rehearse::confirmations(setup, &cases[0].fixture, &lists).await?;
     match &confirmation {
         Some(c) => println!(

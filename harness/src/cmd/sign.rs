@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mock_archive::signature::{self, Signer};
+use kanta_profile::signature::{self, Signer};
 use time::OffsetDateTime;
 
 /// Arguments of `kantakoe sign`.

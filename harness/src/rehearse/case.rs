@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use mock_archive::ack::AckCode;
-use mock_archive::orgs::Registry;
+use kanta_profile::ack::AckCode;
+use kanta_profile::orgs::Registry;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -182,11 +182,11 @@ pub enum WrappingName {
 
 impl WrappingName {
     /// The format layer's wrapping.
-    pub fn wrapping(self) -> mock_archive::format::Wrapping {
+    pub fn wrapping(self) -> kanta_profile::format::Wrapping {
         match self {
-            WrappingName::Bare => mock_archive::format::Wrapping::Bare,
-            WrappingName::Soap11 => mock_archive::format::Wrapping::Soap11,
-            WrappingName::Soap12 => mock_archive::format::Wrapping::Soap12,
+            WrappingName::Bare => kanta_profile::format::Wrapping::Bare,
+            WrappingName::Soap11 => kanta_profile::format::Wrapping::Soap11,
+            WrappingName::Soap12 => kanta_profile::format::Wrapping::Soap12,
         }
     }
 }
@@ -1174,7 +1174,7 @@ mod tests {
     fn bundled_fixture(name: &str) -> Result<(String, String), String> {
         if name == BUNDLED_FIXTURE {
             Ok((
-                mock_archive::config::BUNDLED_ORGS.to_owned(),
+                mock_archive::BUNDLED_ORGS.to_owned(),
                 "orgs.toml".to_owned(),
             ))
         } else {

@@ -16,9 +16,9 @@ pub mod suite;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use mock_archive::ack::hl7_timestamp;
-use mock_archive::format::codes;
-use mock_archive::orgs::Registry;
+use kanta_profile::ack::hl7_timestamp;
+use kanta_profile::format::codes;
+use kanta_profile::orgs::Registry;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -559,7 +559,7 @@ impl Runner<'_> {
             } => {
                 result.expected = expected(expect);
                 let (body, actual) = self.post(*tls, content_type, message.clone()).await?;
-                let (read, _) = mock_archive::format::read_message(message, &Default::default());
+                let (read, _) = kanta_profile::format::read_message(message, &Default::default());
                 let doc = read.as_ref().map(|m| &m.document);
                 let record = Record {
                     document_id: doc.and_then(|d| d.id.as_ref()).map(|i| i.root.clone()),
@@ -1069,7 +1069,7 @@ impl Runner<'_> {
                     if e.document_id.is_none()
                         && let Some(kept) = &request
                         && let (Some(m), _) =
-                            mock_archive::format::read_message(&kept.body, &Default::default())
+                            kanta_profile::format::read_message(&kept.body, &Default::default())
                     {
                         e.document_id = m.document.id.map(|i| i.root);
                     }
@@ -1117,9 +1117,9 @@ struct Kept {
 fn known_content_type(ct: &str) -> Option<&'static str> {
     let base = ct.split(';').next().unwrap_or(ct).trim();
     [
-        mock_archive::format::Wrapping::Soap11,
-        mock_archive::format::Wrapping::Soap12,
-        mock_archive::format::Wrapping::Bare,
+        kanta_profile::format::Wrapping::Soap11,
+        kanta_profile::format::Wrapping::Soap12,
+        kanta_profile::format::Wrapping::Bare,
     ]
     .into_iter()
     .map(compose::content_type)
@@ -1241,7 +1241,7 @@ impl<'a> Wanted<'a> {
             ));
         }
         if let Some(kept) = request {
-            let (message, _) = mock_archive::format::read_message(&kept.body, &Default::default());
+            let (message, _) = kanta_profile::format::read_message(&kept.body, &Default::default());
             match message {
                 None => why.push("it is not a readable message".to_owned()),
                 Some(m) => {
@@ -1312,7 +1312,7 @@ fn role_of(pki: &Pki, oid: &str) -> Option<Role> {
         .find(|role| {
             crate::client::read_certs(&pki.files(*role).cert, "certificate")
                 .ok()
-                .and_then(|certs| mock_archive::cert::CertInfo::from_der(&certs[0]).ok())
+                .and_then(|certs| kanta_profile::cert::CertInfo::from_der(&certs[0]).ok())
                 .is_some_and(|info| info.organisation_oid.as_deref() == Some(oid))
         })
 }
@@ -1498,8 +1498,8 @@ fn field_label(field: &str) -> &str {
 pub fn checklists(
     cases: &[Case],
     results: &RunResults,
-) -> Vec<(String, String, mock_archive::store::Checklist)> {
-    use mock_archive::store::{Checklist, ChecklistStep, Checkpoint};
+) -> Vec<(String, String, mock_archive::Checklist)> {
+    use mock_archive::{Checklist, ChecklistStep, Checkpoint};
     let mut out = Vec::new();
     let Some(first) = cases.first() else {
         return out;
@@ -1591,7 +1591,7 @@ async fn inspection_connection(setup: &Setup) -> anyhow::Result<Connection> {
 /// Puts each register holder's checklist into the archive (`PUT /inspect/checklist`).
 pub async fn put_checklists(
     setup: &Setup,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<()> {
     let mut conn = inspection_connection(setup).await?;
     for (holder, token, list) in lists {
@@ -1613,7 +1613,7 @@ pub async fn put_checklists(
 pub async fn confirmations(
     setup: &Setup,
     fixture: &Registry,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
     let mut conn = inspection_connection(setup).await?;
     let (mut confirmed, mut total) = (0, 0);
@@ -1627,7 +1627,7 @@ pub async fn confirmations(
             "the archive did not give the checklist of {holder}: HTTP {}",
             reply.status
         );
-        let list: mock_archive::store::Checklist = serde_json::from_slice(&reply.body)?;
+        let list: mock_archive::Checklist = serde_json::from_slice(&reply.body)?;
         for cp in list.steps.iter().flat_map(|s| &s.checkpoints) {
             total += 1;
             if let Some(c) = &cp.confirmed {

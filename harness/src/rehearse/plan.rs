@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use mock_archive::format::Wrapping;
-use mock_archive::orgs::Registry;
+use kanta_profile::format::Wrapping;
+use kanta_profile::orgs::Registry;
 
 use crate::compose;
 use crate::pki::{Pki, Role};

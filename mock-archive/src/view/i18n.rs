@@ -57,6 +57,8 @@ pub struct Texts {
     pub sign_in_first: &'static str,
     /// Shown after a failed sign-in.
     pub wrong_token: &'static str,
+    /// Shown when an address must wait before its next sign-in (the wait follows in seconds).
+    pub too_many_sign_ins: &'static str,
     /// "Sign out".
     pub sign_out: &'static str,
     /// "Signed in".
@@ -219,6 +221,7 @@ pub static FI: Texts = Texts {
     token_label: "Tunnus (arkistonhoitajan tai kertakäyttöinen)",
     sign_in_first: "Kirjaudu ensin sisään.",
     wrong_token: "Tunnusta ei tunneta, tai kertakäyttöinen tunnus on jo käytetty.",
+    too_many_sign_ins: "Liian monta väärää tunnusta tästä osoitteesta: yritä uudelleen hetken kuluttua",
     sign_out: "Kirjaudu ulos",
     signed_in_as: "Kirjautunut",
     register_holder: "Rekisterinpitäjä",
@@ -305,6 +308,7 @@ pub static SV: Texts = Texts {
     token_label: "Kod (arkivariens eller engångskod)",
     sign_in_first: "Logga in först.",
     wrong_token: "Koden är okänd, eller engångskoden har redan använts.",
+    too_many_sign_ins: "För många felaktiga koder från den här adressen: försök igen om en stund",
     sign_out: "Logga ut",
     signed_in_as: "Inloggad",
     register_holder: "Personuppgiftsansvarig",
@@ -391,6 +395,7 @@ pub static EN: Texts = Texts {
     token_label: "Token (an archivist's or a one-time token)",
     sign_in_first: "Sign in first.",
     wrong_token: "Unknown token, or the one-time token has already been used.",
+    too_many_sign_ins: "Too many wrong tokens from this address: try again in a moment",
     sign_out: "Sign out",
     signed_in_as: "Signed in",
     register_holder: "Register holder",

@@ -9,7 +9,9 @@ use time::{Date, OffsetDateTime};
 use super::clock;
 use super::i18n::{Lang, Texts, document_group_name};
 use super::session::{self, COOKIE, LIFETIME, Session};
-use super::{MAX_FORM_BYTES, Request, Response, View, form_pairs, narrative, percent_decode};
+use super::{
+    MAX_FORM_BYTES, Request, Response, SignInRefused, View, form_pairs, narrative, percent_decode,
+};
 use crate::ack::AckCode;
 use crate::format::{Limits, read_cda};
 use crate::orgs::Registry;
@@ -415,8 +417,8 @@ fn sign_in(ctx: &Ctx<'_>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return ctx.message(401, ctx.t().wrong_token, true);
     };
-    match ctx.view.sign_in(ctx.registry(), &token) {
-        Some((name, holder)) => {
+    match ctx.view.sign_in(ctx.registry(), &token, ctx.request.remote) {
+        Ok((name, holder)) => {
             // A fresh session id at every sign-in (no fixation); an old session ends.
             if let Some((old, _)) = &ctx.session {
                 ctx.view.sessions.end(old);
@@ -424,7 +426,14 @@ fn sign_in(ctx: &Ctx<'_>) -> Response {
             let id = ctx.view.sessions.start(&name, &holder);
             ctx.redirect("/register", vec![session_cookie(&id, LIFETIME.as_secs())])
         }
-        None => ctx.message(401, ctx.t().wrong_token, true),
+        Err(SignInRefused::Wrong) => ctx.message(401, ctx.t().wrong_token, true),
+        Err(SignInRefused::Wait(wait)) => {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let text = format!("{} ({secs} s)", ctx.t().too_many_sign_ins);
+            let mut answer = ctx.message(429, &text, true);
+            answer.headers.push(("retry-after", secs.to_string()));
+            answer
+        }
     }
 }
 
