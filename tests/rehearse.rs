@@ -5,10 +5,8 @@ use std::io::BufRead as _;
 use std::path::Path;
 use std::process::Stdio;
 
-use kantakoe::compose::{self, DocumentTemplate, MessageValues};
 use kantakoe::pki::Role;
 use kantakoe::results::{Outcome, RunResults};
-use kantakoe::signing::SystemSigner;
 use mock_archive::format::Wrapping;
 
 use crate::support::{self, kantakoe_cmd, pki, start_archive, target};
@@ -197,24 +195,9 @@ fn a_case_with_problems_is_refused_with_every_problem_and_exit_code_2() {
 /// The stand-in vendor system: a self-paying client's document from the vendor's
 /// certificate, built and signed here.
 fn vendor_message(n: u32) -> Vec<u8> {
-    let values = MessageValues {
-        effective_time: "20260202100000+0200".into(),
-        ..compose::scenario_self_paying(
-            format!("2.999.5851.8.{}.{n}", std::process::id()),
-            format!("2.999.5851.8.{}.2{n}", std::process::id()),
-        )
-    };
     let files = pki().files(Role::Signature);
-    let signer =
-        SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap();
-    compose::build_message(
-        &DocumentTemplate::client_relationship(),
-        &values,
-        Wrapping::Soap12,
-        Some(&signer),
-    )
-    .unwrap()
-    .message
+    let arc = format!("2.999.5851.8.{}", std::process::id());
+    kantakoe_integration::vendor_message(&arc, n, &files.cert, &files.key).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 mod archive;
 mod browser;
 mod format;
+mod recipes;
 mod rehearse;
 mod report;
 mod signature;

@@ -9,6 +9,11 @@
 //! reuses it to *build* what the archive *reads*. The transport (TLS, HTTP) is private: the
 //! only way in is [`MockArchive::builder`] and HTTPS. The archivist [`view`] is served on a
 //! second HTTPS listener of its own, for browsers, behind a token sign-in.
+//!
+//! A vendor's Rust test needs only this crate: [`TestPki::generate`] makes the test
+//! certificates in memory, [`MockArchiveBuilder::test_pki`] starts an archive with them, and
+//! the [`MockArchiveHandle`] answers what a test asserts on (a register holder's stored
+//! documents, the audit log, the last acknowledgement). `examples/vendor_test.rs` shows it whole.
 
 pub mod ack;
 pub mod cert;
@@ -22,8 +27,10 @@ pub mod rules;
 pub mod server;
 pub mod signature;
 pub mod store;
+pub mod testpki;
 mod tls;
 pub mod view;
 
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};
+pub use testpki::TestPki;
