@@ -50,12 +50,13 @@ trap cleanup EXIT
 
 # --- the test PKI and the archive --------------------------------------------------------------
 "$KANTAKOE" pki init --dir "$work/pki" >/dev/null
-setsid "$MOCK_ARCHIVE" serve --pki "$work/pki" --listen 127.0.0.1:0 --db :memory: \
+setsid "$MOCK_ARCHIVE" serve --pki "$work/pki" --listen 127.0.0.1:0 --db :memory: --view-listen off \
   >"$work/archive.out" 2>"$work/archive.log" &
 pids+=($!)
 url=
 for _ in $(seq 300); do
-  url=$(sed -n 's/.*"event":"listening".*"url":"\([^"]*\)".*/\1/p' "$work/archive.out")
+  # The top-level "url" of {"event":"listening",…}: the message listener's.
+  url=$(grep '"event":"listening"' "$work/archive.out" | sed -n 's/^{[^{]*"url":"\([^"]*\)".*/\1/p' || true)
   [ -n "$url" ] && break
   kill -0 "${pids[0]}" 2>/dev/null || break
   sleep 0.1
@@ -67,6 +68,7 @@ echo "rehearse-sut: mock archive at $url"
 args=(rehearse --sut --archive "$url" --pki "$work/pki" --out "$out")
 for case in ${KANTAKOE_CASES:-}; do args+=(--case "$case"); done
 [ -n "${KANTAKOE_STEP_TIMEOUT:-}" ] && args+=(--step-timeout "$KANTAKOE_STEP_TIMEOUT")
+: >"$work/rehearse.log"
 "$KANTAKOE" "${args[@]}" >"$work/rehearse.log" 2>&1 &
 rehearsal=$!
 tail -n +1 -f --pid="$rehearsal" "$work/rehearse.log" &

@@ -35,6 +35,7 @@ const DOCUMENT_ID: &str = "2.999.5851.9.1.2001";
 async fn your_system_stores_a_document() -> Result<()> {
     let pki = TestPki::generate()?;
     let archive = MockArchive::builder().test_pki(&pki).start().await?;
+    assert!(archive.last_ack()?.is_none(), "nothing answered yet");
 
     let status = your_system_submits(&pki, archive.addr()).await?;
     assert_eq!(status, 200);
