@@ -302,7 +302,7 @@ fn bench_fixture_is_current_and_parses() {
     )
     .unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../mock-archive/src/format/testdata/bench-message.xml");
+        .join("../mock-archive/profile/src/format/testdata/bench-message.xml");
     assert_eq!(
         std::fs::read(&fixture).unwrap(),
         built.message,

@@ -15,21 +15,19 @@
 //! the [`MockArchiveHandle`] answers what a test asserts on (a register holder's stored
 //! documents, the audit log, the last acknowledgement). `examples/vendor_test.rs` shows it whole.
 
-pub mod ack;
-pub mod cert;
 pub mod config;
-pub mod format;
 mod http;
 pub mod inspect;
-pub mod orgs;
 pub mod pipeline;
-pub mod rules;
 pub mod server;
-pub mod signature;
 pub mod store;
 pub mod testpki;
 mod tls;
 pub mod view;
+
+/// The Kanta profile (format, signature, codes, fixture, rules), from the `kanta-profile` crate,
+/// under the names this crate has always used.
+pub use kanta_profile::{ack, cert, format, orgs, rules, signature};
 
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

@@ -5,7 +5,7 @@
 //! which returns **every** broken rule as a [`Violation`] (an [`AckDetail`]: stable code,
 //! XPath location, detail). Warnings ([`crate::ack::Severity::Warning`]) are in the same list
 //! and do not refuse. Version rules that need the archive's state (latest version, invalidated
-//! sets, reused ids) run in [`crate::store`], inside the writer's transaction; the ones that need
+//! sets, reused ids) run in the archive's store, inside the writer's transaction; the ones that need
 //! only the message run here ([`versions`]).
 //!
 //! One submodule per concern: [`repository`] (R6), [`identity`], [`organisation`] (sender,
@@ -164,7 +164,7 @@ pub mod xpath {
 }
 
 /// A violation at `location`.
-pub(crate) fn violation(
+pub fn violation(
     code: crate::ack::AckCode,
     location: Option<&str>,
     detail: String,

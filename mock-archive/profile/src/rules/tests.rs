@@ -24,7 +24,7 @@ const VENDOR: &str = "2.999.5851.2.7";
 
 fn bundled() -> Registry {
     Registry::from_toml_str(
-        include_str!("../../../testcases/orgs.toml"),
+        include_str!("../../../../testcases/orgs.toml"),
         "testcases/orgs.toml",
     )
     .expect("the bundled fixture loads")

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use mock_archive::signature::{self, Signer, VerifyOptions};
+use kanta_profile::signature::{self, Signer, VerifyOptions};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     RsaKeySize, SignatureAlgorithm,

@@ -2,7 +2,7 @@
 //! social welfare message (built by `kantakoe::compose`, kept in `src/format/testdata/`).
 //! Run with `cargo bench -p mock-archive --bench format_parse [-- ITERATIONS]`.
 //!
-//! Prints wall-clock figures from [`mock_archive::format::bench_parse`] and, on Linux, the
+//! Prints wall-clock figures from [`kanta_profile::format::bench_parse`] and, on Linux, the
 //! CPU time of the benchmark thread (from `/proc/thread-self/schedstat`), which stays
 //! meaningful when other processes share the cores.
 
@@ -19,12 +19,12 @@ fn main() {
         .find_map(|a| a.parse::<u32>().ok())
         .unwrap_or(20_000);
     // Warm up caches and the allocator.
-    if let Err(problems) = mock_archive::format::bench_parse(message, 200) {
+    if let Err(problems) = kanta_profile::format::bench_parse(message, 200) {
         eprintln!("the bench message does not read cleanly: {problems:?}");
         std::process::exit(2);
     }
     let cpu_before = thread_cpu_ns();
-    let result = mock_archive::format::bench_parse(message, iterations);
+    let result = kanta_profile::format::bench_parse(message, iterations);
     let cpu = cpu_before
         .zip(thread_cpu_ns())
         .map(|(a, b)| b.saturating_sub(a));

@@ -940,7 +940,7 @@ mod tests {
     fn bundled() -> Registry {
         Registry::load(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../testcases/orgs.toml"
+            "/../../testcases/orgs.toml"
         ))
         .expect("the bundled fixture loads")
     }
@@ -1243,7 +1243,7 @@ register_holder = "2.999.9"
             cut in 0usize..40,
             insert in prop::sample::select(vec!["", "\"", "]", "[[person]]\n", "= 1\n", "x", "9"]),
         ) {
-            let original = include_str!("../../testcases/orgs.toml");
+            let original = include_str!("../../../testcases/orgs.toml");
             let mut text: String = original.to_owned();
             let boundary = |mut i: usize| {
                 i = i.min(text.len());
