@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use kantakoe::report::DRAFT_FILE;
 use kantakoe::results::{Outcome, RunResults};
 
 use crate::support::{bin, python};
@@ -73,10 +74,7 @@ fn the_recipe_script_rehearses_a_stand_in_vendor_system_and_leaves_the_artifacts
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
     assert!(!junit.contains("<failure"), "{junit}");
-    assert!(
-        out.join("kayttoonottokoe-raportti.eml").exists(),
-        "{stdout}"
-    );
+    assert!(out.join(DRAFT_FILE).exists(), "{stdout}");
 }
 
 #[test]
@@ -92,7 +90,7 @@ fn the_recipe_fails_the_job_when_the_vendor_system_does_not_submit() {
         "{stdout}"
     );
     assert!(out.join("havainnot.md").exists(), "{stdout}");
-    assert!(!out.join("kayttoonottokoe-raportti.eml").exists());
+    assert!(!out.join(DRAFT_FILE).exists());
 }
 
 #[test]

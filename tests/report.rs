@@ -1,7 +1,9 @@
-//! The deployment-test report: the `.eml` read back by an independent parser (Python's
-//! standard `email` package), the Finnish and Swedish bodies as snapshots, the findings of a
-//! failed run, settings problems, and SMTP submission to a real SMTP server (`aiosmtpd`) on
-//! loopback, accepting and refusing.
+//! The deployment-test report: a rehearsal's draft (HARJOITUS / ÖVNING, never to Kela) and
+//! the real report from the real test's record, each `.eml` read back by an independent
+//! parser (Python's standard `email` package), the Finnish and Swedish bodies as snapshots
+//! (and no Finnish left in the Swedish ones), the findings of a failed run, settings and
+//! record problems, and SMTP submission to a real SMTP server (`aiosmtpd`) on loopback,
+//! accepting and refusing.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,13 +13,14 @@ use std::time::{Duration, Instant};
 use kantakoe::report::settings::EXAMPLE_SETTINGS;
 use kantakoe::report::smtp::Security;
 use kantakoe::report::{
-    self, EML_FILE, Lang, ReportError, ReportOptions, ReportOutcome, Settings, SettingsSource,
-    SmtpTarget, body,
+    self, DRAFT_FILE, EML_FILE, Lang, ReportError, ReportOptions, ReportOutcome, Settings,
+    SettingsSource, SmtpTarget, body, findings,
 };
 use kantakoe::results::{
-    ActualAck, ArchiveTarget, ArchivistConfirmation, CaseResult, CheckpointResult, ExpectedAck,
-    Mode, Outcome, RESULTS_FORMAT, RunResults, StepResult, Stray, Summary,
+    ActualAck, ArchiveTarget, ArchivistConfirmation, CaseResult, CheckpointResult, Confirmer,
+    ExpectedAck, Mode, Outcome, RESULTS_FORMAT, RunResults, StepResult, Stray, Summary,
 };
+use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 /// The provider of the fixture (`testcases/orgs.toml`).
@@ -70,6 +73,8 @@ fn step(
         checkpoints: holder.map(|h| checkpoints(h, "1")).unwrap_or_default(),
         failures: Vec::new(),
         duration_ms: 12,
+        sent_by: kantakoe::results::Sender::YourSystem,
+        attempts: Vec::new(),
     }
 }
 
@@ -109,6 +114,7 @@ fn passed_run() -> RunResults {
         steps,
     }];
     RunResults {
+        schema_version: RESULTS_FORMAT,
         format: RESULTS_FORMAT,
         tool: "kantakoe 0.1.0".to_owned(),
         started_at: datetime!(2026-04-02 09:00:00 +03:00),
@@ -122,6 +128,7 @@ fn passed_run() -> RunResults {
         summary: Summary::of(&cases),
         cases,
         strays: Vec::new(),
+        stopped: None,
         confirmation: None,
     }
 }
@@ -149,13 +156,24 @@ fn failed_run() -> RunResults {
         message_id: Some("2.999.5851.8.99".to_owned()),
         document_id: None,
         outcome: "AR (MESSAGE-UNREADABLE)".to_owned(),
+        reason: String::new(),
     });
     run.summary = Summary::of(&run.cases);
     run
 }
 
 fn example_settings(test_date: time::Date) -> Settings {
-    Settings::parse(EXAMPLE_SETTINGS, SettingsSource::Example, test_date).expect("example")
+    Settings::parse(EXAMPLE_SETTINGS, SettingsSource::Example, Some(test_date)).expect("example")
+}
+
+/// The draft's body of `run` with the example settings.
+fn draft(lang: Lang, run: &RunResults) -> String {
+    let settings = example_settings(run.test_date);
+    format!(
+        "Subject: {}\n\n{}",
+        body::draft_subject(lang, &settings, run),
+        body::draft_body(lang, &settings, settings.test.as_ref().unwrap(), run)
+    )
 }
 
 fn options(out: &Path, lang: Lang) -> ReportOptions {
@@ -163,6 +181,7 @@ fn options(out: &Path, lang: Lang) -> ReportOptions {
         settings: None,
         lang,
         smtp: None,
+        to: None,
         out_dir: out.to_path_buf(),
     }
 }
@@ -180,6 +199,8 @@ print(json.dumps({
     'to': str(msg['To']), 'from': str(msg['From']), 'cc': str(msg['Cc']),
     'subject': str(msg['Subject']), 'mime_version': str(msg['MIME-Version']),
     'has_date': msg['Date'] is not None, 'has_message_id': msg['Message-ID'] is not None,
+    'date_offset_s': msg['Date'].datetime.utcoffset().total_seconds(),
+    'date_utc': msg['Date'].datetime.timestamp(),
     'content_type': body.get_content_type(), 'charset': body.get_content_charset(),
     'multipart': msg.is_multipart(), 'rcpt': str(msg['X-RcptTo']),
     'body': body.get_content(),
@@ -201,55 +222,104 @@ print(json.dumps({
 }
 
 #[test]
-fn finnish_body_snapshot() {
+fn finnish_draft_snapshot() {
     let run = passed_run();
-    let settings = example_settings(run.test_date);
-    let due = report::holidays::due_date(run.test_date);
-    assert_eq!(due, date!(2026 - 04 - 08), "across Easter 2026");
-    insta::assert_snapshot!(
-        "body_fi",
-        format!(
-            "Subject: {}\n\n{}",
-            body::subject(Lang::Fi, &settings, &run),
-            body::body(Lang::Fi, &settings, &run, due)
-        )
+    let text = draft(Lang::Fi, &run);
+    assert!(
+        text.starts_with(
+            "Subject: HARJOITUS – Käyttöönottokokeen raportti (luonnos) – Sosiaalihuollon \
+             asiakastietovaranto – "
+        ),
+        "{text}"
     );
+    assert!(text.contains("Harjoitus ajettiin arkistoa https://127.0.0.1:8443/archive"));
+    assert!(!text.contains("määräpäivä"), "a draft states no due date");
+    insta::assert_snapshot!("body_fi", text);
 }
 
 #[test]
 fn swedish_body_snapshot_with_archivist_confirmation() {
     let mut run = passed_run();
     run.mode = Mode::Sut;
-    run.confirmation = Some(ArchivistConfirmation {
-        by: "Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned(),
-        at: "2026-04-02T09:30:00+03:00".to_owned(),
+    run.confirmation = Some(full_confirmation());
+    let text = draft(Lang::Sv, &run);
+    assert!(
+        text.starts_with("Subject: ÖVNING – Rapport om ibruktagningsprovet (utkast) – "),
+        "{text}"
+    );
+    insta::assert_snapshot!("body_sv", text);
+}
+
+/// Every checkpoint confirmed in the view: 4 by the provider's archivist, 2 by someone who
+/// signed in for the county with a one-time token; the last at 9.30.00.123456789 Finnish
+/// summer time.
+fn full_confirmation() -> ArchivistConfirmation {
+    ArchivistConfirmation {
+        by: "Arkistonhoitaja Esimerkki (TESTIAINEISTO), Hyvinvointialue A: one-time sign-in"
+            .to_owned(),
+        at: "2026-04-02T06:30:00.123456789Z".to_owned(),
         confirmed: 6,
         total: 6,
-    });
-    let settings = example_settings(run.test_date);
-    let due = report::holidays::due_date(run.test_date);
-    insta::assert_snapshot!(
-        "body_sv",
-        format!(
-            "Subject: {}\n\n{}",
-            body::subject(Lang::Sv, &settings, &run),
-            body::body(Lang::Sv, &settings, &run, due)
-        )
+        confirmers: vec![
+            Confirmer {
+                register_holder: PROVIDER.to_owned(),
+                register_holder_name: Some("Hoivapalvelu Esimerkki Oy (TESTIAINEISTO)".to_owned()),
+                archivist: Some("Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned()),
+                confirmed: 4,
+            },
+            Confirmer {
+                register_holder: COUNTY.to_owned(),
+                register_holder_name: Some("Hyvinvointialue A (TESTIAINEISTO)".to_owned()),
+                archivist: None,
+                confirmed: 2,
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_confirmers_are_named_with_their_register_holders_and_a_readable_time() {
+    let mut run = passed_run();
+    run.confirmation = Some(full_confirmation());
+    let fi = draft(Lang::Fi, &run);
+    assert!(
+        fi.contains(
+            "Arkistonhoitajan näkymässä vahvistettiin kaikki 6 tarkistuskohtaa (viimeisin \
+             2.4.2026 klo 9.30): Arkistonhoitaja Esimerkki (TESTIAINEISTO) rekisterinpitäjän \
+             Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) (2.999.5851.2.1) puolesta 4 \
+             tarkistuskohtaa; nimeämätön arkistonhoitaja (kertakäyttöinen kirjautumistunnus) \
+             rekisterinpitäjän Hyvinvointialue A (TESTIAINEISTO) (2.999.5851.2.2) puolesta 2 \
+             tarkistuskohtaa."
+        ),
+        "{fi}"
+    );
+    assert!(!fi.contains("one-time"), "{fi}");
+    let sv = draft(Lang::Sv, &run);
+    assert!(
+        sv.contains(
+            "(senast 2.4.2026 kl. 9.30): Arkistonhoitaja Esimerkki (TESTIAINEISTO) för den \
+             personuppgiftsansvariga Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) \
+             (2.999.5851.2.1), 4 kontrollpunkter; icke namngiven arkivarie (engångsinloggning) \
+             för den personuppgiftsansvariga Hyvinvointialue A (TESTIAINEISTO) \
+             (2.999.5851.2.2), 2 kontrollpunkter."
+        ),
+        "{sv}"
     );
 }
 
 #[test]
-fn eml_is_read_back_by_python_email() {
+fn the_draft_eml_is_read_back_by_python_email() {
     let dir = tempfile::tempdir().unwrap();
     let run = passed_run();
     let outcome = report::write_after_run(&run, &options(dir.path(), Lang::Fi)).unwrap();
-    let eml = dir.path().join(EML_FILE);
+    let eml = dir.path().join(DRAFT_FILE);
+    let sender = "Sanna Suorittaja <sanna.suorittaja@esimerkki.invalid>";
     assert_eq!(
         outcome,
-        ReportOutcome::Report {
+        ReportOutcome::Draft {
             eml: eml.clone(),
             test_date: date!(2026 - 04 - 02),
-            due: date!(2026 - 04 - 08),
+            to: sender.to_owned(),
             sent: None,
             settings: SettingsSource::Example,
         }
@@ -261,27 +331,29 @@ fn eml_is_read_back_by_python_email() {
         "note: the bundled example settings were used (test data describing the fixture's \
          provider); copy testcases/organisation.example.toml to kantakoe.toml and fill in your \
          organisation's details, or pass --settings FILE
-report to Kela (kanta@kanta.fi) written: OUT/kayttoonottokoe-raportti.eml
-due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-04-02)"
+rehearsal report draft (HARJOITUS, not for Kela) written: OUT/kayttoonottokoe-raportti-HARJOITUS.eml
+the real report: after the real test in Kanta's production environment, fill in a record like \
+         testcases/real-test.example.toml and run `kantakoe report --real-test FILE`"
     );
 
     let m = python_parse(&eml);
-    assert_eq!(m["to"], "kanta@kanta.fi");
-    assert_eq!(
-        m["from"],
-        "Sanna Suorittaja <sanna.suorittaja@esimerkki.invalid>"
-    );
-    assert_eq!(
-        m["cc"],
-        "Arkistonhoitaja Esimerkki <arkistonhoitaja@esimerkki.invalid>"
+    // Addressed to its own sender, never to Kela, with no copies.
+    assert_eq!(m["to"], sender);
+    assert_eq!(m["from"], sender);
+    assert_eq!(m["cc"], "None");
+    assert!(
+        !std::fs::read_to_string(&eml)
+            .unwrap()
+            .contains("kanta@kanta.fi>")
     );
     assert_eq!(
         m["subject"],
-        "Käyttöönottokokeen raportti – Sosiaalihuollon asiakastietovaranto – Hoivapalvelu \
-         Esimerkki Oy (TESTIAINEISTO) – 2.4.2026"
+        "HARJOITUS – Käyttöönottokokeen raportti (luonnos) – Sosiaalihuollon \
+         asiakastietovaranto – Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) – 2.4.2026"
     );
     assert_eq!(m["mime_version"], "1.0");
     assert_eq!(m["has_date"], true);
+    assert_date_is_finnish_local_time(&m);
     assert_eq!(m["has_message_id"], true);
     assert_eq!(m["content_type"], "text/plain");
     assert_eq!(m["charset"], "utf-8");
@@ -290,28 +362,58 @@ due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-0
     // The body decodes to exactly what was rendered (lettre writes CRLF line ends, Python
     // keeps them as \n).
     let settings = example_settings(run.test_date);
-    let rendered = body::body(Lang::Fi, &settings, &run, date!(2026 - 04 - 08));
+    let rendered = body::draft_body(Lang::Fi, &settings, settings.test.as_ref().unwrap(), &run);
     assert_eq!(m["body"].as_str().unwrap().trim_end(), rendered.trim_end());
+    assert!(rendered.starts_with("HARJOITUS – LUONNOS, EI KELALLE\n"));
+    assert!(rendered.contains(
+        "Harjoitus ajettiin arkistoa https://127.0.0.1:8443/archive \
+         (Kantakoe-harjoitusarkisto, käynnistetty tätä ajoa varten) vastaan, ei Kanta-palvelujen \
+         tuotantoympäristössä. Luonnosta ei lähetetä Kelalle (kanta@kanta.fi)."
+    ));
     assert!(rendered.contains("Järjestelmätoimittaja Testi Oy"));
     assert!(rendered.contains("tarkistettiin automaattisesti arkiston tarkastusrajapinnan kautta"));
-    assert!(rendered.contains("Varsinainen tallentaminen tuotannossa aloitetaan 7.1.2030."));
-    assert!(rendered.contains("määräpäivä on 8.4.2026."));
+    assert!(
+        rendered.contains(
+            "Varsinainen tallentaminen tuotannossa on suunniteltu aloitettavaksi 7.1.2030."
+        )
+    );
+}
+
+/// The parsed `Date` header is in Finnish local time: its offset is the one Finland had at
+/// that instant.
+fn assert_date_is_finnish_local_time(m: &serde_json::Value) {
+    let offset = m["date_offset_s"].as_f64().unwrap() as i32;
+    let instant =
+        OffsetDateTime::from_unix_timestamp(m["date_utc"].as_f64().unwrap() as i64).unwrap();
+    assert_eq!(
+        offset,
+        report::helsinki::offset_at(instant).whole_seconds(),
+        "{m}"
+    );
+    assert!(offset == 7200 || offset == 10800, "{m}");
 }
 
 #[test]
-fn swedish_eml_keeps_a_with_ring() {
+fn the_swedish_draft_eml_says_ovning_and_keeps_a_with_ring() {
     let dir = tempfile::tempdir().unwrap();
     let run = passed_run();
     report::write_after_run(&run, &options(dir.path(), Lang::Sv)).unwrap();
-    let m = python_parse(&dir.path().join(EML_FILE));
+    let m = python_parse(&dir.path().join(DRAFT_FILE));
     assert_eq!(
         m["subject"],
-        "Rapport om ibruktagningsprovet – Klientdataarkivet för socialvården – Hoivapalvelu \
-         Esimerkki Oy (TESTIAINEISTO) – 2.4.2026"
+        "ÖVNING – Rapport om ibruktagningsprovet (utkast) – Klientdataarkivet för socialvården \
+         – Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) – 2.4.2026"
     );
     let text = m["body"].as_str().unwrap();
-    assert!(text.contains("rapporteras inom två vardagar; denna rapports sista dag är 8.4.2026."));
-    assert!(text.contains("Den egentliga arkiveringen i produktion inleds 7.1.2030."));
+    assert!(
+        text.starts_with("ÖVNING – UTKAST, INTE TILL FPA\n"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "Övningen kördes mot arkivet https://127.0.0.1:8443/archive (Kantakoes övningsarkiv, \
+         startat för denna körning), inte i Kanta-tjänsternas produktionsmiljö."
+    ));
+    assert!(text.contains("Den egentliga arkiveringen i produktion planeras inledas 7.1.2030."));
     assert!(
         text.contains("för Kanta-arkivariens (Arkistonhoitaja Esimerkki (TESTIAINEISTO)) räkning")
     );
@@ -322,7 +424,7 @@ fn failed_run_writes_findings_and_removes_a_stale_report() {
     let dir = tempfile::tempdir().unwrap();
     // An earlier, passed run left its report here.
     report::write_after_run(&passed_run(), &options(dir.path(), Lang::Fi)).unwrap();
-    let eml = dir.path().join(EML_FILE);
+    let eml = dir.path().join(DRAFT_FILE);
     assert!(eml.exists());
 
     let outcome = report::write_after_run(&failed_run(), &options(dir.path(), Lang::Fi)).unwrap();
@@ -372,12 +474,13 @@ fn a_run_without_steps_or_with_a_false_summary_is_not_reported() {
         passed: 3,
         failed: 0,
         skipped: 0,
+        errors: 0,
     };
     forged.strays.clear();
     assert!(forged.all_passed() && !report::passed(&forged));
     let outcome = report::write_after_run(&forged, &options(dir.path(), Lang::Fi)).unwrap();
     assert!(matches!(outcome, ReportOutcome::Findings { .. }));
-    assert!(!dir.path().join(EML_FILE).exists());
+    assert!(!dir.path().join(DRAFT_FILE).exists());
 }
 
 #[test]
@@ -452,12 +555,185 @@ fn settings_syntax_errors_name_the_line() {
     );
 }
 
+// --- the real report, from the real test's record ---------------------------------------------
+
+/// A complete record of a real test on Thursday 2.4.2026 (no test-data marker).
+const REAL_RECORD: &str = "\
+# The real test, filled in by the archivist.
+[test]
+date = 2026-04-02
+case = \"Sosiaalihuollon asiakastietovarannon käyttöönottokoe, yksityinen palveluntuottaja\"
+run_by = \"Sanna Suorittaja\"
+production_start = 2026-04-13
+
+[[step]]
+title = \"Itse maksavan asiakkaan asiakkuusasiakirja omaan rekisteriin\"
+done = true
+confirmed = true
+
+[[step]]
+title = \"Ostopalveluasiakkaan asiakirja hyvinvointialueen rekisteriin\"
+done = true
+confirmed = true
+note = \"Hyvinvointialueen arkistonhoitaja vahvisti asiakirjan omasta näkymästään.\"
+";
+
+/// The day after the real test, 10.00 Finnish time.
+const NOW: OffsetDateTime = time::macros::datetime!(2026-04-03 07:00 UTC);
+
+fn real_record(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("real-test.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
-fn example_settings_are_never_submitted() {
+fn the_real_report_goes_to_kela_with_its_due_date() {
     let dir = tempfile::tempdir().unwrap();
+    let record = real_record(dir.path(), REAL_RECORD);
+    let out = dir.path().join("out");
+    let outcome = report::write_real(&record, &options(&out, Lang::Fi), NOW).unwrap();
+    let eml = out.join(EML_FILE);
+    assert_eq!(
+        outcome,
+        ReportOutcome::Report {
+            eml: eml.clone(),
+            test_date: date!(2026 - 04 - 02),
+            due: date!(2026 - 04 - 08),
+            overdue: false,
+            sent: None,
+            settings: SettingsSource::Example,
+        }
+    );
+    assert_eq!(
+        outcome
+            .to_string()
+            .replace(&out.display().to_string(), "OUT"),
+        "note: the bundled example settings were used (test data describing the fixture's \
+         provider); copy testcases/organisation.example.toml to kantakoe.toml and fill in your \
+         organisation's details, or pass --settings FILE
+report to Kela (kanta@kanta.fi) written: OUT/kayttoonottokoe-raportti.eml
+due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-04-02)
+note: the layout is Kantakoe's own; Kela's report template (\"raporttipohja\" on kanta.fi) \
+         decides, so check the report against it before sending"
+    );
+    let m = python_parse(&eml);
+    assert_eq!(m["to"], "kanta@kanta.fi");
+    assert_eq!(
+        m["cc"],
+        "Arkistonhoitaja Esimerkki <arkistonhoitaja@esimerkki.invalid>"
+    );
+    assert_eq!(m["defects"], serde_json::json!([]));
+    assert_date_is_finnish_local_time(&m);
+    let text = format!(
+        "Subject: {}\n\n{}",
+        m["subject"].as_str().unwrap(),
+        m["body"].as_str().unwrap()
+    );
+    assert!(!text.contains("HARJOITUS"), "{text}");
+    insta::assert_snapshot!("real_fi", text);
+
+    report::write_real(&record, &options(&out, Lang::Sv), NOW).unwrap();
+    let m = python_parse(&eml);
+    insta::assert_snapshot!(
+        "real_sv",
+        format!(
+            "Subject: {}\n\n{}",
+            m["subject"].as_str().unwrap(),
+            m["body"].as_str().unwrap()
+        )
+    );
+}
+
+#[test]
+fn a_late_real_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = real_record(dir.path(), REAL_RECORD);
+    let late = time::macros::datetime!(2026-04-09 07:00 UTC);
+    let outcome = report::write_real(&record, &options(dir.path(), Lang::Fi), late).unwrap();
+    assert!(matches!(
+        outcome,
+        ReportOutcome::Report { overdue: true, .. }
+    ));
+    assert!(
+        outcome.to_string().contains(
+            "note: the due date has passed; send the report anyway and say why it is late"
+        ),
+        "{outcome}"
+    );
+}
+
+#[test]
+fn every_problem_of_a_real_test_record_is_listed_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = real_record(
+        dir.path(),
+        "\
+[test]
+date = 2026-04-02
+case = \"\"
+production_start = 2026-04-01
+
+[[step]]
+title = \"Asiakkuusasiakirja\"
+done = true
+confirmed = false
+
+[[step]]
+done = false
+",
+    );
+    let out = dir.path().join("out");
+    let err = report::write_real(&record, &options(&out, Lang::Fi), NOW).unwrap_err();
+    assert_eq!(
+        err.to_string()
+            .replace(&record.display().to_string(), "real-test.toml"),
+        "real-test record real-test.toml is incomplete or invalid (7 problems); nothing was \
+         written:
+  real-test.toml:1: `test.run_by` (who ran the test) is missing
+  real-test.toml:3: `test.case` (Kela's test case, as Kela named it) is empty
+  real-test.toml:4: `test.production_start` 2026-04-01 is before the test date 2026-04-02
+  real-test.toml:9: `step[1].confirmed` is false: every step must be confirmed in Kanta's archivist user interface before the report
+  real-test.toml:11: `step[2].title` (what the step did) is missing
+  real-test.toml:11: `step[2].confirmed` (whether the archivist confirmed it in Kanta's archivist user interface) is missing
+  real-test.toml:12: `step[2].done` is false: only a successful test is reported to Kela, and every step must have been done"
+    );
+    assert!(!out.exists(), "nothing is written");
+
+    // An empty record: every key, and the steps.
+    std::fs::write(&record, "").unwrap();
+    let err = report::write_real(&record, &options(&out, Lang::Fi), NOW).unwrap_err();
+    assert_eq!(
+        err.to_string()
+            .replace(&record.display().to_string(), "real-test.toml"),
+        "real-test record real-test.toml is incomplete or invalid (5 problems); nothing was \
+         written:
+  real-test.toml: `test.date` (the day of the real test) is missing
+  real-test.toml: `test.case` (Kela's test case, as Kela named it) is missing
+  real-test.toml: `test.run_by` (who ran the test) is missing
+  real-test.toml: `test.production_start` (the date real production storing starts) is missing
+  real-test.toml: no `[[step]]` (each step of Kela's test case, with `title`, `done = true` and `confirmed = true`)"
+    );
+
+    // Unknown keys name their line.
+    std::fs::write(&record, "[test]\ndate = 2026-04-02\ntestcase = \"x\"\n").unwrap();
+    let err = report::write_real(&record, &options(&out, Lang::Fi), NOW).unwrap_err();
+    assert_eq!(
+        err.to_string()
+            .replace(&record.display().to_string(), "real-test.toml"),
+        "real-test.toml:3: unknown field `testcase`, expected one of `date`, `case`, `run_by`, \
+         `production_start`"
+    );
+}
+
+#[test]
+fn test_data_and_example_settings_are_never_submitted_to_kela() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Some(SmtpTarget::parse("smtp+plain://127.0.0.1:9").unwrap());
+    let record = real_record(dir.path(), REAL_RECORD);
     let mut opts = options(dir.path(), Lang::Fi);
-    opts.smtp = Some(SmtpTarget::parse("smtp+plain://127.0.0.1:9").unwrap());
-    let err = report::write_after_run(&passed_run(), &opts).unwrap_err();
+    opts.smtp = smtp.clone();
+    let err = report::write_real(&record, &opts, NOW).unwrap_err();
     assert!(matches!(err, ReportError::ExampleNotSent));
     assert_eq!(
         err.to_string(),
@@ -465,7 +741,59 @@ fn example_settings_are_never_submitted() {
          kanta@kanta.fi; write your organisation's details to kantakoe.toml or pass --settings \
          FILE"
     );
+    // The bundled example record is test data.
+    let example = real_record(
+        dir.path(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../testcases/real-test.example.toml"),
+        )
+        .unwrap(),
+    );
+    opts.settings = Some(user_settings(dir.path()));
+    let err = report::write_real(&example, &opts, NOW.replace_year(2027).unwrap()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "refusing to submit the report to kanta@kanta.fi: the real-test record {} still \
+             holds example values marked TESTIAINEISTO (test data)",
+            example.display()
+        )
+    );
     assert!(!dir.path().join(EML_FILE).exists());
+    // --to is for drafts.
+    opts.smtp = None;
+    opts.to = Some("sanna@hoiva.invalid".to_owned());
+    assert_eq!(
+        report::write_real(&record, &opts, NOW)
+            .unwrap_err()
+            .to_string(),
+        "--to is only for a rehearsal's draft; the real report goes to kanta@kanta.fi"
+    );
+}
+
+/// The exact refusal of `--smtp` without `--to` for a rehearsal.
+const DRAFT_NEEDS_TO: &str = "--smtp needs --to ADDRESS for a rehearsal: its report is a draft \
+     (HARJOITUS) and is never sent to kanta@kanta.fi; give your own mailbox with --to. The real \
+     report is made after the real test in Kanta's production environment with `kantakoe report \
+     --real-test FILE`";
+
+#[test]
+fn a_draft_is_submitted_only_with_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), Lang::Fi);
+    opts.settings = Some(user_settings(dir.path()));
+    opts.smtp = Some(SmtpTarget::parse("smtp+plain://127.0.0.1:9").unwrap());
+    let err = report::write_after_run(&passed_run(), &opts).unwrap_err();
+    assert!(matches!(err, ReportError::DraftNeedsTo));
+    assert_eq!(err.to_string(), DRAFT_NEEDS_TO);
+    assert!(!dir.path().join(DRAFT_FILE).exists(), "nothing is written");
+    opts.to = Some("not an address".to_owned());
+    assert_eq!(
+        report::write_after_run(&passed_run(), &opts)
+            .unwrap_err()
+            .to_string(),
+        "--to: `not an address` is not an email address (Invalid input)"
+    );
 }
 
 // --- SMTP against a real aiosmtpd on loopback ------------------------------------------------
@@ -535,8 +863,11 @@ fn only_message(maildir: &Path) -> PathBuf {
     new.into_iter().next().unwrap()
 }
 
+/// The draft's recipient in the SMTP tests.
+const OWN_MAILBOX: &str = "Sanna Suorittaja <sanna.oma@hoiva.invalid>";
+
 #[test]
-fn smtp_submission_arrives_at_a_real_server() {
+fn smtp_draft_goes_only_to_the_to_address() {
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("maildir");
     let server = start_aiosmtpd(
@@ -545,29 +876,65 @@ fn smtp_submission_arrives_at_a_real_server() {
     );
     let mut opts = options(&dir.path().join("out"), Lang::Fi);
     opts.settings = Some(user_settings(dir.path()));
+    opts.to = Some(OWN_MAILBOX.to_owned());
     opts.smtp =
         Some(SmtpTarget::parse(&format!("smtp+plain://127.0.0.1:{}", server.port)).unwrap());
     let outcome = report::write_after_run(&passed_run(), &opts).unwrap();
-    let ReportOutcome::Report { sent, eml, .. } = outcome else {
-        panic!("a report was expected: {outcome:?}");
+    let ReportOutcome::Draft { sent, eml, .. } = &outcome else {
+        panic!("a draft was expected: {outcome:?}");
     };
     assert_eq!(sent.as_deref(), Some("250 OK"));
+    assert!(
+        outcome.to_string().ends_with(
+            "\nthe draft was submitted to Sanna Suorittaja <sanna.oma@hoiva.invalid> only; the \
+             SMTP server answered: 250 OK"
+        ),
+        "{outcome}"
+    );
 
     let arrived = python_parse(&only_message(&maildir));
-    let written = python_parse(&eml);
-    assert_eq!(
-        arrived["rcpt"],
-        "kanta@kanta.fi, arkistonhoitaja@esimerkki.invalid"
-    );
+    let written = python_parse(eml);
+    // The envelope's only recipient is --to: not Kela, not the settings' Cc.
+    assert_eq!(arrived["rcpt"], "sanna.oma@hoiva.invalid");
+    assert_eq!(arrived["to"], OWN_MAILBOX);
+    assert_eq!(arrived["cc"], "None");
     for key in ["to", "from", "cc", "subject", "charset", "body"] {
         let trimmed = |v: &serde_json::Value| v.as_str().map(|s| s.trim_end().to_owned());
         assert_eq!(trimmed(&arrived[key]), trimmed(&written[key]), "{key}");
     }
     assert!(
+        arrived["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("HARJOITUS – ")
+    );
+}
+
+#[test]
+fn smtp_real_report_goes_to_kela_and_the_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("maildir");
+    let server = start_aiosmtpd(
+        dir.path(),
+        &["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()],
+    );
+    let record = real_record(dir.path(), REAL_RECORD);
+    let mut opts = options(&dir.path().join("out"), Lang::Fi);
+    opts.settings = Some(user_settings(dir.path()));
+    opts.smtp =
+        Some(SmtpTarget::parse(&format!("smtp+plain://127.0.0.1:{}", server.port)).unwrap());
+    let outcome = report::write_real(&record, &opts, NOW).unwrap();
+    assert!(matches!(outcome, ReportOutcome::Report { sent: Some(ref r), .. } if r == "250 OK"));
+    let arrived = python_parse(&only_message(&maildir));
+    assert_eq!(
+        arrived["rcpt"],
+        "kanta@kanta.fi, arkistonhoitaja@esimerkki.invalid"
+    );
+    assert!(
         arrived["body"]
             .as_str()
             .unwrap()
-            .contains("Kanta-arkistonhoitaja")
+            .contains("tehtiin Kanta-palvelujen tuotantoympäristössä Kelan testitapauksella")
     );
 }
 
@@ -584,6 +951,7 @@ fn smtp_refusal_names_the_server_and_its_reply() {
     let out = dir.path().join("out");
     let mut opts = options(&out, Lang::Fi);
     opts.settings = Some(user_settings(dir.path()));
+    opts.to = Some(OWN_MAILBOX.to_owned());
     opts.smtp =
         Some(SmtpTarget::parse(&format!("smtp+plain://127.0.0.1:{}", server.port)).unwrap());
     let err = report::write_after_run(&passed_run(), &opts).unwrap_err();
@@ -593,10 +961,10 @@ fn smtp_refusal_names_the_server_and_its_reply() {
             "SMTP server 127.0.0.1:{} refused the report: 550 5.7.1 Kantakoe test server: \
              recipient refused; the report was written to {} and was not sent",
             server.port,
-            out.join(EML_FILE).display()
+            out.join(DRAFT_FILE).display()
         )
     );
-    assert!(out.join(EML_FILE).exists());
+    assert!(out.join(DRAFT_FILE).exists());
 }
 
 #[test]
@@ -606,6 +974,7 @@ fn smtp_closed_port_is_a_clear_error() {
     let out = dir.path().join("out");
     let mut opts = options(&out, Lang::Fi);
     opts.settings = Some(user_settings(dir.path()));
+    opts.to = Some(OWN_MAILBOX.to_owned());
     opts.smtp = Some(SmtpTarget::parse(&format!("smtp+plain://127.0.0.1:{port}")).unwrap());
     let err = report::write_after_run(&passed_run(), &opts).unwrap_err();
     assert_eq!(
@@ -613,7 +982,7 @@ fn smtp_closed_port_is_a_clear_error() {
         format!(
             "SMTP server 127.0.0.1:{port} could not be reached: Connection refused (os error \
              111); the report was written to {} and was not sent",
-            out.join(EML_FILE).display()
+            out.join(DRAFT_FILE).display()
         )
     );
 }
@@ -671,6 +1040,7 @@ fn submit_over_tls(security: Security) {
     assert_eq!(target.security, security);
     let mut opts = options(&dir.path().join("out"), Lang::Sv);
     opts.settings = Some(user_settings(dir.path()));
+    opts.to = Some(OWN_MAILBOX.to_owned());
 
     // Without the test CA the server's certificate is not trusted.
     opts.smtp = Some(target.clone());
@@ -687,13 +1057,13 @@ fn submit_over_tls(security: Security) {
     target.extra_ca = Some(ca);
     opts.smtp = Some(target);
     let outcome = report::write_after_run(&passed_run(), &opts).unwrap();
-    assert!(matches!(outcome, ReportOutcome::Report { sent: Some(ref r), .. } if r == "250 OK"));
+    assert!(matches!(outcome, ReportOutcome::Draft { sent: Some(ref r), .. } if r == "250 OK"));
     let arrived = python_parse(&only_message(&maildir));
     assert!(
         arrived["subject"]
             .as_str()
             .unwrap()
-            .starts_with("Rapport om ibruktagningsprovet")
+            .starts_with("ÖVNING – Rapport om ibruktagningsprovet (utkast)")
     );
 }
 
@@ -738,10 +1108,13 @@ fn cli_report_writes_beside_the_results_and_uses_kantakoe_toml() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "report to Kela (kanta@kanta.fi) written: out/kayttoonottokoe-raportti.eml\n\
-         due: 2026-04-08 at the latest (two Finnish working days after the test on 2026-04-02)\n"
+        "rehearsal report draft (HARJOITUS, not for Kela) written: \
+         out/kayttoonottokoe-raportti-HARJOITUS.eml\n\
+         the real report: after the real test in Kanta's production environment, fill in a \
+         record like testcases/real-test.example.toml and run `kantakoe report --real-test \
+         FILE`\n"
     );
-    let m = python_parse(&dir.path().join("out").join(EML_FILE));
+    let m = python_parse(&dir.path().join("out").join(DRAFT_FILE));
     assert!(
         m["subject"]
             .as_str()
@@ -765,7 +1138,7 @@ fn cli_report_of_a_failed_run_exits_1_with_findings() {
     assert_eq!(code, Some(1));
     assert_eq!(
         stdout,
-        "not every step passed: no report to Kela; findings written: o/havainnot.md\n"
+        "not every step passed: no report; findings written: o/havainnot.md\n"
     );
 }
 
@@ -821,6 +1194,8 @@ fn cli_report_usage_errors_exit_2() {
             "results.json",
             "--smtp",
             "smtp+plain://mail.example.invalid:25",
+            "--to",
+            "sanna@hoiva.invalid",
         ],
     );
     assert_eq!(code, Some(2));
@@ -858,6 +1233,7 @@ fn unreadable_files_are_named() {
     // An extra SMTP CA file that is not there (found before any connection is made).
     let mut opts = options(&dir.path().join("out"), Lang::Fi);
     opts.settings = Some(user_settings(dir.path()));
+    opts.to = Some(OWN_MAILBOX.to_owned());
     let mut target = SmtpTarget::parse("smtps://127.0.0.1:9").unwrap();
     let ca = dir.path().join("no-ca.pem");
     target.extra_ca = Some(ca.clone());
@@ -870,7 +1246,7 @@ fn unreadable_files_are_named() {
             "SMTP CA file {} (from KANTAKOE_SMTP_CA): No such file or directory (os error 2); \
              the report was written to {} and was not sent",
             ca.display(),
-            dir.path().join("out").join(EML_FILE).display()
+            dir.path().join("out").join(DRAFT_FILE).display()
         )
     );
 }
@@ -879,7 +1255,13 @@ fn unreadable_files_are_named() {
 fn cli_half_smtp_credentials_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = crate::support::kantakoe_cmd(dir.path())
-        .args(["report", "--smtp", "smtps://127.0.0.1:9"])
+        .args([
+            "report",
+            "--smtp",
+            "smtps://127.0.0.1:9",
+            "--to",
+            "sanna@hoiva.invalid",
+        ])
         .env(kantakoe::report::smtp::ENV_USER, "sanna")
         .env_remove(kantakoe::report::smtp::ENV_PASSWORD)
         .output()
@@ -895,22 +1277,366 @@ fn cli_half_smtp_credentials_are_refused() {
 #[test]
 fn a_partial_confirmation_claims_only_what_was_confirmed() {
     let mut run = passed_run();
-    run.confirmation = Some(ArchivistConfirmation {
-        by: "Arkistonhoitaja Esimerkki (TESTIAINEISTO)".to_owned(),
-        at: "2026-04-02T09:30:00+03:00".to_owned(),
-        confirmed: 4,
-        total: 6,
-    });
-    let settings = example_settings(run.test_date);
-    let due = report::holidays::due_date(run.test_date);
-    let fi = body::body(Lang::Fi, &settings, &run, due);
-    assert!(fi.contains(
-        "Kanta-arkistonhoitaja Arkistonhoitaja Esimerkki (TESTIAINEISTO) vahvisti \
-         arkistonhoitajan näkymässä (2026-04-02T09:30:00+03:00) vain 4/6 tarkistuskohtaa. Kaikki \
-         6 tarkistuskohtaa tarkistettiin automaattisesti arkiston tarkastusrajapinnan kautta."
-    ));
+    let mut confirmation = full_confirmation();
+    confirmation.confirmed = 4;
+    confirmation.confirmers.truncate(1);
+    run.confirmation = Some(confirmation);
+    let fi = draft(Lang::Fi, &run);
+    assert!(
+        fi.contains(
+            "Arkistonhoitajan näkymässä vahvistettiin vain 4/6 tarkistuskohtaa (viimeisin \
+             2.4.2026 klo 9.30): Arkistonhoitaja Esimerkki (TESTIAINEISTO) rekisterinpitäjän \
+             Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) (2.999.5851.2.1) puolesta 4 \
+             tarkistuskohtaa. Kaikki 6 tarkistuskohtaa tarkistettiin automaattisesti arkiston \
+             tarkastusrajapinnan kautta."
+        ),
+        "{fi}"
+    );
     assert!(!fi.contains("kuvailutiedot ovat asianmukaiset"));
-    let sv = body::body(Lang::Sv, &settings, &run, due);
-    assert!(sv.contains("endast 4/6 kontrollpunkter"));
+    let sv = draft(Lang::Sv, &run);
+    assert!(sv.contains("Endast 4/6 kontrollpunkter"), "{sv}");
     assert!(!sv.contains("beskrivningsinformation är korrekt"));
+}
+
+// --- the command line: drafts need --to, the real report ----------------------------------------
+
+#[test]
+fn cli_smtp_without_to_is_refused_for_a_rehearsals_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("results.json"),
+        serde_json::to_string(&passed_run()).unwrap(),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_cli(
+        dir.path(),
+        &[
+            "report",
+            "--results",
+            "results.json",
+            "--smtp",
+            "smtp+plain://127.0.0.1:9",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr, format!("kantakoe: error: {DRAFT_NEEDS_TO}\n"));
+    assert_eq!(stdout, "");
+    // `rehearse` refuses it before the run: tests/rehearse.rs.
+}
+
+#[test]
+fn cli_report_real_test_writes_the_report_beside_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("koe")).unwrap();
+    real_record(&dir.path().join("koe"), REAL_RECORD);
+    user_settings(dir.path());
+    let (code, stdout, stderr) = run_cli(
+        dir.path(),
+        &[
+            "report",
+            "--real-test",
+            "koe/real-test.toml",
+            "--lang",
+            "sv",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with(
+            "report to Kela (kanta@kanta.fi) written: koe/kayttoonottokoe-raportti.eml\n\
+             due: 2026-04-08 at the latest (two Finnish working days after the test on \
+             2026-04-02)\n"
+        ),
+        "{stdout}"
+    );
+    let m = python_parse(&dir.path().join("koe").join(EML_FILE));
+    assert_eq!(m["to"], "kanta@kanta.fi");
+    assert_eq!(
+        m["subject"],
+        "Rapport om ibruktagningsprovet – Klientdataarkivet för socialvården – Hoivapalvelu \
+         Esimerkki Oy (TESTIAINEISTO) – 2.4.2026"
+    );
+    // --to is for drafts only.
+    let (code, _, stderr) = run_cli(
+        dir.path(),
+        &[
+            "report",
+            "--real-test",
+            "koe/real-test.toml",
+            "--to",
+            "sanna@hoiva.invalid",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("the argument '--real-test <FILE>' cannot be used with '--to <ADDRESS>'"),
+        "{stderr}"
+    );
+}
+
+// --- Swedish throughout -------------------------------------------------------------------------
+
+/// Finnish words that must not appear in a Swedish report or findings (lower case, matched
+/// as whole words). Names of organisations and people are removed before the check.
+const FINNISH_WORDS: &[&str] = &[
+    "harjoitus",
+    "luonnos",
+    "käyttöönottokoe",
+    "käyttöönottokokeen",
+    "raportti",
+    "onnistui",
+    "epäonnistui",
+    "ohitettiin",
+    "odotettu",
+    "kuittaus",
+    "kuittausta",
+    "saatu",
+    "tulos",
+    "yhteys",
+    "hylättiin",
+    "hylätään",
+    "hyväksyttiin",
+    "vanhentunut",
+    "varmenne",
+    "rekisterinpitäjä",
+    "rekisterinpitäjän",
+    "asiakirja",
+    "tarkistuskohdat",
+    "tarkistuskohta",
+    "tarkistuskohtaa",
+    "arkistonhoitaja",
+    "arkistonhoitajan",
+    "vahvistettiin",
+    "puolesta",
+    "tila",
+    "versio",
+    "aktiivinen",
+    "korvattu",
+    "mitätöity",
+    "syy",
+    "klo",
+    "vaihe",
+    "vaiheet",
+    "vaihetta",
+    "palveluntuottajan",
+    "rekisteriin",
+    "asiakkaan",
+    "hyvinvointialueen",
+    "sosiaalihuollon",
+    "asiakastietovaranto",
+    "ei",
+    "ja",
+    "sekä",
+];
+
+/// English words that must not appear in a Finnish or Swedish report or findings (outside
+/// ids, addresses and quoted technical messages).
+const ENGLISH_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "with",
+    "not",
+    "failed",
+    "expected",
+    "got",
+    "refused",
+    "connection",
+    "certificate",
+    "archive",
+    "exchange",
+    "closed",
+    "one",
+    "time",
+    "sign",
+    "document",
+    "passed",
+    "skipped",
+    "timed",
+    "active",
+    "replaced",
+    "invalidated",
+    "visible",
+    "hidden",
+    "nowhere",
+    "nothing",
+];
+
+/// The English words of `text` (see [`words_in`] for what is removed first).
+fn english_words_in(text: &str, names: &[&str]) -> Vec<String> {
+    words_in(text, names, ENGLISH_WORDS)
+}
+
+/// The Finnish words of `text` (see [`words_in`]).
+fn finnish_words_in(text: &str, names: &[&str]) -> Vec<String> {
+    words_in(text, names, FINNISH_WORDS)
+}
+
+/// The words of `list` in `text`, after removing `names`, email addresses, and the case files'
+/// step ids (identifiers, shown `[like-this]` in the report and `` `like-this` `` in the
+/// findings, as in results.json and JUnit).
+fn words_in(text: &str, names: &[&str], list: &[&str]) -> Vec<String> {
+    let mut text = text.to_owned();
+    for name in names {
+        text = text.replace(name, " ");
+    }
+    // Backticked text alternates with prose.
+    let text: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    let text: String = text
+        .split_whitespace()
+        .filter(|w| !w.contains('@') && !w.contains("://"))
+        // Codes like R2-NOT-ORGANISER.
+        .filter(|w| !w.contains('-') || w.chars().any(char::is_lowercase))
+        .filter(|w| {
+            let id = w.trim_end_matches([':', ',', '.']);
+            !(id.starts_with('[') && id.ends_with(']'))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let lower = text.to_lowercase();
+    let mut found: Vec<String> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| list.contains(w))
+        .map(str::to_owned)
+        .collect();
+    found.dedup();
+    found
+}
+
+/// The names of the example settings and the fixture (proper names, Finnish in any language).
+const NAMES: &[&str] = &[
+    "Hoivapalvelu Esimerkki Oy (TESTIAINEISTO)",
+    "Arkistonhoitaja Esimerkki (TESTIAINEISTO)",
+    "Arkistonhoitaja Esimerkki",
+    "Sanna Suorittaja (TESTIAINEISTO)",
+    "Sanna Suorittaja",
+    "Esimerkin kotihoito (TESTIAINEISTO)",
+    "Esimerkin palveluasuminen (TESTIAINEISTO)",
+    "Esimerkkijärjestelmä (TESTIAINEISTO)",
+    "Järjestelmätoimittaja Testi Oy (TESTIAINEISTO)",
+    "Hyvinvointialue A (TESTIAINEISTO)",
+];
+
+#[test]
+fn the_finnish_word_list_finds_finnish() {
+    // The check itself can fail: the Finnish draft is full of these words.
+    let fi = draft(Lang::Fi, &passed_run());
+    assert!(finnish_words_in(&fi, NAMES).len() > 10, "{fi}");
+}
+
+#[test]
+fn drafts_of_the_bundled_suite_have_no_finnish_in_swedish_and_no_english() {
+    // A real rehearsal of the bundled cases, so the case files' own `sv` titles are used.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_cli(dir.path(), &["rehearse", "--lang", "sv", "--out", "o"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let m = python_parse(&dir.path().join("o").join(DRAFT_FILE));
+    let text = format!(
+        "{}\n{}",
+        m["subject"].as_str().unwrap(),
+        m["body"].as_str().unwrap()
+    );
+    assert_eq!(
+        finnish_words_in(&text, NAMES),
+        Vec::<String>::new(),
+        "{text}"
+    );
+    assert_eq!(
+        english_words_in(&text, NAMES),
+        Vec::<String>::new(),
+        "{text}"
+    );
+    // And the Finnish draft has no English either.
+    let (code, stdout, stderr) = run_cli(dir.path(), &["rehearse", "--out", "f"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let m = python_parse(&dir.path().join("f").join(DRAFT_FILE));
+    let fi = m["body"].as_str().unwrap();
+    assert_eq!(english_words_in(fi, NAMES), Vec::<String>::new(), "{fi}");
+    assert_eq!(english_words_in("the archive refused", &[]).len(), 3);
+    // The connection steps' refusals are in Swedish.
+    assert!(text.contains("resultat: anslutningen avvisades"), "{text}");
+}
+
+#[test]
+fn swedish_findings_and_real_report_have_no_finnish() {
+    let mut run = failed_run();
+    // A connection step refused for an unexpected reason, and a status that differs.
+    run.cases[0].steps[0].outcome = Outcome::Failed;
+    run.cases[0].steps[0].expected = ExpectedAck {
+        ack: "connected".to_owned(),
+        codes: vec![PROVIDER.to_owned()],
+    };
+    run.cases[0].steps[0].actual = Some(ActualAck {
+        ack: "refused".to_owned(),
+        codes: vec![
+            "expired certificate: the archive refused the client certificate as expired (alert)"
+                .to_owned(),
+        ],
+        message_id: None,
+    });
+    run.cases[0].steps[0].checkpoints[1].actual = Some("invalidated".to_owned());
+    run.cases[0].steps[0].checkpoints[1].passed = false;
+    run.summary = Summary::of(&run.cases);
+    let sv = findings::render(Lang::Sv, &run);
+    // The tool's own technical messages are quoted apart, in a code block; the text around
+    // them is Swedish.
+    let prose: String = sv.split("```").step_by(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        finnish_words_in(&prose, NAMES),
+        Vec::<String>::new(),
+        "{sv}"
+    );
+    assert_eq!(
+        english_words_in(&prose, NAMES),
+        Vec::<String>::new(),
+        "{sv}"
+    );
+    let fi_prose: String = findings::render(Lang::Fi, &run)
+        .split("```")
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        english_words_in(&fi_prose, NAMES),
+        Vec::<String>::new(),
+        "{fi_prose}"
+    );
+    assert!(
+        sv.contains("- Resultat: anslutningen avvisades (utgånget certifikat)"),
+        "{sv}"
+    );
+    assert!(
+        sv.contains("- Kontrollpunkt \"status\": förväntat aktiv, i arkivet ogiltigförklarad"),
+        "{sv}"
+    );
+    let fi = findings::render(Lang::Fi, &run);
+    assert!(
+        fi.contains("- Tarkistuskohta \"tila\": odotettu aktiivinen, arkistossa mitätöity"),
+        "{fi}"
+    );
+    assert!(
+        fi.contains("- Tulos: yhteys hylättiin (vanhentunut varmenne)"),
+        "{fi}"
+    );
+
+    // The real report in Swedish (the record's own texts are the archivist's words: written
+    // in Swedish here).
+    let dir = tempfile::tempdir().unwrap();
+    let record = real_record(
+        dir.path(),
+        "[test]\ndate = 2026-04-02\ncase = \"FPA:s testfall för privata serviceproducenter\"\n\
+         run_by = \"Sanna Suorittaja\"\nproduction_start = 2026-04-13\n\n[[step]]\n\
+         title = \"Klientrelationsdokument i eget register\"\ndone = true\nconfirmed = true\n",
+    );
+    report::write_real(&record, &options(dir.path(), Lang::Sv), NOW).unwrap();
+    let m = python_parse(&dir.path().join(EML_FILE));
+    let text = format!(
+        "{}\n{}",
+        m["subject"].as_str().unwrap(),
+        m["body"].as_str().unwrap()
+    );
+    assert_eq!(
+        finnish_words_in(&text, NAMES),
+        Vec::<String>::new(),
+        "{text}"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod archive;
 mod browser;
+mod environment;
 mod format;
 mod recipes;
 mod rehearse;

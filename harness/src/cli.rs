@@ -35,7 +35,8 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Measure the archive: start-up, handshakes and requests per second.
     Bench(cmd::bench::Args),
-    /// Write the deployment-test report email to Kela from an earlier run's results.
+    /// Write the deployment-test report email: a rehearsal's draft (never to Kela) from an
+    /// earlier run's results, or the real report to Kela from the real test's record.
     Report(cmd::report::Args),
 }
 

@@ -19,6 +19,7 @@ pub mod config;
 mod http;
 pub mod inspect;
 pub mod pipeline;
+pub mod recent;
 pub mod server;
 pub mod store;
 pub mod testpki;

@@ -21,6 +21,7 @@ use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
 use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
 use crate::orgs::Registry;
+use crate::recent::{KeptRequest, RecentRequests};
 use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
 use crate::signature::{self as sigverify, Entitlement, ProblemCode as SigCode, VerifyOptions};
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
@@ -61,6 +62,7 @@ pub struct Pipeline {
     signature: VerifyOptions,
     limits: Limits,
     ack_counter: AtomicU64,
+    recent: RecentRequests,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -98,6 +100,7 @@ impl Pipeline {
             signature,
             limits,
             ack_counter: AtomicU64::new(seed),
+            recent: RecentRequests::default(),
         }
     }
 
@@ -109,6 +112,11 @@ impl Pipeline {
     /// The organisation registry.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The latest requests' bodies (for the inspection API).
+    pub fn recent(&self) -> &RecentRequests {
+        &self.recent
     }
 
     /// Handles one message.
@@ -143,6 +151,10 @@ impl Pipeline {
                 .await;
         };
         let (action, holder) = self.judge(&message, problems, &incoming);
+        let kept_holder = match &action {
+            Action::Store { document, .. } => Some(document.register_holder.clone()),
+            Action::Refuse(_) => holder.clone(),
+        };
         let wrapping = message.wrapping;
         let ack_input = self.ack_input(&message, incoming.received_at);
         let request = Request {
@@ -162,12 +174,20 @@ impl Pipeline {
             }),
         };
         match self.store.submit(request).await {
-            Ok(recorded) => Answer {
-                status: 200,
-                content_type: content_type_of(wrapping),
-                body: wrap(wrapping, &recorded.ack),
-                recorded: Some(recorded),
-            },
+            Ok(recorded) => {
+                self.recent.keep(KeptRequest {
+                    audit_id: recorded.audit_id,
+                    register_holder: kept_holder,
+                    content_type: incoming.content_type.clone(),
+                    body: incoming.body.clone(),
+                });
+                Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
+            }
             Err(err) => {
                 tracing::error!("storage failed: {err}");
                 Answer {

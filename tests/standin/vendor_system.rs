@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let message = kantakoe_integration::vendor_message(
         &format!("2.999.5851.9.{}", std::process::id()),
         1,
+        |_| {},
         &signature.cert,
         &signature.key,
     )?;

@@ -63,23 +63,37 @@ pub struct Args {
     /// The language of the report.
     #[arg(long, value_enum, default_value = "fi")]
     pub lang: crate::report::Lang,
-    /// Submit the report through your SMTP server after a passed run (see `kantakoe report
-    /// --help`): smtp://HOST:PORT, smtps://HOST:PORT or smtp+plain://HOST:PORT (loopback).
+    /// Submit the draft report through your SMTP server after a passed run, to --to only
+    /// (see `kantakoe report --help`): smtp://HOST:PORT, smtps://HOST:PORT or
+    /// smtp+plain://HOST:PORT (loopback).
     #[arg(long, value_name = "URL")]
     pub smtp: Option<String>,
+    /// The draft report's recipient (e.g. your own mailbox); required with --smtp. A
+    /// rehearsal's report is a draft and never goes to Kela.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
     /// The HTTP path messages are posted to.
     #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
+    /// SUT mode: save each judged submission of your system (its bytes, step and verdict) as a
+    /// test case, DIR/case.toml, that `rehearse --case DIR/case.toml --pki <same PKI>` replays
+    /// verbatim with the reference client.
+    #[arg(long, value_name = "DIR", requires = "sut")]
+    pub record: Option<PathBuf>,
+    /// How long the harness waits for the archive.
+    #[command(flatten)]
+    pub timeouts: super::TimeoutArgs,
 }
 
 /// Runs `kantakoe rehearse`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Usage problems with the report come out before the run, not after it.
+    report::check_draft_submission(args.smtp.is_some(), args.to.as_deref())?;
     let smtp = args.smtp.as_deref().map(SmtpTarget::from_env).transpose()?;
     let today = time::OffsetDateTime::now_local()
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
         .date();
-    report::settings_for(args.settings.as_deref(), today, smtp.is_some())?;
+    report::settings_for(args.settings.as_deref(), Some(today), false)?;
     let cases = if args.cases.is_empty() {
         suite::bundled()?
     } else {
@@ -107,12 +121,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         settings: args.settings.clone(),
         lang: args.lang,
         smtp,
+        to: args.to.clone(),
         out_dir: args.out.clone(),
     };
     let outcome = report::write_after_run(&results, &options)?;
     println!("{outcome}");
+    if let Some(dir) = &args.record {
+        println!(
+            "recorded: {} (replay: kantakoe rehearse --case {})",
+            dir.display(),
+            dir.join(rehearse::record::CASE_FILE).display()
+        );
+    }
     Ok(match outcome {
-        ReportOutcome::Report { .. } if results.all_passed() => ExitCode::SUCCESS,
+        // The environment failed: not the vendor's fault, and not a verdict on its system.
+        _ if results.environment_failed() => ExitCode::from(2),
+        ReportOutcome::Draft { .. } if results.all_passed() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
 }
@@ -184,15 +208,37 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         mode: if args.sut { Mode::Sut } else { Mode::Reference },
         step_timeout: Duration::from_secs(args.step_timeout),
         message_path: args.message_path.clone(),
+        timeouts: args.timeouts.timeouts(),
+        record: args.record.clone(),
     };
+    // Every mode checks the archive before the first step: a run never starts against
+    // nothing, and a negative step never passes because nothing answered.
+    rehearse::check_archive(&setup)
+        .await
+        .map_err(|e| anyhow::anyhow!("no step was run: {e}"))?;
+    if args.sut {
+        let plan = rehearse::plan::document(&setup, cases);
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot make {}", args.out.display()))?;
+        let path = args.out.join(rehearse::plan::PLAN_FILE);
+        std::fs::write(&path, &plan).with_context(|| format!("cannot write {}", path.display()))?;
+        print!(
+            "{}",
+            rehearse::plan::render(&setup, cases, rehearse::plan::Lang::En)
+        );
+        println!(
+            "\nthe plan in Finnish, Swedish and English / suunnitelma / planen: {}\n",
+            path.display()
+        );
+        let _ = std::io::stdout().flush();
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut watch =
-        |event: Event<'_>| {
-            match event {
+    let mut watch = |event: Event<'_>| {
+        match event {
         Event::Started { steps } => bar.set_length(steps as u64),
         Event::StepStarted { case, step } => bar.set_message(format!("{} / {}", case.id, step.id)),
         Event::Waiting {
@@ -200,7 +246,6 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             step,
             timeout,
         } => bar.suspend(|| {
-            let instruction = step.instruction.as_ref();
             println!(
                 ">> {} / {}: järjestelmäsi vuoro, odotetaan {} s / ditt systems tur, väntar {} s",
                 case.id,
@@ -208,45 +253,91 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
                 timeout.as_secs(),
                 timeout.as_secs()
             );
-            if let Some(i) = instruction {
+            if let Some(i) = &step.instruction {
                 println!("   fi: {}", i.fi);
                 println!("   sv: {}", i.sv);
             }
             let _ = std::io::stdout().flush();
         }),
+        Event::Countdown { left } => {
+            let secs = left.as_secs();
+            bar.set_message(format!("waiting for your system: {secs} s left"));
+            if secs > 0 && secs % 10 == 0 {
+                bar.suspend(|| {
+                    println!("   … {secs} s left");
+                    let _ = std::io::stdout().flush();
+                });
+            }
+        }
+        Event::Attempt {
+            case,
+            step,
+            failure,
+            left,
+        } => bar.suspend(|| {
+            println!(
+                "   {} / {}: your system's submission did not pass: {failure}; waiting {} s more for a corrected resend",
+                case.id,
+                step.id,
+                left.as_secs()
+            );
+            let _ = std::io::stdout().flush();
+        }),
         Event::Stray(stray) => bar.suspend(|| {
             println!(
-                "!! a submission arrived that matches no step: message {} (document {}): {}",
+                "!! a submission arrived that matches no step: message {} (document {}): {}; {}",
                 stray.message_id.as_deref().unwrap_or("?"),
                 stray.document_id.as_deref().unwrap_or("?"),
-                stray.outcome
+                stray.outcome,
+                stray.reason
             );
             let _ = std::io::stdout().flush();
         }),
         Event::StepDone { case, result } => {
+            let why = result
+                .failures
+                .first()
+                .map(|f| format!(": {f}"))
+                .unwrap_or_default();
             if args.sut {
                 bar.suspend(|| {
-                    println!("   {} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    println!(
+                        "   {} / {}: {}{why}",
+                        case.id,
+                        result.id,
+                        result.outcome.as_str()
+                    );
                     let _ = std::io::stdout().flush();
                 });
             } else if result.outcome != Outcome::Passed {
                 bar.suspend(|| {
-                    eprintln!("{} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    eprintln!("{} / {}: {}{why}", case.id, result.id, result.outcome.as_str());
                 });
             }
             bar.inc(1);
         }
     }
-        };
+    };
     let mut results = rehearse::run(&setup, cases, &mut watch).await?;
     bar.finish_and_clear();
-    print!("{}", output::table(&results));
+    print!("{}", output::table(&results, table_width()));
     if let Some((archive, _)) = &_embedded
         && args.serve
     {
         results.confirmation = serve(&setup, cases, &results, archive).await?;
     }
     Ok(results)
+}
+
+/// The width to fit the results table to: the terminal's, else `COLUMNS`, else none.
+fn table_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    if term.is_term()
+        && let Some((_, cols)) = term.size_checked()
+    {
+        return Some(cols as usize);
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
 }
 
 /// `--serve`: puts the checklists into the archive, shows where to look, waits for Ctrl-C
@@ -289,7 +380,7 @@ async fn serve(
     println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
     let _ = std::io::stdout().flush();
     mock_archive::server::shutdown_signal().await;
-    let confirmation = rehearse::confirmations(setup, &lists).await?;
+    let confirmation = rehearse::confirmations(setup, &cases[0].fixture, &lists).await?;
     match &confirmation {
         Some(c) => println!(
             "the archivist view: {} of {} checkpoints confirmed by {}",

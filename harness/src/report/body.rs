@@ -1,13 +1,20 @@
-//! The report's subject and plain-text body, in Finnish or Swedish, rendered from plain Rust:
-//! one table of phrases per language (`Phrases`) and one layout shared by both, so the two
-//! languages always carry the same facts in the same order.
+//! The reports' subjects and plain-text bodies, in Finnish or Swedish, rendered from plain
+//! Rust: one table of phrases per language (`Phrases`) and one layout shared by both, so the
+//! two languages always carry the same facts in the same order.
 //!
-//! The body claims no more than happened: it names the archive the steps ran against and who
-//! made the submissions (the reference client of this tool, or the vendor's system), and the
-//! archivist's confirmation says whether the archivist confirmed the checkpoints in the
-//! archivist view or they were only checked automatically through the inspection API.
+//! Two kinds of report:
+//! - the **draft** of a rehearsal ([`draft_subject`], [`draft_body`]): marked HARJOITUS /
+//!   ÖVNING in the subject and at the top of the body, naming the archive it ran against and
+//!   saying it is not for Kela. It claims no more than happened: who made the submissions (the
+//!   reference client of this tool, or the vendor's system), and whether the archivist
+//!   confirmed the checkpoints in the archivist view or they were only checked automatically
+//!   through the inspection API;
+//! - the **real report** ([`real_subject`], [`real_body`]) of the real test in Kanta's
+//!   production environment, from the archivist's record ([`RealTest`]): the successful test,
+//!   each step done and confirmed in Kanta's archivist user interface, when real production
+//!   storing starts, and the due date.
 //!
-//! \[conv\] The subject line, the layout and the wording are this project's convention. Kela
+//! \[conv\] The subject lines, the layout and the wording are this project's convention. Kela
 //! publishes a report template ("raporttipohja", linked from the seeds' reporting slides on
 //! kanta.fi) that is not in the public material this project holds; what the seeds require is
 //! here (a successful test, reported to kanta@kanta.fi within two working days, stating when
@@ -17,16 +24,23 @@ use std::fmt::Write as _;
 
 use time::Date;
 
-use super::Lang;
-use super::settings::Settings;
-use crate::results::{Mode, Outcome, RunResults, StepResult};
+use super::email::KANTA_ADDRESS;
+use super::real_test::RealTest;
+use super::settings::{Settings, TestSettings};
+use super::{Lang, helsinki, words};
+use crate::results::{ArchivistConfirmation, Mode, RunResults, StepResult};
 
 /// The fixed phrases of one language.
 struct Phrases {
     subject_report: &'static str,
+    rehearsal: &'static str,
+    draft: &'static str,
     service: &'static str,
     greeting: &'static str,
-    intro: &'static str,
+    draft_banner: &'static str,
+    draft_notice: &'static str,
+    draft_intro: &'static str,
+    real_intro: &'static str,
     organisation: &'static str,
     name: &'static str,
     business_id: &'static str,
@@ -37,9 +51,14 @@ struct Phrases {
     version: &'static str,
     vendor: &'static str,
     test: &'static str,
+    rehearsal_heading: &'static str,
     date: &'static str,
+    environment: &'static str,
+    production_environment: &'static str,
     case: &'static str,
+    kela_case: &'static str,
     run_by: &'static str,
+    rehearsal_run_by: &'static str,
     archivist: &'static str,
     archive: &'static str,
     archive_embedded: &'static str,
@@ -48,26 +67,40 @@ struct Phrases {
     submitted_sut: &'static str,
     tool: &'static str,
     confirmation: &'static str,
+    real_confirmation: &'static str,
     results: &'static str,
     passed_of: &'static str,
-    expected: &'static str,
-    received: &'static str,
-    none_received: &'static str,
+    steps: &'static str,
+    done_confirmed: &'static str,
+    step_done: &'static str,
+    note: &'static str,
     register_holder: &'static str,
     own_register: &'static str,
     document: &'static str,
     checkpoints: &'static str,
     production: &'static str,
+    production_planned: &'static str,
     due: &'static str,
     closing: &'static str,
 }
 
 const FI: Phrases = Phrases {
     subject_report: "Käyttöönottokokeen raportti",
+    rehearsal: "HARJOITUS",
+    draft: "luonnos",
     service: "Sosiaalihuollon asiakastietovaranto",
     greeting: "Hei,",
-    intro: "raportoimme Sosiaalihuollon asiakastietovarannon käyttöönottokokeen, jonka kaikki \
-            vaiheet onnistuivat.",
+    draft_banner: "HARJOITUS – LUONNOS, EI KELALLE",
+    draft_notice: "Tämä on Kantakoe-harjoituksen raporttiluonnos, ei käyttöönottokokeen raportti. \
+                   Harjoitus ajettiin arkistoa {archive} vastaan, ei Kanta-palvelujen \
+                   tuotantoympäristössä. Luonnosta ei lähetetä Kelalle ({kela}). Varsinainen \
+                   käyttöönottokoe tehdään Kanta-palvelujen tuotantoympäristössä, ja sen \
+                   raportti tehdään kokeen jälkeen komennolla `kantakoe report --real-test \
+                   TIEDOSTO`.",
+    draft_intro: "Harjoituksen kaikki vaiheet onnistuivat.",
+    real_intro: "raportoimme Sosiaalihuollon asiakastietovarannon käyttöönottokokeen, joka \
+                 tehtiin Kanta-palvelujen tuotantoympäristössä Kelan testitapauksella ja \
+                 onnistui.",
     organisation: "Organisaatio",
     name: "Nimi",
     business_id: "Y-tunnus",
@@ -78,9 +111,14 @@ const FI: Phrases = Phrases {
     version: "versio",
     vendor: "Järjestelmätoimittaja",
     test: "Käyttöönottokoe",
+    rehearsal_heading: "Harjoitus",
     date: "Päivämäärä",
+    environment: "Ympäristö",
+    production_environment: "Kanta-palvelujen tuotantoympäristö",
     case: "Testitapaus",
+    kela_case: "Kelan testitapaus",
     run_by: "Kokeen suoritti",
+    rehearsal_run_by: "Harjoituksen suoritti",
     archivist: "Kanta-arkistonhoitaja",
     archive: "Arkisto",
     archive_embedded: "Kantakoe-harjoitusarkisto, käynnistetty tätä ajoa varten",
@@ -91,16 +129,22 @@ const FI: Phrases = Phrases {
                     vaiheet teki Kantakoe-vertailuasiakas",
     tool: "Työkalu",
     confirmation: "Arkistonhoitajan vahvistus",
+    real_confirmation: "Kanta-arkistonhoitaja {archivist} tarkasti Kanta-palvelujen \
+                        arkistonhoitajan käyttöliittymällä, että asiakirjat ovat tallentuneet \
+                        Sosiaalihuollon asiakastietovarantoon ja että niiden tiedot vastaavat \
+                        asiakastietojärjestelmässä olevia asiakirjoja.",
     results: "Vaiheiden tulokset",
     passed_of: "vaihetta onnistui",
-    expected: "odotettu kuittaus",
-    received: "saatu",
-    none_received: "ei kuittausta",
+    steps: "Vaiheet",
+    done_confirmed: "tehty ja vahvistettu arkistonhoitajan käyttöliittymässä",
+    step_done: "tehty, vahvistettu arkistonhoitajan käyttöliittymässä",
+    note: "huomautus",
     register_holder: "rekisterinpitäjä",
     own_register: "oma rekisteri",
     document: "asiakirja",
     checkpoints: "tarkistuskohdat",
     production: "Varsinainen tallentaminen tuotannossa aloitetaan",
+    production_planned: "Varsinainen tallentaminen tuotannossa on suunniteltu aloitettavaksi",
     due: "Onnistunut käyttöönottokoe raportoidaan kahden arkipäivän kuluessa; tämän raportin \
           määräpäivä on",
     closing: "Ystävällisin terveisin",
@@ -108,10 +152,20 @@ const FI: Phrases = Phrases {
 
 const SV: Phrases = Phrases {
     subject_report: "Rapport om ibruktagningsprovet",
+    rehearsal: "ÖVNING",
+    draft: "utkast",
     service: "Klientdataarkivet för socialvården",
     greeting: "Hej,",
-    intro: "vi rapporterar ibruktagningsprovet för Klientdataarkivet för socialvården, vars alla \
-            steg lyckades.",
+    draft_banner: "ÖVNING – UTKAST, INTE TILL FPA",
+    draft_notice: "Detta är ett rapportutkast från en övning med Kantakoe, inte rapporten om \
+                   ibruktagningsprovet. Övningen kördes mot arkivet {archive}, inte i \
+                   Kanta-tjänsternas produktionsmiljö. Utkastet skickas inte till FPA ({kela}). \
+                   Det egentliga ibruktagningsprovet görs i Kanta-tjänsternas produktionsmiljö, \
+                   och rapporten om det görs efter provet med kommandot `kantakoe report \
+                   --real-test FIL`.",
+    draft_intro: "Alla steg i övningen lyckades.",
+    real_intro: "vi rapporterar ibruktagningsprovet för Klientdataarkivet för socialvården, som \
+                 gjordes i Kanta-tjänsternas produktionsmiljö med FPA:s testfall och lyckades.",
     organisation: "Organisation",
     name: "Namn",
     business_id: "FO-nummer",
@@ -122,9 +176,14 @@ const SV: Phrases = Phrases {
     version: "version",
     vendor: "Systemleverantör",
     test: "Ibruktagningsprov",
+    rehearsal_heading: "Övning",
     date: "Datum",
+    environment: "Miljö",
+    production_environment: "Kanta-tjänsternas produktionsmiljö",
     case: "Testfall",
+    kela_case: "FPA:s testfall",
     run_by: "Provet utfördes av",
+    rehearsal_run_by: "Övningen utfördes av",
     archivist: "Kanta-arkivarie",
     archive: "Arkiv",
     archive_embedded: "Kantakoes övningsarkiv, startat för denna körning",
@@ -135,16 +194,22 @@ const SV: Phrases = Phrases {
                     utfördes av Kantakoes referensklient",
     tool: "Verktyg",
     confirmation: "Arkivariens bekräftelse",
+    real_confirmation: "Kanta-arkivarien {archivist} kontrollerade i Kanta-tjänsternas \
+                        användargränssnitt för arkivarier att handlingarna har arkiverats i \
+                        Klientdataarkivet för socialvården och att uppgifterna motsvarar \
+                        handlingarna i klientdatasystemet.",
     results: "Stegens resultat",
     passed_of: "steg lyckades",
-    expected: "förväntad kvittens",
-    received: "mottagen",
-    none_received: "ingen kvittens",
+    steps: "Steg",
+    done_confirmed: "utförda och bekräftade i arkivariens användargränssnitt",
+    step_done: "utfört, bekräftat i arkivariens användargränssnitt",
+    note: "anmärkning",
     register_holder: "personuppgiftsansvarig",
     own_register: "eget register",
     document: "handling",
     checkpoints: "kontrollpunkter",
     production: "Den egentliga arkiveringen i produktion inleds",
+    production_planned: "Den egentliga arkiveringen i produktion planeras inledas",
     due: "Ett lyckat ibruktagningsprov rapporteras inom två vardagar; denna rapports sista dag \
           är",
     closing: "Med vänliga hälsningar",
@@ -162,40 +227,82 @@ pub fn format_date(date: Date) -> String {
     format!("{}.{}.{}", date.day(), u8::from(date.month()), date.year())
 }
 
-/// The subject: the report, the service, the organisation and the test date.
-pub fn subject(lang: Lang, settings: &Settings, results: &RunResults) -> String {
+/// The draft's subject: HARJOITUS / ÖVNING first, then the report (draft), the service, the
+/// organisation and the rehearsal's date.
+pub fn draft_subject(lang: Lang, settings: &Settings, results: &RunResults) -> String {
     let p = phrases(lang);
     format!(
-        "{} – {} – {} – {}",
+        "{} – {} ({}) – {} – {} – {}",
+        p.rehearsal,
         p.subject_report,
+        p.draft,
         p.service,
         settings.organisation,
         format_date(results.test_date)
     )
 }
 
-fn outcome_word(lang: Lang, outcome: Outcome) -> &'static str {
-    match (lang, outcome) {
-        (Lang::Fi, Outcome::Passed) => "onnistui",
-        (Lang::Fi, Outcome::Failed) => "epäonnistui",
-        (Lang::Fi, Outcome::TimedOut) => "aikakatkaisu",
-        (Lang::Fi, Outcome::Skipped) => "ohitettu",
-        (Lang::Sv, Outcome::Passed) => "lyckades",
-        (Lang::Sv, Outcome::Failed) => "misslyckades",
-        (Lang::Sv, Outcome::TimedOut) => "tidsgränsen överskreds",
-        (Lang::Sv, Outcome::Skipped) => "hoppades över",
-    }
+/// The real report's subject: the report, the service, the organisation and the test date.
+pub fn real_subject(lang: Lang, settings: &Settings, test: &RealTest) -> String {
+    let p = phrases(lang);
+    format!(
+        "{} – {} – {} – {}",
+        p.subject_report,
+        p.service,
+        settings.organisation,
+        format_date(test.date)
+    )
 }
 
-fn ack_text(ack: &str, codes: &[String]) -> String {
-    if codes.is_empty() {
-        ack.to_owned()
+/// The archive a run talked to, as the draft names it.
+fn archive_text(p: &Phrases, results: &RunResults) -> String {
+    if results.archive.embedded {
+        format!("{} ({})", results.archive.url, p.archive_embedded)
     } else {
-        format!("{ack} ({})", codes.join(", "))
+        results.archive.url.clone()
     }
 }
 
-/// The archivist's confirmation, saying exactly what happened.
+/// Who confirmed what in the archivist view: each person (or an unnamed one-time sign-in) with
+/// the register holder they confirmed for and how many checkpoints.
+fn confirmers(lang: Lang, c: &ArchivistConfirmation) -> String {
+    if c.confirmers.is_empty() {
+        // Results written before confirmers were recorded: only the names are known.
+        return c.by.clone();
+    }
+    let items: Vec<String> = c
+        .confirmers
+        .iter()
+        .map(|e| {
+            let who = match &e.archivist {
+                Some(name) => name.clone(),
+                None => words::pick(
+                    lang,
+                    "nimeämätön arkistonhoitaja (kertakäyttöinen kirjautumistunnus)",
+                    "icke namngiven arkivarie (engångsinloggning)",
+                )
+                .to_owned(),
+            };
+            let holder = match &e.register_holder_name {
+                Some(name) => format!("{name} ({})", e.register_holder),
+                None => e.register_holder.clone(),
+            };
+            match lang {
+                Lang::Fi => format!(
+                    "{who} rekisterinpitäjän {holder} puolesta {} tarkistuskohtaa",
+                    e.confirmed
+                ),
+                Lang::Sv => format!(
+                    "{who} för den personuppgiftsansvariga {holder}, {} kontrollpunkter",
+                    e.confirmed
+                ),
+            }
+        })
+        .collect();
+    items.join("; ")
+}
+
+/// The archivist's confirmation in a draft, saying exactly what happened.
 fn confirmation(lang: Lang, settings: &Settings, results: &RunResults) -> String {
     let checkpoints: usize = results
         .cases
@@ -205,30 +312,40 @@ fn confirmation(lang: Lang, settings: &Settings, results: &RunResults) -> String
         .sum();
     match (&results.confirmation, lang) {
         (Some(c), Lang::Fi) if c.confirmed == c.total => format!(
-            "Kanta-arkistonhoitaja {} vahvisti arkistonhoitajan näkymässä ({}) kaikki {} \
-             tarkistuskohtaa: asiakirjat ovat tallentuneet Sosiaalihuollon \
-             asiakastietovarantoon, niiden kuvailutiedot ovat asianmukaiset ja niiden tiedot \
-             vastaavat asiakastietojärjestelmässä olevia asiakirjoja.",
-            c.by, c.at, c.total
+            "Arkistonhoitajan näkymässä vahvistettiin kaikki {} tarkistuskohtaa (viimeisin {}): \
+             {}. Asiakirjat ovat tallentuneet harjoitusarkistoon, niiden kuvailutiedot ovat \
+             asianmukaiset ja niiden tiedot vastaavat asiakastietojärjestelmässä olevia \
+             asiakirjoja.",
+            c.total,
+            helsinki::format_rfc3339(lang, &c.at),
+            confirmers(lang, c)
         ),
         (Some(c), Lang::Sv) if c.confirmed == c.total => format!(
-            "Kanta-arkivarien {} bekräftade i arkivariens vy ({}) alla {} kontrollpunkter: \
-             handlingarna har arkiverats i Klientdataarkivet för socialvården, deras \
-             beskrivningsinformation är korrekt och uppgifterna motsvarar handlingarna i \
-             klientdatasystemet.",
-            c.by, c.at, c.total
+            "Alla {} kontrollpunkter bekräftades i arkivariens vy (senast {}): {}. Handlingarna \
+             har arkiverats i övningsarkivet, deras beskrivningsinformation är korrekt och \
+             uppgifterna motsvarar handlingarna i klientdatasystemet.",
+            c.total,
+            helsinki::format_rfc3339(lang, &c.at),
+            confirmers(lang, c)
         ),
         (Some(c), Lang::Fi) => format!(
-            "Kanta-arkistonhoitaja {} vahvisti arkistonhoitajan näkymässä ({}) vain {}/{} \
-             tarkistuskohtaa. Kaikki {} tarkistuskohtaa tarkistettiin automaattisesti arkiston \
+            "Arkistonhoitajan näkymässä vahvistettiin vain {}/{} tarkistuskohtaa (viimeisin \
+             {}): {}. Kaikki {} tarkistuskohtaa tarkistettiin automaattisesti arkiston \
              tarkastusrajapinnan kautta.",
-            c.by, c.at, c.confirmed, c.total, checkpoints
+            c.confirmed,
+            c.total,
+            helsinki::format_rfc3339(lang, &c.at),
+            confirmers(lang, c),
+            checkpoints
         ),
         (Some(c), Lang::Sv) => format!(
-            "Kanta-arkivarien {} bekräftade i arkivariens vy ({}) endast {}/{} \
-             kontrollpunkter. Alla {} kontrollpunkter kontrollerades automatiskt via arkivets \
-             granskningsgränssnitt.",
-            c.by, c.at, c.confirmed, c.total, checkpoints
+            "Endast {}/{} kontrollpunkter bekräftades i arkivariens vy (senast {}): {}. Alla {} \
+             kontrollpunkter kontrollerades automatiskt via arkivets granskningsgränssnitt.",
+            c.confirmed,
+            c.total,
+            helsinki::format_rfc3339(lang, &c.at),
+            confirmers(lang, c),
+            checkpoints
         ),
         (None, Lang::Fi) => format!(
             "Kaikki {} tarkistuskohtaa (rekisterinpitäjä, tila, versio ja muut kuvailutiedot) \
@@ -253,22 +370,21 @@ fn step_line(out: &mut String, lang: Lang, settings: &Settings, number: usize, s
         Lang::Fi => &step.title_fi,
         Lang::Sv => &step.title_sv,
     };
-    let received = match &step.actual {
-        Some(a) => format!("{} {}", p.received, ack_text(&a.ack, &a.codes)),
-        None => p.none_received.to_owned(),
-    };
     let _ = writeln!(
         out,
         "  {number}. {title} [{}]: {}",
         step.id,
-        outcome_word(lang, step.outcome)
+        words::outcome(lang, step.outcome)
     );
-    let _ = writeln!(
-        out,
-        "     {} {}, {received}",
-        p.expected,
-        ack_text(&step.expected.ack, &step.expected.codes)
-    );
+    let expected = words::expected(lang, &step.expected);
+    match words::received(lang, &step.expected, step.actual.as_ref()) {
+        Some(received) => {
+            let _ = writeln!(out, "     {expected}, {received}");
+        }
+        None => {
+            let _ = writeln!(out, "     {expected}");
+        }
+    }
     if let Some(holder) = &step.register_holder {
         let own = if *holder == settings.operating_unit_oid {
             format!(" ({})", p.own_register)
@@ -291,13 +407,8 @@ fn step_line(out: &mut String, lang: Lang, settings: &Settings, number: usize, s
     }
 }
 
-/// The body: organisation, system, test, confirmation, each step's result, the production
-/// start date and the due date.
-pub fn body(lang: Lang, settings: &Settings, results: &RunResults, due: Date) -> String {
-    let p = phrases(lang);
-    let mut out = String::new();
-    let _ = writeln!(out, "{}\n\n{}\n", p.greeting, p.intro);
-
+/// The organisation's and the system's blocks, shared by both reports.
+fn organisation_and_system(out: &mut String, p: &Phrases, settings: &Settings) {
     let _ = writeln!(out, "{}", p.organisation);
     let _ = writeln!(out, "  {}: {}", p.name, settings.organisation);
     let _ = writeln!(out, "  {}: {}", p.business_id, settings.business_id);
@@ -318,8 +429,32 @@ pub fn body(lang: Lang, settings: &Settings, results: &RunResults, due: Date) ->
         p.product, settings.system_product, p.version, settings.system_version
     );
     let _ = writeln!(out, "  {}: {}", p.vendor, settings.vendor);
+}
 
-    let _ = writeln!(out, "\n{}", p.test);
+/// The draft of a rehearsal: the HARJOITUS / ÖVNING notice with the archive it ran against,
+/// organisation, system, the rehearsal, the confirmation, each step's result and the planned
+/// production start. It states no due date: a rehearsal is never reported.
+pub fn draft_body(
+    lang: Lang,
+    settings: &Settings,
+    test: &TestSettings,
+    results: &RunResults,
+) -> String {
+    let p = phrases(lang);
+    let mut out = String::new();
+    let archive = archive_text(p, results);
+    let _ = writeln!(
+        out,
+        "{}\n\n{}\n\n{}\n",
+        p.draft_banner,
+        p.draft_notice
+            .replace("{archive}", &archive)
+            .replace("{kela}", KANTA_ADDRESS),
+        p.draft_intro
+    );
+    organisation_and_system(&mut out, p, settings);
+
+    let _ = writeln!(out, "\n{}", p.rehearsal_heading);
     let _ = writeln!(out, "  {}: {}", p.date, format_date(results.test_date));
     for case in &results.cases {
         let title = match lang {
@@ -328,17 +463,12 @@ pub fn body(lang: Lang, settings: &Settings, results: &RunResults, due: Date) ->
         };
         let _ = writeln!(out, "  {}: {title} ({})", p.case, case.id);
     }
-    let _ = writeln!(out, "  {}: {}", p.run_by, settings.run_by);
+    let _ = writeln!(out, "  {}: {}", p.rehearsal_run_by, test.run_by);
     let _ = writeln!(
         out,
         "  {}: {} <{}>",
         p.archivist, settings.archivist_name, settings.archivist_email
     );
-    let archive = if results.archive.embedded {
-        format!("{} ({})", results.archive.url, p.archive_embedded)
-    } else {
-        results.archive.url.clone()
-    };
     let _ = writeln!(out, "  {}: {archive}", p.archive);
     let submitted = match results.mode {
         Mode::Reference => p.submitted_reference.to_owned(),
@@ -373,14 +503,70 @@ pub fn body(lang: Lang, settings: &Settings, results: &RunResults, due: Date) ->
     let _ = writeln!(
         out,
         "\n{} {}.",
+        p.production_planned,
+        format_date(test.production_start)
+    );
+    let _ = writeln!(
+        out,
+        "\n{}\n{}\n{}",
+        p.closing, test.run_by, settings.organisation
+    );
+    out
+}
+
+/// The real report: organisation, system, the test in Kanta's production environment with
+/// Kela's test case, each step done and confirmed, the archivist's check, the production start
+/// date and the due date.
+pub fn real_body(lang: Lang, settings: &Settings, test: &RealTest, due: Date) -> String {
+    let p = phrases(lang);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n\n{}\n", p.greeting, p.real_intro);
+    organisation_and_system(&mut out, p, settings);
+
+    let _ = writeln!(out, "\n{}", p.test);
+    let _ = writeln!(out, "  {}: {}", p.date, format_date(test.date));
+    let _ = writeln!(out, "  {}: {}", p.environment, p.production_environment);
+    let _ = writeln!(out, "  {}: {}", p.kela_case, test.case);
+    let _ = writeln!(out, "  {}: {}", p.run_by, test.run_by);
+    let _ = writeln!(
+        out,
+        "  {}: {} <{}>",
+        p.archivist, settings.archivist_name, settings.archivist_email
+    );
+
+    let _ = writeln!(
+        out,
+        "\n{} ({}/{} {})",
+        p.steps,
+        test.steps.len(),
+        test.steps.len(),
+        p.done_confirmed
+    );
+    for (i, step) in test.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}: {}", i + 1, step.title, p.step_done);
+        if let Some(note) = &step.note {
+            let _ = writeln!(out, "     {}: {note}", p.note);
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{}\n  {}",
+        p.confirmation,
+        p.real_confirmation
+            .replace("{archivist}", &settings.archivist_name)
+    );
+    let _ = writeln!(
+        out,
+        "\n{} {}.",
         p.production,
-        format_date(settings.production_start)
+        format_date(test.production_start)
     );
     let _ = writeln!(out, "\n{} {}.", p.due, format_date(due));
     let _ = writeln!(
         out,
         "\n{}\n{}\n{}",
-        p.closing, settings.run_by, settings.organisation
+        p.closing, test.run_by, settings.organisation
     );
     out
 }

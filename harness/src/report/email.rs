@@ -1,12 +1,12 @@
 //! The report as an RFC 5322 / MIME message: lettre's message builder does the encoding
-//! (UTF-8 `text/plain`, RFC 2047 headers), so no MIME is written by hand here.
+//! (UTF-8 `text/plain`, RFC 2047 headers), so no MIME is written by hand here. The `Date`
+//! header is in Finnish local time ([`super::helsinki`]), not UTC as lettre writes it.
 
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, SinglePart};
 use thiserror::Error;
-
-use super::settings::Settings;
+use time::OffsetDateTime;
 
 /// Kela's address for deployment-test reports (the seeds: "sähköpostilla Kelaan osoitteeseen
 /// kanta@kanta.fi").
@@ -49,26 +49,44 @@ fn mailbox(value: &str) -> Result<Mailbox, EmailError> {
     })
 }
 
-/// The report message: To Kela, From and Cc from the settings, UTF-8 plain text.
+/// Who a message goes to: From, To and Cc mailboxes (`Name <address>` or bare addresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addresses {
+    /// The sender.
+    pub from: String,
+    /// The one recipient.
+    pub to: String,
+    /// Copies.
+    pub cc: Vec<String>,
+}
+
+/// A UTF-8 plain-text message with a `Date` header of `date` in Finnish local time.
 pub fn build_message(
-    settings: &Settings,
+    addresses: &Addresses,
     subject: &str,
     body: &str,
+    date: OffsetDateTime,
 ) -> Result<Message, EmailError> {
     let mut builder = Message::builder()
-        .from(mailbox(&settings.from)?)
-        .to(mailbox(KANTA_ADDRESS)?)
+        .from(mailbox(&addresses.from)?)
+        .to(mailbox(&addresses.to)?)
         .subject(subject)
         .message_id(None);
-    for value in &settings.cc {
+    for value in &addresses.cc {
         builder = builder.cc(mailbox(value)?);
     }
     let part = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_owned());
-    builder
+    let mut message = builder
         .singlepart(part)
-        .map_err(|e| EmailError::Build(e.to_string()))
+        .map_err(|e| EmailError::Build(e.to_string()))?;
+    // lettre writes the Date in UTC; replace it in place with Finnish local time.
+    message.headers_mut().insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Date"),
+        super::helsinki::rfc5322(date),
+    ));
+    Ok(message)
 }
 
 /// The message as the bytes of an `.eml` file (CRLF line ends, as on the wire).
@@ -79,6 +97,28 @@ pub fn to_eml(message: &Message) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_header_is_in_finnish_local_time() {
+        let addresses = Addresses {
+            from: "a@example.invalid".to_owned(),
+            to: "b@example.invalid".to_owned(),
+            cc: Vec::new(),
+        };
+        let m = build_message(
+            &addresses,
+            "s",
+            "b",
+            time::macros::datetime!(2026-11-28 19:48:05.25 UTC),
+        )
+        .unwrap();
+        let text = String::from_utf8(to_eml(&m)).unwrap();
+        assert!(
+            text.contains("Date: Sat, 28 Nov 2026 21:48:05 +0200\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("Date:").count(), 1, "{text}");
+    }
 
     #[test]
     fn mailboxes_are_checked() {

@@ -2,13 +2,15 @@
 //! seeds: a failed test need not be reported to Kela, "mutta haasteista ja pulmista voi
 //! kertoa"). It lists each step that did not pass, with the expected and the received
 //! acknowledgement, the checkpoints that disagreed and the failures, and every stray
-//! submission.
+//! submission. Everything is said in the file's language ([`super::words`]); the tool's own
+//! technical messages (English, for the vendor's developers) are quoted apart from the text,
+//! in a code block, never as a Finnish or Swedish sentence.
 
 use std::fmt::Write as _;
 
-use super::Lang;
 use super::body::format_date;
-use crate::results::{Outcome, RunResults, Summary};
+use super::{Lang, helsinki, words};
+use crate::results::{Outcome, RunResults, StepResult, Summary};
 
 /// The findings file's name in `lang`.
 pub fn file_name(lang: Lang) -> &'static str {
@@ -18,12 +20,86 @@ pub fn file_name(lang: Lang) -> &'static str {
     }
 }
 
-fn ack(ack: &str, codes: &[String]) -> String {
-    if codes.is_empty() {
-        format!("`{ack}`")
-    } else {
-        format!("`{ack}` ({})", codes.join(", "))
+/// Why a step did not pass, in the file's language, from what the results record.
+fn reasons(lang: Lang, step: &StepResult) -> Vec<String> {
+    let t = |fi: &'static str, sv: &'static str| words::pick(lang, fi, sv);
+    let mut out = Vec::new();
+    match step.outcome {
+        Outcome::TimedOut => out.push(
+            t(
+                "järjestelmäsi lähetystä ei saapunut arkistoon aikarajan kuluessa",
+                "ditt systems sändning kom inte till arkivet inom tidsgränsen",
+            )
+            .to_owned(),
+        ),
+        // The run stopped at an environment error before this step (see the rehearsal).
+        Outcome::Skipped if step.failures.iter().any(|f| f.starts_with("not run:")) => out.push(
+            t(
+                "vaihetta ei tehty, koska ajo pysähtyi ympäristövirheeseen",
+                "steget utfördes inte eftersom körningen stannade på ett miljöfel",
+            )
+            .to_owned(),
+        ),
+        Outcome::Error => out.push(
+            t(
+                "ympäristövirhe: arkistoon ei saatu yhteyttä tai se ei vastannut oikein; vika ei ole järjestelmässäsi",
+                "miljöfel: arkivet kunde inte nås eller svarade inte rätt; felet ligger inte i ditt system",
+            )
+            .to_owned(),
+        ),
+        Outcome::Skipped => out.push(
+            t(
+                "vaihetta ei tehty, koska aiempi vaihe, johon se viittaa, ei jättänyt asiakirjaa",
+                "steget utfördes inte eftersom ett tidigare steg som det hänvisar till inte \
+                 lämnade någon handling",
+            )
+            .to_owned(),
+        ),
+        Outcome::Passed | Outcome::Failed => {}
     }
+    if let Some(a) = &step.actual
+        && (a.ack != step.expected.ack || {
+            let mut want = step.expected.codes.clone();
+            let mut got = a.codes.clone();
+            want.sort();
+            got.sort();
+            want != got
+        })
+    {
+        out.push(
+            if words::is_connection(&step.expected) {
+                t(
+                    "yhteyden tulos ei ollut odotettu",
+                    "anslutningens resultat var inte det förväntade",
+                )
+            } else {
+                t(
+                    "arkiston kuittaus ei ollut odotettu",
+                    "arkivets kvittens var inte den förväntade",
+                )
+            }
+            .to_owned(),
+        );
+    }
+    if step.actual.is_none() && !step.expected.ack.is_empty() && step.outcome == Outcome::Failed {
+        out.push(
+            t(
+                "arkisto ei vastannut kuittauksella",
+                "arkivet svarade inte med en kvittens",
+            )
+            .to_owned(),
+        );
+    }
+    if step.checkpoints.iter().any(|c| !c.passed) {
+        out.push(
+            t(
+                "arkistonhoitajan tarkistuskohta ei vastannut odotettua",
+                "en kontrollpunkt för arkivarien motsvarade inte det förväntade",
+            )
+            .to_owned(),
+        );
+    }
+    out
 }
 
 /// The summary in `lang`.
@@ -44,18 +120,15 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
         out,
         "{}\n",
         t(
-            "Kaikki vaiheet eivät onnistuneet, joten Kelalle ei kirjoitettu raporttia \
-             (epäonnistunutta koetta ei tarvitse raportoida). Tämä yhteenveto on tiimin \
+            "Kaikki vaiheet eivät onnistuneet, joten raporttiluonnosta ei kirjoitettu \
+             (epäonnistunutta koetta ei raportoida Kelalle). Tämä yhteenveto on tiimin \
              käyttöön.",
-            "Alla steg lyckades inte, så ingen rapport till FPA skrevs (ett misslyckat prov \
-             behöver inte rapporteras). Denna sammanfattning är avsedd för teamet."
+            "Alla steg lyckades inte, så inget rapportutkast skrevs (ett misslyckat prov \
+             rapporteras inte till FPA). Denna sammanfattning är avsedd för teamet."
         )
     );
     let s = &results.summary;
-    let started = results
-        .started_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let started = helsinki::format(lang, results.started_at);
     let _ = writeln!(
         out,
         "- {}: {}\n- {}: {} ({})\n- {}: {}, {}: {}, {}: {}, {}: {}, {}: {}\n",
@@ -99,24 +172,16 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
         let _ = writeln!(out, "## {title} (`{}`)\n", case.id);
         for step in failing {
             let step_title = if fi { &step.title_fi } else { &step.title_sv };
-            let outcome = match step.outcome {
-                Outcome::Passed => t("onnistui", "lyckades"),
-                Outcome::Failed => t("epäonnistui", "misslyckades"),
-                Outcome::TimedOut => t("aikakatkaisu", "tidsgränsen överskreds"),
-                Outcome::Skipped => t("ohitettu", "hoppades över"),
-            };
+            let outcome = words::outcome(lang, step.outcome);
             let _ = writeln!(out, "### `{}`: {step_title}: {outcome}\n", step.id);
-            let received = match &step.actual {
-                Some(a) => ack(&a.ack, &a.codes),
-                None => t("ei kuittausta", "ingen kvittens").to_owned(),
-            };
             let _ = writeln!(
                 out,
-                "- {}: {}\n- {}: {received}",
-                t("Odotettu kuittaus", "Förväntad kvittens"),
-                ack(&step.expected.ack, &step.expected.codes),
-                t("Saatu", "Mottagen"),
+                "- {}",
+                capitalised(&words::expected(lang, &step.expected))
             );
+            if let Some(received) = words::received(lang, &step.expected, step.actual.as_ref()) {
+                let _ = writeln!(out, "- {}", capitalised(&received));
+            }
             if let Some(id) = step.actual.as_ref().and_then(|a| a.message_id.as_ref()) {
                 let _ = writeln!(
                     out,
@@ -130,20 +195,34 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
             for c in step.checkpoints.iter().filter(|c| !c.passed) {
                 let _ = writeln!(
                     out,
-                    "- {} `{}`: {} `{}`, {} {}",
+                    "- {} \"{}\": {} {}, {} {}",
                     t("Tarkistuskohta", "Kontrollpunkt"),
-                    c.field,
+                    words::field(lang, &c.field),
                     t("odotettu", "förväntat"),
-                    c.expected,
+                    words::value(lang, &c.expected),
                     t("arkistossa", "i arkivet"),
                     match &c.actual {
-                        Some(a) => format!("`{a}`"),
+                        Some(a) => words::value(lang, a),
                         None => t("ei arvoa", "inget värde").to_owned(),
                     }
                 );
             }
-            for f in &step.failures {
-                let _ = writeln!(out, "- {}: {f}", t("Syy", "Orsak"));
+            for reason in reasons(lang, step) {
+                let _ = writeln!(out, "- {}: {reason}", t("Syy", "Orsak"));
+            }
+            if !step.failures.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n{}\n\n```text",
+                    t(
+                        "Työkalun tekniset viestit (englanniksi, kehittäjille):",
+                        "Verktygets tekniska meddelanden (på engelska, för utvecklare):"
+                    )
+                );
+                for f in &step.failures {
+                    let _ = writeln!(out, "{f}");
+                }
+                let _ = writeln!(out, "```");
             }
             out.push('\n');
         }
@@ -162,7 +241,7 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
             let _ = writeln!(
                 out,
                 "- {}: {} {}, {} {}, {}: {}",
-                stray.at,
+                helsinki::format_rfc3339(lang, &stray.at),
                 t("sanoma", "meddelande"),
                 stray.message_id.as_deref().unwrap_or("-"),
                 t("asiakirja", "handling"),
@@ -174,4 +253,13 @@ pub fn render(lang: Lang, results: &RunResults) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `text` with its first letter in upper case, for a list item.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -60,8 +60,9 @@ pub struct Settings {
     pub system_version: String,
     /// The system vendor.
     pub vendor: String,
-    /// Who ran the test.
-    pub run_by: String,
+    /// The `[test]` details a rehearsal's draft uses; `Some` exactly when the settings were
+    /// loaded with a test date (for the real report the real-test record gives them).
+    pub test: Option<TestSettings>,
     /// The Kanta archivist ("Kanta-arkistonhoitaja") who checks the results.
     pub archivist_name: String,
     /// The archivist's email address.
@@ -70,6 +71,13 @@ pub struct Settings {
     pub from: String,
     /// The report's Cc mailboxes.
     pub cc: Vec<String>,
+}
+
+/// The settings' `[test]` table, which a rehearsal's draft report uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestSettings {
+    /// Who ran the test.
+    pub run_by: String,
     /// The date real production storing starts.
     pub production_start: Date,
 }
@@ -113,7 +121,7 @@ pub enum SettingsError {
         message: String,
     },
     /// Required details are missing or invalid; all of them are listed.
-    #[error("{}", incomplete(origin, problems))]
+    #[error("{}", listing(&format!("settings in {origin} are missing or invalid"), origin, problems))]
     Incomplete {
         /// The settings file, as shown.
         origin: String,
@@ -122,9 +130,10 @@ pub enum SettingsError {
     },
 }
 
-fn incomplete(origin: &str, problems: &[SettingsProblem]) -> String {
+/// `head (N problems); nothing was written:` and one line per problem, `origin:line: …`.
+pub(super) fn listing(head: &str, origin: &str, problems: &[SettingsProblem]) -> String {
     let mut text = format!(
-        "settings in {origin} are missing or invalid ({} problem{}); nothing was written:",
+        "{head} ({} problem{}); nothing was written:",
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }
     );
@@ -147,7 +156,8 @@ struct Raw {
     email: Option<Spanned<RawEmail>>,
 }
 
-type Text = Option<Spanned<String>>;
+/// A text value with its position, absent when the key is missing.
+pub(super) type Text = Option<Spanned<String>>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,21 +206,24 @@ struct RawEmail {
     cc: Vec<Spanned<String>>,
 }
 
-/// Collects problems with their lines while the raw settings are checked.
-struct Check<'a> {
-    text: &'a str,
-    problems: Vec<SettingsProblem>,
+/// Collects problems with their lines while a raw TOML file is checked.
+pub(super) struct Check<'a> {
+    /// The file's text, for line numbers.
+    pub(super) text: &'a str,
+    /// What was found so far.
+    pub(super) problems: Vec<SettingsProblem>,
 }
 
 impl Check<'_> {
-    fn problem(&mut self, offset: Option<usize>, message: String) {
+    /// Records a problem at byte `offset` (no line when `None`).
+    pub(super) fn problem(&mut self, offset: Option<usize>, message: String) {
         let line = offset.map(|o| line_of(self.text, o));
         self.problems.push(SettingsProblem { line, message });
     }
 
     /// A required text: present and not blank. `table` is the table's start offset, used when
     /// the key is absent.
-    fn required(
+    pub(super) fn required(
         &mut self,
         value: &Text,
         key: &str,
@@ -234,7 +247,7 @@ impl Check<'_> {
 }
 
 /// The 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -250,8 +263,10 @@ fn table_start<T>(table: &Option<Spanned<T>>) -> Option<usize> {
 
 impl Settings {
     /// Reads the settings to use: `path` when given; else `./kantakoe.toml` when it exists;
-    /// else the bundled example. `test_date` is checked against the production start date.
-    pub fn load(path: Option<&Path>, test_date: Date) -> Result<Settings, SettingsError> {
+    /// else the bundled example. With a `test_date` (a rehearsal's draft) the `[test]` table is
+    /// required and its production start date is checked against it; without one (the real
+    /// report, whose record gives these details) the `[test]` table is not used.
+    pub fn load(path: Option<&Path>, test_date: Option<Date>) -> Result<Settings, SettingsError> {
         let path = match path {
             Some(p) => Some(p.to_path_buf()),
             None => {
@@ -272,11 +287,12 @@ impl Settings {
         }
     }
 
-    /// Parses and validates settings text from `source`, listing every problem at once.
+    /// Parses and validates settings text from `source`, listing every problem at once
+    /// (`test_date`: see [`Settings::load`]).
     pub fn parse(
         text: &str,
         source: SettingsSource,
-        test_date: Date,
+        test_date: Option<Date>,
     ) -> Result<Settings, SettingsError> {
         let origin = source.to_string();
         let raw: Raw = toml::from_str(text).map_err(|e| {
@@ -392,47 +408,49 @@ impl Settings {
         let vendor =
             sys.and_then(|s| c.required(&s.vendor, "system.vendor", "the system vendor", sys_at));
 
-        // [test]
+        // [test], for a rehearsal's draft only.
         let test_at = table_start(&raw.test);
         // A missing table is read as an empty one, so each of its keys is listed.
         let test_empty = RawTest::default();
-        let test = Some(raw.test.as_ref().map_or(&test_empty, |t| t.get_ref()));
-        let run_by =
-            test.and_then(|t| c.required(&t.run_by, "test.run_by", "who ran the test", test_at));
-        let production_start = match test.map(|t| &t.production_start) {
-            Some(Some(value)) => {
-                let at = Some(value.span().start);
-                match toml_date(value.get_ref()) {
-                    Some(d) if d < test_date => {
-                        c.problem(
-                            at,
-                            format!(
-                                "`test.production_start` {d} is before the test date {test_date}"
-                            ),
-                        );
-                        None
-                    }
-                    Some(d) => Some(d),
-                    None => {
-                        c.problem(
-                            at,
-                            format!(
-                                "`test.production_start` must be a date like 2026-05-04, not `{}`",
-                                value.get_ref()
-                            ),
-                        );
-                        None
+        let test = test_date.map(|d| (d, raw.test.as_ref().map_or(&test_empty, |t| t.get_ref())));
+        let run_by = test
+            .and_then(|(_, t)| c.required(&t.run_by, "test.run_by", "who ran the test", test_at));
+        let production_start = match test {
+            Some((test_date, t)) => match &t.production_start {
+                Some(value) => {
+                    let at = Some(value.span().start);
+                    match toml_date(value.get_ref()) {
+                        Some(d) if d < test_date => {
+                            c.problem(
+                                at,
+                                format!(
+                                    "`test.production_start` {d} is before the test date {test_date}"
+                                ),
+                            );
+                            None
+                        }
+                        Some(d) => Some(d),
+                        None => {
+                            c.problem(
+                                at,
+                                format!(
+                                    "`test.production_start` must be a date like 2026-05-04, not `{}`",
+                                    value.get_ref()
+                                ),
+                            );
+                            None
+                        }
                     }
                 }
-            }
-            Some(None) => {
-                c.problem(
-                    test_at,
-                    "`test.production_start` (the date real production storing starts) is missing"
-                        .to_owned(),
-                );
-                None
-            }
+                None => {
+                    c.problem(
+                        test_at,
+                        "`test.production_start` (the date real production storing starts) is missing"
+                            .to_owned(),
+                    );
+                    None
+                }
+            },
             None => None,
         };
 
@@ -510,18 +528,23 @@ impl Settings {
             system_product: take(product),
             system_version: take(version),
             vendor: take(vendor),
-            run_by: take(run_by),
+            test: match (run_by, production_start) {
+                (Some((run_by, _)), Some(production_start)) => Some(TestSettings {
+                    run_by,
+                    production_start,
+                }),
+                _ => None,
+            },
             archivist_name: take(archivist_name),
             archivist_email: take(archivist_email),
             from: take(from),
             cc,
-            production_start: production_start.expect("checked above"),
         })
     }
 }
 
 /// A TOML local date (no time, no offset) as a `time::Date`.
-fn toml_date(value: &toml::value::Datetime) -> Option<Date> {
+pub(super) fn toml_date(value: &toml::value::Datetime) -> Option<Date> {
     if value.time.is_some() || value.offset.is_some() {
         return None;
     }
@@ -540,11 +563,29 @@ mod tests {
 
     #[test]
     fn the_bundled_example_is_complete() {
-        let s = Settings::parse(EXAMPLE_SETTINGS, SettingsSource::Example, TEST_DATE).unwrap();
+        let s =
+            Settings::parse(EXAMPLE_SETTINGS, SettingsSource::Example, Some(TEST_DATE)).unwrap();
+        assert!(s.test.is_some());
         assert_eq!(s.operating_unit_oid, "2.999.5851.2.1");
         assert_eq!(s.business_id, "9990001-6");
         assert_eq!(s.service_units.len(), 2);
         assert!(s.organisation.contains("TESTIAINEISTO"));
+    }
+
+    #[test]
+    fn the_real_report_needs_no_test_table() {
+        let start = EXAMPLE_SETTINGS.find("[test]").unwrap();
+        let end = EXAMPLE_SETTINGS.find("[archivist]").unwrap();
+        let text = format!("{}{}", &EXAMPLE_SETTINGS[..start], &EXAMPLE_SETTINGS[end..]);
+        let source = SettingsSource::File("kantakoe.toml".into());
+        let s = Settings::parse(&text, source.clone(), None).unwrap();
+        assert_eq!(s.test, None);
+        let err = Settings::parse(&text, source, Some(TEST_DATE)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("kantakoe.toml: `test.run_by` (who ran the test) is missing"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -565,7 +606,7 @@ email = \"not an address\"
         let err = Settings::parse(
             text,
             SettingsSource::File("kantakoe.toml".into()),
-            TEST_DATE,
+            Some(TEST_DATE),
         )
         .unwrap_err();
         assert_eq!(

@@ -296,6 +296,8 @@ pub struct Recorded {
     pub replayed: bool,
     /// Whether this request stored a document.
     pub stored: bool,
+    /// The request's entry in the audit log (its `id`).
+    pub audit_id: i64,
 }
 
 /// SHA-256 of a request body, for [`Request::request_sha256`].

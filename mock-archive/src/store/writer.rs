@@ -320,7 +320,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
             ],
         )
         .map_err(sql("writing the audit log"))?;
-        Ok::<(), StoreError>(())
+        Ok::<i64, StoreError>(conn.last_insert_rowid())
     };
 
     if let Some(id) = &message_id {
@@ -358,13 +358,14 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
                     value: outcome,
                 })?;
                 let codes = parse_codes(&codes, "messages.codes")?;
-                audit(type_code, &codes, true)?;
+                let audit_id = audit(type_code, &codes, true)?;
                 return Ok(Recorded {
                     type_code,
                     codes,
                     ack,
                     replayed: true,
                     stored: false,
+                    audit_id,
                 });
             }
             let details = vec![violation(
@@ -373,13 +374,14 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
                 format!("message id {id} was first received at {at} with a different body"),
             )];
             let ack = render(acknowledge, AckType::Ae, &details)?;
-            audit(AckType::Ae, &[AckCode::MessageIdReused], false)?;
+            let audit_id = audit(AckType::Ae, &[AckCode::MessageIdReused], false)?;
             return Ok(Recorded {
                 type_code: AckType::Ae,
                 codes: vec![AckCode::MessageIdReused],
                 ack,
                 replayed: false,
                 stored: false,
+                audit_id,
             });
         }
     }
@@ -424,13 +426,14 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
         )
         .map_err(sql("recording the message id"))?;
     }
-    audit(type_code, &codes, false)?;
+    let audit_id = audit(type_code, &codes, false)?;
     Ok(Recorded {
         type_code,
         codes,
         ack,
         replayed: false,
         stored,
+        audit_id,
     })
 }
 

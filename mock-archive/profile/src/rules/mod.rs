@@ -164,11 +164,7 @@ pub mod xpath {
 }
 
 /// A violation at `location`.
-pub fn violation(
-    code: crate::ack::AckCode,
-    location: Option<&str>,
-    detail: String,
-) -> Violation {
+pub fn violation(code: crate::ack::AckCode, location: Option<&str>, detail: String) -> Violation {
     Violation {
         code,
         location: location.map(str::to_owned),
