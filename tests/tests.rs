@@ -9,6 +9,7 @@ mod recipes;
 mod rehearse;
 mod report;
 mod signature;
+mod stranger;
 mod support;
 mod transport;
 mod view;
