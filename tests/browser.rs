@@ -1,5 +1,5 @@
 //! The archivist view in a real browser: headless Chromium driven over WebDriver
-//! (`chromedriver` from Debian's `chromium-driver`, installed by `.ci/run`) with `fantoccini`.
+//! (`chromedriver` from Debian's `chromium-driver`, installed by `tests/run`) with `fantoccini`.
 //! Sign in, open the register, open a document and see its versions, look at the request log,
 //! confirm a checkpoint, and check that the inspection API shows the confirmation. A PNG
 //! screenshot of each page is saved under `$CARGO_TARGET_TMPDIR/screenshots/`.
@@ -37,7 +37,7 @@ fn chromedriver() -> PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "chromedriver is not on PATH: run .ci/run (it installs Debian's chromium and \
+                "chromedriver is not on PATH: run tests/run (it installs Debian's chromium and \
                  chromium-driver) or `apt-get install -y chromium chromium-driver`"
             )
         })

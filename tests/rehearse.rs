@@ -6,10 +6,9 @@ use std::path::Path;
 use std::process::Stdio;
 
 use kanta_profile::format::Wrapping;
-use kantakoe::compose::{self, DocumentTemplate, MessageValues};
+use kantakoe::compose::{self, MessageValues};
 use kantakoe::pki::Role;
 use kantakoe::results::{Outcome, RunResults, Sender};
-use kantakoe::signing::SystemSigner;
 
 use crate::support::{self, kantakoe_cmd, pki, start_archive, target};
 
@@ -49,10 +48,10 @@ fn junit_counts(path: &Path) -> (usize, String) {
 }
 
 /// Validates a JUnit file against `junit-10.xsd` (Jenkins xUnit's schema, in
-/// `tests/schemas/`) with Python's `xmlschema` (`pip install xmlschema`; `.ci/run` installs it).
+/// `tests/schemas/`) with Python's `xmlschema` (in the test venv; `tests/run` installs it).
 pub fn assert_junit_valid(path: &Path) {
     let xsd = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/junit-10.xsd"));
-    let output = std::process::Command::new("python3")
+    let output = support::python()
         .args([
             "-c",
             "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
@@ -60,7 +59,7 @@ pub fn assert_junit_valid(path: &Path) {
         .arg(xsd)
         .arg(path)
         .output()
-        .expect("python3 runs (with xmlschema: pip install xmlschema)");
+        .expect("the test venv's python runs (with xmlschema: tests/run installs it)");
     assert!(
         output.status.success(),
         "{} is not valid against junit-10.xsd:\n{}\n{}",
@@ -295,24 +294,7 @@ fn a_case_with_problems_is_refused_with_every_problem_and_exit_code_2() {
 /// The stand-in vendor system: a self-paying client's document from the vendor's
 /// certificate, built and signed here.
 fn vendor_message(n: u32) -> Vec<u8> {
-    let values = MessageValues {
-        effective_time: "20260202100000+0200".into(),
-        ..compose::scenario_self_paying(
-            format!("2.999.5851.8.{}.{n}", std::process::id()),
-            format!("2.999.5851.8.{}.2{n}", std::process::id()),
-        )
-    };
-    let files = pki().files(Role::Signature);
-    let signer =
-        SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap();
-    compose::build_message(
-        &DocumentTemplate::client_relationship(),
-        &values,
-        Wrapping::Soap12,
-        Some(&signer),
-    )
-    .unwrap()
-    .message
+    vendor_message_with(n, |_| {})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -682,25 +664,9 @@ fn cases_with_different_fixtures_cannot_share_the_embedded_archive() {
 /// The stand-in vendor system's message: `edit` changes the scenario's self-paying document
 /// (ids from `n`) before it is built and signed.
 fn vendor_message_with(n: u32, edit: impl FnOnce(&mut MessageValues)) -> Vec<u8> {
-    let mut values = MessageValues {
-        effective_time: "20260202100000+0200".into(),
-        ..compose::scenario_self_paying(
-            format!("2.999.5851.8.{}.{n}", std::process::id()),
-            format!("2.999.5851.8.{}.2{n}", std::process::id()),
-        )
-    };
-    edit(&mut values);
     let files = pki().files(Role::Signature);
-    let signer =
-        SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap();
-    compose::build_message(
-        &DocumentTemplate::client_relationship(),
-        &values,
-        Wrapping::Soap12,
-        Some(&signer),
-    )
-    .unwrap()
-    .message
+    let arc = format!("2.999.5851.8.{}", std::process::id());
+    kantakoe_integration::vendor_message(&arc, n, edit, &files.cert, &files.key).unwrap()
 }
 
 /// Runs `kantakoe args` and calls `on_line` with each stdout line as it comes (so a test can

@@ -7,7 +7,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use kantakoe::report::settings::EXAMPLE_SETTINGS;
@@ -207,7 +207,7 @@ print(json.dumps({
     'defects': [type(d).__name__ for d in msg.defects] + [type(d).__name__ for d in body.defects],
 }, ensure_ascii=False))
 "#;
-    let out = Command::new("python3")
+    let out = crate::support::python()
         .arg("-c")
         .arg(SCRIPT)
         .arg(path)
@@ -819,12 +819,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `python3 -m aiosmtpd` on 127.0.0.1 with `args`, `PYTHONPATH` = `pythonpath`, and
+/// Starts `python -m aiosmtpd` (the test venv's) on 127.0.0.1 with `args`, `PYTHONPATH` = `pythonpath`, and
 /// waits until it accepts connections.
 fn start_aiosmtpd(pythonpath: &Path, args: &[&str]) -> SmtpServer {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new("python3")
+    let child = crate::support::python()
         .args(["-m", "aiosmtpd", "-n", "-l", &listen])
         .args(args)
         .env("PYTHONPATH", pythonpath)
@@ -832,7 +832,7 @@ fn start_aiosmtpd(pythonpath: &Path, args: &[&str]) -> SmtpServer {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(pythonpath.join("aiosmtpd.log")).unwrap())
         .spawn()
-        .expect("python3 -m aiosmtpd starts (installed by .ci/run)");
+        .expect("python -m aiosmtpd starts (installed by tests/run)");
     let mut server = SmtpServer { child, port };
     let addr: SocketAddr = listen.parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

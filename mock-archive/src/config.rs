@@ -114,7 +114,7 @@ impl Database {
 }
 
 /// The bundled organisation fixture.
-pub const BUNDLED_ORGS: &str = include_str!("../../testcases/orgs.toml");
+pub const BUNDLED_ORGS: &str = include_str!("orgs.toml");
 
 /// The name the bundled fixture goes by in messages.
 pub const BUNDLED_ORGS_NAME: &str = "testcases/orgs.toml (bundled)";

@@ -13,6 +13,11 @@
 //! pipeline, the store, the view) is private: the only way in is HTTPS. What the archive and
 //! its clients agree on (format, signature, codes, fixture, rules) is the `kanta-profile`
 //! crate.
+//!
+//! A vendor's Rust test needs only this crate: [`TestPki::generate`] makes the test
+//! certificates in memory, [`MockArchiveBuilder::test_pki`] starts an archive with them, and
+//! the [`MockArchiveHandle`] answers what a test asserts on (a register holder's stored
+//! documents, the audit log, the last acknowledgement). `examples/vendor_test.rs` shows it whole.
 
 mod chain;
 pub mod config;
@@ -29,6 +34,7 @@ pub mod server;
 mod shared;
 #[allow(dead_code, unused_imports)]
 pub mod store;
+pub mod testpki;
 mod tls;
 pub mod view;
 
@@ -48,3 +54,4 @@ pub use server::{
 pub use store::{Checklist, ChecklistStep, Checkpoint, Confirmation};
 pub use tls::{TlsError, TlsPeer};
 pub use view::{COOKIE as VIEW_COOKIE, CSP as VIEW_CSP, FREE_WRONG_SIGN_INS, ViewError, ViewToken};
+pub use testpki::TestPki;

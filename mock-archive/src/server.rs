@@ -23,7 +23,8 @@ use crate::http::Listener;
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
 use crate::shared::Shared;
-use crate::store::Store;
+use crate::store::{AuditEntry, DocumentFilter, DocumentMeta, Store, StoreError, StoredDocument};
+use crate::testpki::TestPki;
 use crate::view::{View, ViewError, ViewToken};
 use crate::{http, tls};
 
@@ -70,6 +71,9 @@ pub enum StartError {
     },
 }
 
+/// How many audit entries [`MockArchiveHandle::audit`] returns at most.
+const AUDIT_LIMIT: u32 = 10_000;
+
 /// The mock archive. Start one with [`MockArchive::builder`].
 #[derive(Debug)]
 pub struct MockArchive;
@@ -79,6 +83,7 @@ impl MockArchive {
     pub fn builder() -> MockArchiveBuilder {
         MockArchiveBuilder {
             tls: None,
+            test_pki: None,
             listen: None,
             config: None,
             view_listen: None,
@@ -93,6 +98,7 @@ impl MockArchive {
 #[must_use = "a builder does nothing until .start().await"]
 pub struct MockArchiveBuilder {
     tls: Option<TlsFiles>,
+    test_pki: Option<TestPki>,
     listen: Option<SocketAddr>,
     config: Option<ArchiveConfig>,
     view_listen: Option<SocketAddr>,
@@ -109,6 +115,16 @@ impl MockArchiveBuilder {
     /// Uses these TLS files (e.g. DVV test certificates).
     pub fn tls(mut self, tls: TlsFiles) -> Self {
         self.tls = Some(tls);
+        self.test_pki = None;
+        self
+    }
+
+    /// Uses a test PKI made in memory ([`TestPki::generate`]): its server certificate, and its
+    /// CA for TLS clients and system signatures. (Its PEM files are written to a temporary
+    /// directory for the start and removed once the archive has read them.)
+    pub fn test_pki(mut self, pki: &TestPki) -> Self {
+        self.test_pki = Some(pki.clone());
+        self.tls = None;
         self
     }
 
@@ -148,10 +164,23 @@ impl MockArchiveBuilder {
     /// Binds and starts serving in the background; the returned handle stops the archive
     /// when dropped.
     pub async fn start(self) -> Result<MockArchiveHandle, StartError> {
-        let mut config = match (self.config, self.tls) {
-            (Some(config), _) => config,
-            (None, Some(tls)) => ArchiveConfig::new(tls),
-            (None, None) => ArchiveConfig::new(TlsFiles::from_pki_dir(".")),
+        // Lives until the archive has read the files (bind).
+        let mut pki_dir = None;
+        let mut config = match (self.config, self.tls, self.test_pki) {
+            (Some(config), _, _) => config,
+            (None, Some(tls), _) => ArchiveConfig::new(tls),
+            (None, None, Some(pki)) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("mock-archive-pki-")
+                    .tempdir()
+                    .map_err(|e| StartError::Setup(format!("a temporary directory: {e}")))?;
+                pki.write_pem_files(dir.path())
+                    .map_err(|e| StartError::Setup(e.to_string()))?;
+                let tls = TlsFiles::from_pki_dir(dir.path());
+                pki_dir = Some(dir);
+                ArchiveConfig::new(tls)
+            }
+            (None, None, None) => ArchiveConfig::new(TlsFiles::from_pki_dir(".")),
         };
         if let Some(listen) = self.listen {
             config.listen = listen;
@@ -171,6 +200,7 @@ impl MockArchiveBuilder {
             })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let bound = bind(config).await?;
+        drop(pki_dir);
         let addr = bound.addr;
         let view_addr = bound.view_addr;
         let shared = bound.shared.clone();
@@ -250,6 +280,44 @@ impl MockArchiveHandle {
             refused: c.refused(),
             evicted: c.evicted(),
         }
+    }
+
+    /// The stored documents of one register holder (organisation OID), newest first: what
+    /// the archivist would see, read straight from the store (no HTTP).
+    pub fn documents(&self, register_holder: &str) -> Result<Vec<DocumentMeta>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .documents(register_holder, &DocumentFilter::default())
+    }
+
+    /// One stored document version with its message and CDA bytes, if it is in this register
+    /// holder's register.
+    pub fn document(
+        &self,
+        register_holder: &str,
+        document_id: &str,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .document(register_holder, document_id)
+    }
+
+    /// The audit log of one register holder, newest first: every request that concerned it,
+    /// with its outcome and codes.
+    pub fn audit(&self, register_holder: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .audit(register_holder, AUDIT_LIMIT)
+    }
+
+    /// The last acknowledgement the archive answered, to any client and for any register
+    /// holder (including requests it could not attribute), as its audit entry: outcome
+    /// (`AA`/`AE`/`AR`), codes, message and document ids. `None` before the first request.
+    pub fn last_ack(&self) -> Result<Option<AuditEntry>, StoreError> {
+        Ok(self.shared.pipeline.store().audit_all(1)?.pop())
     }
 
     /// Stops accepting, lets open requests finish, and waits for the archive to stop.
