@@ -68,7 +68,15 @@ pub struct ArchiveConfig {
     /// The register holder whose one-time view token is made; `None`: one for each register
     /// holder with an archivist in the fixture.
     pub view_holder: Option<String>,
+    /// Where the validation service's plain-HTTP listener binds ([`crate::validation`]);
+    /// `None`: only on the message listener.
+    pub validation_listen: Option<SocketAddr>,
 }
+
+/// Where `mock-archive serve` puts the validation service unless told otherwise: loopback, any
+/// free port (the URL is printed at start).
+pub const DEFAULT_VALIDATION_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Where `mock-archive serve` puts the archivist view unless told otherwise: loopback, any
 /// free port (the address is printed at start).
@@ -116,6 +124,7 @@ impl ArchiveConfig {
             db: Database::Ephemeral,
             view_listen: None,
             view_holder: None,
+            validation_listen: None,
         }
     }
 }
@@ -151,6 +160,8 @@ pub struct RawConfig {
     pub view_listen: Option<String>,
     /// The register holder for the one-time view token.
     pub view_holder: Option<String>,
+    /// The validation service's plain-HTTP address, or `off`.
+    pub validation_listen: Option<String>,
 }
 
 /// A configuration that could not be made.
@@ -184,6 +195,11 @@ pub enum ConfigError {
     /// The view address is neither a socket address nor `off`.
     #[error("view listen address {0:?} is neither an address like 127.0.0.1:8444 nor `off`")]
     BadViewListen(String),
+    /// The validation address is neither a socket address nor `off`.
+    #[error(
+        "validation listen address {0:?} is neither an address like 127.0.0.1:8445 nor `off`"
+    )]
+    BadValidationListen(String),
 }
 
 impl RawConfig {
@@ -223,6 +239,7 @@ impl RawConfig {
             db: over.db.or(self.db),
             view_listen: over.view_listen.or(self.view_listen),
             view_holder: over.view_holder.or(self.view_holder),
+            validation_listen: over.validation_listen.or(self.validation_listen),
         }
     }
 
@@ -267,6 +284,14 @@ impl RawConfig {
             ),
         };
         config.view_holder = self.view_holder;
+        config.validation_listen = match self.validation_listen.as_deref().map(str::trim) {
+            None => Some(DEFAULT_VALIDATION_LISTEN),
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::BadValidationListen(addr.to_owned()))?,
+            ),
+        };
         Ok(config)
     }
 }

@@ -17,11 +17,12 @@ pub mod pipeline;
 pub mod server;
 pub mod store;
 mod tls;
+pub mod validation;
 pub mod view;
 
 /// The Kanta profile (format, signature, codes, fixture, rules), from the `kanta-profile` crate,
 /// under the names this crate has always used.
-pub use kanta_profile::{ack, cert, format, orgs, rules, signature};
+pub use kanta_profile::{ack, cert, format, orgs, rules, signature, validate};
 
 pub use config::{ArchiveConfig, TlsFiles};
 pub use server::{MockArchive, MockArchiveBuilder, MockArchiveHandle};

@@ -75,6 +75,7 @@ impl MockArchive {
             config: None,
             view_listen: None,
             view_holder: None,
+            validation_listen: None,
         }
     }
 }
@@ -88,6 +89,7 @@ pub struct MockArchiveBuilder {
     config: Option<ArchiveConfig>,
     view_listen: Option<SocketAddr>,
     view_holder: Option<String>,
+    validation_listen: Option<SocketAddr>,
 }
 
 impl MockArchiveBuilder {
@@ -122,6 +124,13 @@ impl MockArchiveBuilder {
         self
     }
 
+    /// Also serves the validation service ([`crate::validation`]) on this plain-HTTP address
+    /// (port 0: any free port). Off unless asked for; it is always on the message listener.
+    pub fn validation_listen(mut self, addr: SocketAddr) -> Self {
+        self.validation_listen = Some(addr);
+        self
+    }
+
     /// Uses a whole validated configuration (overrides `tls` and `listen`).
     pub fn config(mut self, config: ArchiveConfig) -> Self {
         self.config = Some(config);
@@ -145,6 +154,9 @@ impl MockArchiveBuilder {
         if let Some(holder) = self.view_holder {
             config.view_holder = Some(holder);
         }
+        if let Some(addr) = self.validation_listen {
+            config.validation_listen = Some(addr);
+        }
         let ca_pem =
             std::fs::read_to_string(&config.tls.client_ca).map_err(|e| tls::TlsError::Pem {
                 path: config.tls.client_ca.clone(),
@@ -155,6 +167,7 @@ impl MockArchiveBuilder {
         let bound = bind(config).await?;
         let addr = bound.addr;
         let view_addr = bound.view_addr;
+        let validation_addr = bound.validation_addr;
         let shared = bound.shared.clone();
         let task = tokio::spawn(bound.serve(async move {
             let mut rx = shutdown_rx;
@@ -164,6 +177,7 @@ impl MockArchiveBuilder {
         Ok(MockArchiveHandle {
             addr,
             view_addr,
+            validation_addr,
             ca_pem,
             shared,
             shutdown: shutdown_tx,
@@ -177,6 +191,7 @@ impl MockArchiveBuilder {
 pub struct MockArchiveHandle {
     addr: SocketAddr,
     view_addr: Option<SocketAddr>,
+    validation_addr: Option<SocketAddr>,
     ca_pem: String,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
@@ -211,6 +226,11 @@ impl MockArchiveHandle {
     pub fn view_url(&self) -> Option<String> {
         self.view_addr
             .map(|a| format!("https://localhost:{}", a.port()))
+    }
+
+    /// The validation service's URL on its plain-HTTP listener, when that is on.
+    pub fn validation_url(&self) -> Option<String> {
+        self.validation_addr.map(validation_url)
     }
 
     /// The view's one-time sign-in tokens, one per register holder (see [`crate::view`]);
@@ -249,11 +269,14 @@ pub struct Bound {
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     view: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+    validation: Option<TcpListener>,
     shared: Arc<Shared>,
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     /// The view listener's address, when it is on.
     pub view_addr: Option<SocketAddr>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
 }
 
 impl Bound {
@@ -262,6 +285,7 @@ impl Bound {
         Ready {
             addr: self.addr,
             view_addr: self.view_addr,
+            validation_addr: self.validation_addr,
             view_tokens: self
                 .shared
                 .view
@@ -281,6 +305,13 @@ pub struct Ready {
     pub view_addr: Option<SocketAddr>,
     /// The view's one-time tokens.
     pub view_tokens: Vec<ViewToken>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
+}
+
+/// The validation service's URL on a plain-HTTP listener at `addr`.
+pub fn validation_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{}", crate::validation::PATH)
 }
 
 async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
@@ -323,10 +354,18 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }
         None => (None, None, None),
     };
+    let (validation, validation_addr) = match config.validation_listen {
+        Some(addr) => {
+            let (listener, bound) = bind_addr(addr).await?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
     Ok(Bound {
         listener,
         acceptor: tls::acceptor(tls_config),
         view: view_listener,
+        validation,
         shared: Arc::new(Shared {
             config,
             pipeline,
@@ -335,6 +374,7 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }),
         addr,
         view_addr,
+        validation_addr,
     })
 }
 
@@ -371,9 +411,16 @@ impl Bound {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let (stop_tx, stop_rx) = watch::channel(false);
+        let validation_stop = stop_rx.clone();
         let view = async {
             if let Some((listener, acceptor)) = self.view {
                 serve_view(listener, acceptor, &self.shared, stop_rx, &graceful).await;
+            }
+        };
+        let validation = async {
+            if let Some(listener) = self.validation {
+                let shared = self.shared.clone();
+                crate::validation::serve(listener, shared, validation_stop, &graceful).await;
             }
         };
         let shutdown = async move {
@@ -387,7 +434,7 @@ impl Bound {
             shutdown,
             &graceful,
         );
-        tokio::join!(messages, view);
+        tokio::join!(messages, view, validation);
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()
