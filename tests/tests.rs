@@ -9,4 +9,5 @@ mod report;
 mod signature;
 mod support;
 mod transport;
+mod validation;
 mod view;

@@ -196,9 +196,7 @@ pub enum ConfigError {
     #[error("view listen address {0:?} is neither an address like 127.0.0.1:8444 nor `off`")]
     BadViewListen(String),
     /// The validation address is neither a socket address nor `off`.
-    #[error(
-        "validation listen address {0:?} is neither an address like 127.0.0.1:8445 nor `off`"
-    )]
+    #[error("validation listen address {0:?} is neither an address like 127.0.0.1:8445 nor `off`")]
     BadValidationListen(String),
 }
 

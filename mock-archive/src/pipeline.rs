@@ -22,8 +22,8 @@ use crate::format::codes;
 use crate::format::{self, Limits, Message, Wrapping};
 use crate::orgs::Registry;
 use crate::signature::VerifyOptions;
-use crate::validate;
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
+use crate::validate;
 
 /// A request as the HTTP layer hands it over.
 #[derive(Debug, Clone)]

@@ -93,9 +93,7 @@ pub fn answer(pipeline: &Pipeline, body: &[u8]) -> ValidationAnswer {
         }
     };
     if request.message_id.trim().is_empty() {
-        return ValidationAnswer::description(
-            "messageId on tyhjä (messageId is empty)",
-        );
+        return ValidationAnswer::description("messageId on tyhjä (messageId is empty)");
     }
     if !SERVICE_REQUESTS.contains(&request.palvelu_pyynto.as_str()) {
         return ValidationAnswer::description(&format!(
@@ -129,7 +127,10 @@ pub(crate) async fn route(req: Request<Incoming>, shared: &Arc<Shared>) -> Respo
             .unwrap_or_default(),
         });
     }
-    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
+    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             return to_response(ValidationAnswer::description(&format!(

@@ -91,11 +91,17 @@ fn values(n: u32, payment: &PaymentType) -> MessageValues {
 pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
     let payments = [
         ("self-paying", PaymentType::SelfPaying),
-        ("purchased-service", PaymentType::PurchasedService(organiser())),
+        (
+            "purchased-service",
+            PaymentType::PurchasedService(organiser()),
+        ),
         ("service-voucher", PaymentType::ServiceVoucher(organiser())),
     ];
     let templates = [
-        ("client-relationship", DocumentTemplate::client_relationship()),
+        (
+            "client-relationship",
+            DocumentTemplate::client_relationship(),
+        ),
         ("service-task", DocumentTemplate::service_task_document()),
     ];
     let mut out = Vec::new();
@@ -145,7 +151,8 @@ pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
         parent_version: 1,
         reason: ReplacementReason::Correction,
     });
-    replacement.narrative = "Asiakkuus alkanut 1.3.2026.\nPalvelu: kotihoito ja ateriapalvelu.".into();
+    replacement.narrative =
+        "Asiakkuus alkanut 1.3.2026.\nPalvelu: kotihoito ja ateriapalvelu.".into();
     push(
         format!("{n:02}-replacement-of-01"),
         "version 2 of example 01 (a correction)".into(),
@@ -222,11 +229,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// every PKI and time) replaced by a comment.
 pub fn readme_excerpt(cda: &[u8]) -> String {
     let text = String::from_utf8_lossy(cda);
-    let start = text.find("<hl7fi:signatureCollection");
-    let end_tag = "</hl7fi:signatureCollection>";
+    let start = text.find("<signatureCollection");
+    let end_tag = "</signatureCollection>";
     match (start, text.find(end_tag)) {
         (Some(s), Some(e)) => format!(
-            "{}<!-- hl7fi:signatureCollection: the system signature, made by your PKI -->{}",
+            "{}<!-- signatureCollection: the system signature, made with your test PKI -->{}",
             &text[..s],
             &text[e + end_tag.len()..]
         ),

@@ -141,9 +141,20 @@ pub fn validate_message(
 ) -> Vec<AckDetail> {
     let (message, problems) = format::read_message(body, limits);
     match message {
-        Some(message) => check(&message, problems, registry, signature, None).details,
+        Some(message) => without_connection(check(&message, problems, registry, signature, None)),
         None => problems.iter().map(format_detail).collect(),
     }
+}
+
+/// The problems of a check made without a connection: validation has no TLS peer, so the
+/// rule about the TLS client certificate's organisation (`ORG-TLS-NOT-SENDER`) is not part of
+/// it; every other problem is.
+fn without_connection(checked: Checked) -> Vec<AckDetail> {
+    checked
+        .details
+        .into_iter()
+        .filter(|d| d.code != AckCode::TlsNotSender)
+        .collect()
 }
 
 /// Reads a transport frame and a separate CDA document, the way Kanta's validation service
@@ -158,7 +169,9 @@ pub fn validate_parts(
     signature: &VerifyOptions,
 ) -> Vec<AckDetail> {
     match format::read_frame(frame, document, limits) {
-        (Some(message), problems) => check(&message, problems, registry, signature, None).details,
+        (Some(message), problems) => {
+            without_connection(check(&message, problems, registry, signature, None))
+        }
         (None, problems) => problems.iter().map(format_detail).collect(),
     }
 }
@@ -264,7 +277,10 @@ fn signature_code(code: SigCode) -> AckCode {
 
 /// The facts the rules judge, taken from the message and its CDA (the CDA wins where both
 /// carry a value; the consistency check has already reported any difference).
-pub fn submission(message: &Message, tls_organisation: Option<&str>) -> Result<Submission, &'static str> {
+pub fn submission(
+    message: &Message,
+    tls_organisation: Option<&str>,
+) -> Result<Submission, &'static str> {
     let cda = message.cda.as_ref().ok_or("a readable CDA document")?;
     let doc = &message.document;
     let interaction = if message.interaction == codes::INTERACTION_REPLACE.value {
@@ -400,7 +416,6 @@ pub fn parse_hl7_time(text: &str) -> Option<OffsetDateTime> {
     };
     Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -64,7 +64,11 @@ pub fn read_message(input: &[u8], limits: &Limits) -> (Option<Message>, Vec<Prob
 /// `<mimeEncode><DXS …/></mimeEncode>`): problems of the MIME part itself are dropped and the
 /// separate document is read in its place, its locations continuing the frame's `text`
 /// element, exactly as if it had travelled inside.
-pub fn read_frame(frame: &[u8], document: &[u8], limits: &Limits) -> (Option<Message>, Vec<Problem>) {
+pub fn read_frame(
+    frame: &[u8],
+    document: &[u8],
+    limits: &Limits,
+) -> (Option<Message>, Vec<Problem>) {
     let (message, problems) = read_message(frame, limits);
     let Some(mut message) = message else {
         return (None, problems);
@@ -72,7 +76,10 @@ pub fn read_frame(frame: &[u8], document: &[u8], limits: &Limits) -> (Option<Mes
     let text_path = format!("/{}/{}", message.interaction, TEXT_PATH);
     let in_mime_part = |p: &Problem| {
         p.location.starts_with(&text_path)
-            && !matches!(p.code, ProblemCode::MimeMediaType | ProblemCode::MissingField)
+            && !matches!(
+                p.code,
+                ProblemCode::MimeMediaType | ProblemCode::MissingField
+            )
     };
     let mut problems: Vec<Problem> = problems.into_iter().filter(|p| !in_mime_part(p)).collect();
     let (cda, cda_problems) = read_cda_at(document, limits, &text_path);
