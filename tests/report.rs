@@ -73,6 +73,8 @@ fn step(
         checkpoints: holder.map(|h| checkpoints(h, "1")).unwrap_or_default(),
         failures: Vec::new(),
         duration_ms: 12,
+        sent_by: kantakoe::results::Sender::YourSystem,
+        attempts: Vec::new(),
     }
 }
 
@@ -112,6 +114,7 @@ fn passed_run() -> RunResults {
         steps,
     }];
     RunResults {
+        schema_version: RESULTS_FORMAT,
         format: RESULTS_FORMAT,
         tool: "kantakoe 0.1.0".to_owned(),
         started_at: datetime!(2026-04-02 09:00:00 +03:00),
@@ -125,6 +128,7 @@ fn passed_run() -> RunResults {
         summary: Summary::of(&cases),
         cases,
         strays: Vec::new(),
+        stopped: None,
         confirmation: None,
     }
 }
@@ -152,6 +156,7 @@ fn failed_run() -> RunResults {
         message_id: Some("2.999.5851.8.99".to_owned()),
         document_id: None,
         outcome: "AR (MESSAGE-UNREADABLE)".to_owned(),
+        reason: String::new(),
     });
     run.summary = Summary::of(&run.cases);
     run
@@ -469,6 +474,7 @@ fn a_run_without_steps_or_with_a_false_summary_is_not_reported() {
         passed: 3,
         failed: 0,
         skipped: 0,
+        errors: 0,
     };
     forged.strays.clear();
     assert!(forged.all_passed() && !report::passed(&forged));

@@ -3,10 +3,12 @@
 
 mod archive;
 mod browser;
+mod environment;
 mod format;
 mod rehearse;
 mod report;
 mod signature;
+mod stranger;
 mod support;
 mod transport;
 mod validation;

@@ -16,6 +16,7 @@ fn preflight_for(archive_url: &str, identity: Option<Identity>) -> Preflight {
         ca: pki().ca(),
         identity,
         now: OffsetDateTime::now_utc(),
+        timeouts: Default::default(),
     }
 }
 

@@ -114,14 +114,16 @@ fn read_interop(name: &str) -> String {
 }
 
 /// The problems a careful reader expects in the public 2026 sample against our fixture and
-/// test CA: its signer's CA is not ours, and its organisations are not in our fixture.
+/// test CA: its signer's CA is not ours, and its organisations are not in our fixture (so
+/// neither is the signer's entitlement to sign for the service unit)
 /// (the client 200111A904P of the sample is not among the fixture's clients either).
 const PUBLIC_SAMPLE_DESCRIPTION: &str = concat!(
     "1: SIG-UNTRUSTED Allekirjoitusvarmenne ei ole luotetun varmentajan myöntämä (sijainti: //hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature): SIG_CERT_UNTRUSTED: signer certificate C=FI, ST=Finland, L=Vantaa, O=Vantaan ja Keravan hyvinvointialue, serialNumber=1.2.246.10.32213561.10.0, CN=Potilastietojärjestelmä (issuer C=FI, O=Digi- ja vaestotietovirasto TEST, OU=Sosiaali- ja terveydenhuollon testipalveluvarmenteet, CN=DVV TEST Social Welfare and Healthcare Service Certs - G3R) does not chain to a configured signature CA: no configured CA issued it; ",
-    "2: ORG-SENDER-UNKNOWN Sanoman lähettäjäorganisaatio on tuntematon (sijainti: /*/hl7:sender/hl7:device/hl7:id): sender 1.2.246.10.32213561.10.0 is not in the organisation register; ",
-    "3: ORG-UNIT-UNKNOWN Palveluyksikkö on tuntematon (sijainti: //hl7:ClinicalDocument/hl7:componentOf/hl7:encompassingEncounter/hl7:encounterParticipant[@typeCode='ADM']): service unit 1.2.246.10.1246109.10.2001213 is not in the organisation register; ",
-    "4: ORG-CUSTODIAN-UNKNOWN Rekisterinpitäjä (custodian) on tuntematon organisaatio (sijainti: //hl7:ClinicalDocument/hl7:custodian/hl7:assignedCustodian/hl7:representedCustodianOrganization/hl7:id): custodian 1.2.246.10.32213561.10.0 is not in the organisation register; ",
-    "5: R-NO-RELATIONSHIP Asiakkaalla ei ole palvelusuhdetta palveluntuottajaan (sijainti: //hl7:ClinicalDocument/hl7:recordTarget/hl7:patientRole/hl7:id): client 200111A904P has no service relationship with 1.2.246.10.32213561.10.0",
+    "2: SIG-NOT-ALLOWED Allekirjoittajan organisaatio ei saa allekirjoittaa tekijäorganisaation puolesta (sijainti: //hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature): SIG_SIGNER_NOT_ENTITLED: signer organisation 1.2.246.10.32213561.10.0 may not sign for author organisation 1.2.246.10.1246109.10.2001213: neither the same organisation nor a vendor registered for it; ",
+    "3: ORG-SENDER-UNKNOWN Sanoman lähettäjäorganisaatio on tuntematon (sijainti: /*/hl7:sender/hl7:device/hl7:id): sender 1.2.246.10.32213561.10.0 is not in the organisation register; ",
+    "4: ORG-UNIT-UNKNOWN Palveluyksikkö on tuntematon (sijainti: //hl7:ClinicalDocument/hl7:componentOf/hl7:encompassingEncounter/hl7:encounterParticipant[@typeCode='ADM']): service unit 1.2.246.10.1246109.10.2001213 is not in the organisation register; ",
+    "5: ORG-CUSTODIAN-UNKNOWN Rekisterinpitäjä (custodian) on tuntematon organisaatio (sijainti: //hl7:ClinicalDocument/hl7:custodian/hl7:assignedCustodian/hl7:representedCustodianOrganization/hl7:id): custodian 1.2.246.10.32213561.10.0 is not in the organisation register; ",
+    "6: R-NO-RELATIONSHIP Asiakkaalla ei ole palvelusuhdetta palveluntuottajaan (sijainti: //hl7:ClinicalDocument/hl7:recordTarget/hl7:patientRole/hl7:id): client 200111A904P has no service relationship with 1.2.246.10.32213561.10.0",
 );
 
 #[tokio::test]
@@ -298,5 +300,46 @@ fn mock_archive_serve_announces_the_validation_url_on_loopback() {
         url.starts_with("http://127.0.0.1:")
             && url.ends_with("/shark-validointi/validoi/asiakirja/tulos"),
         "{line}"
+    );
+}
+
+#[test]
+fn inspect_and_validate_show_the_archive_checks_of_a_whole_message() {
+    use kantakoe::compose::{self, Frame, ReplacementReason, UsageSituation};
+    let e = first_example();
+    let tampered = tamper_narrative(&String::from_utf8(e.cda).unwrap());
+    let frame = Frame {
+        message_id_root: "2.999.5851.2.1.10.99".into(),
+        message_id_extension: None,
+        creation_time: "20260301120000+0200".into(),
+        sender: "2.999.5851.2.1".into(),
+        usage_situation: UsageSituation::Own,
+        replacement_reason: ReplacementReason::Correction,
+    };
+    let message = compose::wrap_cda(tampered.as_bytes(), &frame, Wrapping::Bare).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.xml"), &message).unwrap();
+    let ca = pki().ca();
+    let run = |args: &[&str]| {
+        let out = support::kantakoe_cmd(dir.path())
+            .args(args)
+            .arg("--trust")
+            .arg(&ca)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, validated) = run(&["validate", "m.xml"]);
+    assert_eq!(code, Some(1), "{validated}");
+    let problem = "1. SIG-INVALID at //hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature\n   fi: Järjestelmäallekirjoitus ei ole eheä\n   en: the system signature does not verify\n";
+    assert!(
+        validated.starts_with(&format!("m.xml: 1 problem\n{problem}")),
+        "{validated}"
+    );
+    let (code, inspected) = run(&["inspect", "m.xml"]);
+    assert_eq!(code, Some(1), "{inspected}");
+    assert!(
+        inspected.contains(&format!("archive checks     1\n{problem}")),
+        "{inspected}"
     );
 }

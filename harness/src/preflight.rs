@@ -10,7 +10,7 @@ use mock_archive::cert::CertInfo;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::client::{ClientError, Identity, Target, TlsClient};
+use crate::client::{ClientError, Identity, Target, Timeouts, TlsClient};
 
 /// Certificates expiring sooner than this get a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -26,6 +26,8 @@ pub struct Preflight {
     pub identity: Option<Identity>,
     /// "Now", for expiry checks.
     pub now: OffsetDateTime,
+    /// How long to wait at each stage.
+    pub timeouts: Timeouts,
 }
 
 /// A certificate as the report shows it.
@@ -123,7 +125,7 @@ pub enum PreflightError {
 
 /// Runs the connection test.
 pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
-    let tls = TlsClient::new(&p.ca, p.identity.as_ref())?;
+    let tls = TlsClient::new(&p.ca, p.identity.as_ref())?.with_timeouts(p.timeouts);
     let client_info = tls
         .client_cert
         .as_deref()

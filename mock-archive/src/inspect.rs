@@ -9,6 +9,8 @@
 //!   and the CDA as stored;
 //! - `GET /inspect/audit` — the holder's audit log, newest first, each entry with its
 //!   sequence number `id` (increasing over the whole archive);
+//! - `GET /inspect/audit/<id>/request` — that entry's request as received (`content_type`,
+//!   `body_base64`), while the archive still keeps it in memory (the latest few hundred);
 //! - `PUT /inspect/checklist` — replaces the holder's deployment-test checklist (JSON
 //!   [`Checklist`]; every `document_id` must be in the holder's register, else `400` naming
 //!   them); confirmations are cleared;
@@ -92,12 +94,45 @@ pub fn answer_request(
             Ok(None) => Ok((404, error(&format!("no document {id} in the register of {holder}")))),
             Err(e) => Err(e),
         },
+        Some(("audit", id_request)) => Ok(request(pipeline, holder, id_request)),
         None if rest == "audit" => store
             .audit(holder, AUDIT_LIMIT)
             .map(|entries| (200, json!({ "register_holder": holder, "audit": entries.iter().map(audit).collect::<Vec<_>>() }))),
         _ => Ok((404, error(&format!("no such inspection path: {path}")))),
     };
     result.unwrap_or_else(|e| (500, error(&format!("the store could not answer: {e}"))))
+}
+
+/// `GET /inspect/audit/<id>/request`.
+fn request(pipeline: &Pipeline, holder: &str, id_request: &str) -> (u16, Value) {
+    use base64::Engine as _;
+    let Some(id) = id_request
+        .strip_suffix("/request")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return (
+            404,
+            error(&format!(
+                "no such inspection path: /inspect/audit/{id_request}"
+            )),
+        );
+    };
+    match pipeline.recent().get(id, holder) {
+        Some(kept) => (
+            200,
+            json!({
+                "id": id,
+                "content_type": kept.content_type,
+                "body_base64": base64::engine::general_purpose::STANDARD.encode(&kept.body),
+            }),
+        ),
+        None => (
+            404,
+            error(&format!(
+                "the request of audit entry {id} is not kept (only the latest requests of {holder}'s register are)"
+            )),
+        ),
+    }
 }
 
 fn checklist(pipeline: &Pipeline, method: &str, holder: &str, body: &[u8]) -> (u16, Value) {

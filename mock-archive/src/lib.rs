@@ -14,6 +14,7 @@ pub mod config;
 mod http;
 pub mod inspect;
 pub mod pipeline;
+pub mod recent;
 pub mod server;
 pub mod store;
 mod tls;

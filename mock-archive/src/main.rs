@@ -74,8 +74,11 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, and never when NO_COLOR is set.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOCK_ARCHIVE_LOG")
                 .unwrap_or_else(|_| "info".into()),

@@ -21,6 +21,7 @@ use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
 use crate::format::{self, Limits, Message, Wrapping};
 use crate::orgs::Registry;
+use crate::recent::{KeptRequest, RecentRequests};
 use crate::signature::VerifyOptions;
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
 use crate::validate;
@@ -58,6 +59,7 @@ pub struct Pipeline {
     signature: VerifyOptions,
     limits: Limits,
     ack_counter: AtomicU64,
+    recent: RecentRequests,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -83,6 +85,7 @@ impl Pipeline {
             signature,
             limits,
             ack_counter: AtomicU64::new(seed),
+            recent: RecentRequests::default(),
         }
     }
 
@@ -108,20 +111,21 @@ impl Pipeline {
         )
     }
 
+    /// The latest requests' bodies (for the inspection API).
+    pub fn recent(&self) -> &RecentRequests {
+        &self.recent
+    }
+
     /// Handles one message.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
-        let request_sha256 = store::request_hash(&incoming.body);
-        if let Err(fault) = check_content_type(incoming.content_type.as_deref()) {
-            return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    415,
-                    fault,
-                    AckCode::MessageUnreadable,
-                )
-                .await;
-        }
+        let media = match check_content_type(incoming.content_type.as_deref()) {
+            Ok(media) => media,
+            Err(fault) => {
+                return self
+                    .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                    .await;
+            }
+        };
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -130,23 +134,30 @@ impl Pipeline {
                 list.join("; ")
             );
             return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    400,
-                    reason,
-                    AckCode::MessageUnreadable,
-                )
+                .fault(&incoming, 400, reason, AckCode::MessageUnreadable)
                 .await;
         };
+        if let Err(fault) = check_envelope(media, message.wrapping) {
+            return self
+                .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                .await;
+        }
+        // A resend is the same HL7 message whatever wrapping carries it: hash the message
+        // element's bytes, once.
+        let message_digest =
+            store::message_digest(incoming.body.get(message.span.clone()).unwrap_or_default());
         let (action, holder) = self.judge(&message, problems, &incoming);
+        let kept_holder = match &action {
+            Action::Store { document, .. } => Some(document.register_holder.clone()),
+            Action::Refuse(_) => holder.clone(),
+        };
         let wrapping = message.wrapping;
         let ack_input = self.ack_input(&message, incoming.received_at);
         let request = Request {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
             message_id: message.id.as_ref().map(message_id),
-            request_sha256,
+            message_digest,
             register_holder: holder,
             action,
             acknowledge: Box::new(move |type_code, details| {
@@ -159,12 +170,20 @@ impl Pipeline {
             }),
         };
         match self.store.submit(request).await {
-            Ok(recorded) => Answer {
-                status: 200,
-                content_type: content_type_of(wrapping),
-                body: wrap(wrapping, &recorded.ack),
-                recorded: Some(recorded),
-            },
+            Ok(recorded) => {
+                self.recent.keep(KeptRequest {
+                    audit_id: recorded.audit_id,
+                    register_holder: kept_holder,
+                    content_type: incoming.content_type.clone(),
+                    body: incoming.body.clone(),
+                });
+                Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
+            }
             Err(err) => {
                 tracing::error!("storage failed: {err}");
                 Answer {
@@ -184,7 +203,6 @@ impl Pipeline {
     async fn fault(
         &self,
         incoming: &Incoming,
-        sha: [u8; 32],
         status: u16,
         reason: String,
         code: AckCode,
@@ -193,7 +211,7 @@ impl Pipeline {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
             message_id: None,
-            request_sha256: sha,
+            message_digest: [0; 16],
             register_holder: None,
             action: Action::Refuse(vec![AckDetail {
                 code,
@@ -253,7 +271,11 @@ impl Pipeline {
                 incoming.body.to_vec(),
                 cda_bytes.to_vec(),
             )
-            .with_description(Description::from_cda(cda, Some(&verification)))
+            .with_description(
+                Description::from_cda(cda, Some(&verification)).with_message_author(
+                    message.professional.as_ref().and_then(|p| p.name.as_ref()),
+                ),
+            )
         });
         (action, holder)
     }
@@ -284,9 +306,20 @@ fn message_id(id: &format::InstanceId) -> String {
     }
 }
 
-/// Accepts `text/xml` (SOAP 1.1), `application/soap+xml` (SOAP 1.2) and `application/xml`
-/// (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
-fn check_content_type(ct: Option<&str>) -> Result<(), String> {
+/// The media types a message may come as [conv: DESIGN §3.1].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `text/xml`: a SOAP 1.1 envelope.
+    Text,
+    /// `application/soap+xml`: a SOAP 1.2 envelope.
+    Soap,
+    /// `application/xml`: a bare HL7 V3 message.
+    Application,
+}
+
+/// The content-type stage, first part: accepts `text/xml` (SOAP 1.1), `application/soap+xml`
+/// (SOAP 1.2) and `application/xml` (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
+fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
     let media = ct.map(|c| {
         c.split(';')
             .next()
@@ -295,11 +328,35 @@ fn check_content_type(ct: Option<&str>) -> Result<(), String> {
             .to_ascii_lowercase()
     });
     match media.as_deref() {
-        Some("text/xml" | "application/soap+xml" | "application/xml") => Ok(()),
+        Some("text/xml") => Ok(Media::Text),
+        Some("application/soap+xml") => Ok(Media::Soap),
+        Some("application/xml") => Ok(Media::Application),
         Some(other) => Err(format!(
             "unsupported content type {other:?}: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         )),
         None => Err("no content type: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)".to_owned()),
+    }
+}
+
+/// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
+/// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
+/// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
+fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+    let sent = match media {
+        Media::Text => "text/xml",
+        Media::Soap => "application/soap+xml",
+        Media::Application => "application/xml",
+    };
+    match (wrapping, media) {
+        (Wrapping::Soap11, Media::Text) | (Wrapping::Soap12, Media::Soap) | (Wrapping::Bare, _) => {
+            Ok(())
+        }
+        (Wrapping::Soap11, _) => Err(format!(
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as {sent}: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        )),
+        (Wrapping::Soap12, _) => Err(format!(
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as {sent}: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        )),
     }
 }
 
@@ -350,12 +407,36 @@ mod tests {
 
     #[test]
     fn content_types_are_named_in_the_refusal() {
-        assert!(check_content_type(Some("text/xml; charset=utf-8")).is_ok());
-        assert!(check_content_type(Some("Application/SOAP+xml")).is_ok());
+        assert_eq!(
+            check_content_type(Some("text/xml; charset=utf-8")),
+            Ok(Media::Text)
+        );
+        assert_eq!(
+            check_content_type(Some("Application/SOAP+xml")),
+            Ok(Media::Soap)
+        );
         assert_eq!(
             check_content_type(Some("application/json")).unwrap_err(),
             "unsupported content type \"application/json\": send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         );
+    }
+
+    #[test]
+    fn each_envelope_goes_with_its_own_content_type() {
+        assert_eq!(check_envelope(Media::Text, Wrapping::Soap11), Ok(()));
+        assert_eq!(check_envelope(Media::Soap, Wrapping::Soap12), Ok(()));
+        for media in [Media::Text, Media::Soap, Media::Application] {
+            assert_eq!(check_envelope(media, Wrapping::Bare), Ok(()));
+        }
+        assert_eq!(
+            check_envelope(Media::Soap, Wrapping::Soap11).unwrap_err(),
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as application/soap+xml: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        );
+        assert_eq!(
+            check_envelope(Media::Text, Wrapping::Soap12).unwrap_err(),
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as text/xml: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        );
+        assert!(check_envelope(Media::Application, Wrapping::Soap11).is_err());
     }
 
     #[test]

@@ -75,6 +75,14 @@ pub struct Args {
     /// The HTTP path messages are posted to.
     #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
+    /// SUT mode: save each judged submission of your system (its bytes, step and verdict) as a
+    /// test case, DIR/case.toml, that `rehearse --case DIR/case.toml --pki <same PKI>` replays
+    /// verbatim with the reference client.
+    #[arg(long, value_name = "DIR", requires = "sut")]
+    pub record: Option<PathBuf>,
+    /// How long the harness waits for the archive.
+    #[command(flatten)]
+    pub timeouts: super::TimeoutArgs,
 }
 
 /// Runs `kantakoe rehearse`.
@@ -118,7 +126,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let outcome = report::write_after_run(&results, &options)?;
     println!("{outcome}");
+    if let Some(dir) = &args.record {
+        println!(
+            "recorded: {} (replay: kantakoe rehearse --case {})",
+            dir.display(),
+            dir.join(rehearse::record::CASE_FILE).display()
+        );
+    }
     Ok(match outcome {
+        // The environment failed: not the vendor's fault, and not a verdict on its system.
+        _ if results.environment_failed() => ExitCode::from(2),
         ReportOutcome::Draft { .. } if results.all_passed() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
@@ -191,15 +208,37 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         mode: if args.sut { Mode::Sut } else { Mode::Reference },
         step_timeout: Duration::from_secs(args.step_timeout),
         message_path: args.message_path.clone(),
+        timeouts: args.timeouts.timeouts(),
+        record: args.record.clone(),
     };
+    // Every mode checks the archive before the first step: a run never starts against
+    // nothing, and a negative step never passes because nothing answered.
+    rehearse::check_archive(&setup)
+        .await
+        .map_err(|e| anyhow::anyhow!("no step was run: {e}"))?;
+    if args.sut {
+        let plan = rehearse::plan::document(&setup, cases);
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot make {}", args.out.display()))?;
+        let path = args.out.join(rehearse::plan::PLAN_FILE);
+        std::fs::write(&path, &plan).with_context(|| format!("cannot write {}", path.display()))?;
+        print!(
+            "{}",
+            rehearse::plan::render(&setup, cases, rehearse::plan::Lang::En)
+        );
+        println!(
+            "\nthe plan in Finnish, Swedish and English / suunnitelma / planen: {}\n",
+            path.display()
+        );
+        let _ = std::io::stdout().flush();
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut watch =
-        |event: Event<'_>| {
-            match event {
+    let mut watch = |event: Event<'_>| {
+        match event {
         Event::Started { steps } => bar.set_length(steps as u64),
         Event::StepStarted { case, step } => bar.set_message(format!("{} / {}", case.id, step.id)),
         Event::Waiting {
@@ -207,7 +246,6 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             step,
             timeout,
         } => bar.suspend(|| {
-            let instruction = step.instruction.as_ref();
             println!(
                 ">> {} / {}: järjestelmäsi vuoro, odotetaan {} s / ditt systems tur, väntar {} s",
                 case.id,
@@ -215,45 +253,91 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
                 timeout.as_secs(),
                 timeout.as_secs()
             );
-            if let Some(i) = instruction {
+            if let Some(i) = &step.instruction {
                 println!("   fi: {}", i.fi);
                 println!("   sv: {}", i.sv);
             }
             let _ = std::io::stdout().flush();
         }),
+        Event::Countdown { left } => {
+            let secs = left.as_secs();
+            bar.set_message(format!("waiting for your system: {secs} s left"));
+            if secs > 0 && secs % 10 == 0 {
+                bar.suspend(|| {
+                    println!("   … {secs} s left");
+                    let _ = std::io::stdout().flush();
+                });
+            }
+        }
+        Event::Attempt {
+            case,
+            step,
+            failure,
+            left,
+        } => bar.suspend(|| {
+            println!(
+                "   {} / {}: your system's submission did not pass: {failure}; waiting {} s more for a corrected resend",
+                case.id,
+                step.id,
+                left.as_secs()
+            );
+            let _ = std::io::stdout().flush();
+        }),
         Event::Stray(stray) => bar.suspend(|| {
             println!(
-                "!! a submission arrived that matches no step: message {} (document {}): {}",
+                "!! a submission arrived that matches no step: message {} (document {}): {}; {}",
                 stray.message_id.as_deref().unwrap_or("?"),
                 stray.document_id.as_deref().unwrap_or("?"),
-                stray.outcome
+                stray.outcome,
+                stray.reason
             );
             let _ = std::io::stdout().flush();
         }),
         Event::StepDone { case, result } => {
+            let why = result
+                .failures
+                .first()
+                .map(|f| format!(": {f}"))
+                .unwrap_or_default();
             if args.sut {
                 bar.suspend(|| {
-                    println!("   {} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    println!(
+                        "   {} / {}: {}{why}",
+                        case.id,
+                        result.id,
+                        result.outcome.as_str()
+                    );
                     let _ = std::io::stdout().flush();
                 });
             } else if result.outcome != Outcome::Passed {
                 bar.suspend(|| {
-                    eprintln!("{} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    eprintln!("{} / {}: {}{why}", case.id, result.id, result.outcome.as_str());
                 });
             }
             bar.inc(1);
         }
     }
-        };
+    };
     let mut results = rehearse::run(&setup, cases, &mut watch).await?;
     bar.finish_and_clear();
-    print!("{}", output::table(&results));
+    print!("{}", output::table(&results, table_width()));
     if let Some((archive, _)) = &_embedded
         && args.serve
     {
         results.confirmation = serve(&setup, cases, &results, archive).await?;
     }
     Ok(results)
+}
+
+/// The width to fit the results table to: the terminal's, else `COLUMNS`, else none.
+fn table_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    if term.is_term()
+        && let Some((_, cols)) = term.size_checked()
+    {
+        return Some(cols as usize);
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
 }
 
 /// `--serve`: puts the checklists into the archive, shows where to look, waits for Ctrl-C

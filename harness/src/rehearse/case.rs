@@ -106,6 +106,17 @@ pub enum Action {
         /// The expected answer.
         expect: Expect,
     },
+    /// Sends a recorded message verbatim (`[step.replay]`, written by `rehearse --record`).
+    Replay {
+        /// The message bytes.
+        message: Vec<u8>,
+        /// Its `Content-Type`.
+        content_type: String,
+        /// The TLS client certificate's PKI role.
+        tls: Role,
+        /// The expected answer.
+        expect: Expect,
+    },
 }
 
 /// The expected acknowledgement.
@@ -334,6 +345,7 @@ struct RawStep {
     timeout_seconds: Option<u64>,
     connect: Option<RawConnect>,
     submit: Option<RawSubmit>,
+    replay: Option<RawReplay>,
     expect: Option<RawExpect>,
     #[serde(default)]
     check: Vec<RawCheck>,
@@ -341,6 +353,15 @@ struct RawStep {
 
 fn reference() -> StepActor {
     StepActor::Reference
+}
+
+/// A recorded message, sent verbatim (`kantakoe rehearse --sut --record`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReplay {
+    message_base64: String,
+    content_type: String,
+    tls: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -547,6 +568,38 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
             }
         };
         let action = match (&s.connect, &s.submit) {
+            (None, None) if s.replay.is_some() => {
+                let r = s.replay.as_ref().expect("matched");
+                let tls = r
+                    .tls
+                    .as_deref()
+                    .map_or(Ok(d_tls), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_tls
+                    });
+                use base64::Engine as _;
+                let message = base64::engine::general_purpose::STANDARD
+                    .decode(r.message_base64.trim())
+                    .unwrap_or_else(|e| {
+                        p(format!("replay.message_base64 is not base64: {e}"));
+                        Vec::new()
+                    });
+                let expect = expect_ack(&s.expect, &mut p);
+                Some(Action::Replay {
+                    message,
+                    content_type: r.content_type.clone(),
+                    tls,
+                    expect,
+                })
+            }
+            (_, _) if s.replay.is_some() => {
+                p(
+                    "[step.replay] stands alone: no [step.connect] or [step.submit] beside it"
+                        .to_owned(),
+                );
+                None
+            }
             (Some(_), Some(_)) => {
                 p("a step has either [step.connect] or [step.submit], not both".to_owned());
                 None
@@ -719,7 +772,7 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 })
             }
         };
-        let stores = matches!(action, Some(Action::Submit { .. }));
+        let stores = matches!(action, Some(Action::Submit { .. } | Action::Replay { .. }));
         let mut checks = Vec::new();
         for c in &s.check {
             let document = c.document.clone().unwrap_or_else(|| id.clone());

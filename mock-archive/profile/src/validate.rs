@@ -105,7 +105,8 @@ pub fn check(
     }
     details.extend(format::check_consistency(message).iter().map(format_detail));
     let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
-    let verification = sigverify::verify(cda_bytes, signature);
+    let author = author_organisation(registry, message);
+    let verification = sigverify::verify_for(cda_bytes, signature, author.as_deref());
     details.extend(verification.problems.iter().map(|p| AckDetail {
         code: signature_code(p.code),
         location: Some(SIGNATURE_XPATH.to_owned()),
@@ -129,6 +130,18 @@ pub fn check(
         submission: Some(submission),
         verification: Some(verification),
     }
+}
+
+/// The author organisation the signer must be entitled for when no CDA author names one
+/// (DESIGN §2 "Who may sign"): the owner of the service unit
+/// (`encounterParticipant[@typeCode='ADM']`) as the fixture knows it, else the message-level
+/// `authorOrPerformer`'s organisation. Never the custodian.
+fn author_organisation(registry: &Registry, message: &Message) -> Option<String> {
+    let root =
+        |o: Option<&format::Organisation>| o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone());
+    let unit = root(message.cda.as_ref().and_then(|c| c.service_unit.as_ref()));
+    unit.and_then(|u| registry.service_unit_owner(&u).map(|o| o.oid.clone()))
+        .or_else(|| root(message.service_unit.as_ref()))
 }
 
 /// Reads a whole message (the CDA inside its MIME part) and checks it. A body that is not a
