@@ -367,4 +367,30 @@ mod tests {
             "view listen address \"localhost\" is neither an address like 127.0.0.1:8444 nor `off`"
         );
     }
+
+    #[test]
+    fn validation_listen_is_loopback_by_default_and_off_or_an_address_when_asked() {
+        let base = || RawConfig {
+            pki: Some("/p".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            base().validate().unwrap().validation_listen,
+            Some(DEFAULT_VALIDATION_LISTEN)
+        );
+        assert!(DEFAULT_VALIDATION_LISTEN.ip().is_loopback());
+        let off = RawConfig {
+            validation_listen: Some("off".into()),
+            ..base()
+        };
+        assert_eq!(off.validate().unwrap().validation_listen, None);
+        let bad = RawConfig {
+            validation_listen: Some("anywhere".into()),
+            ..base()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "validation listen address \"anywhere\" is neither an address like 127.0.0.1:8445 nor `off`"
+        );
+    }
 }
