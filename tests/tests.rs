@@ -15,4 +15,5 @@ mod support;
 mod swedish;
 mod terminal;
 mod transport;
+mod validation;
 mod view;

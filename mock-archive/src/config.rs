@@ -86,7 +86,15 @@ pub struct ArchiveConfig {
     /// in to the archivist view; off by default, so that only the one-time tokens printed at
     /// start do. (The inspection API, behind mutual TLS, always takes them.)
     pub fixture_tokens: bool,
+    /// Where the validation service's plain-HTTP listener binds ([`crate::validation`]);
+    /// `None`: only on the message listener.
+    pub validation_listen: Option<SocketAddr>,
 }
+
+/// Where `mock-archive serve` puts the validation service unless told otherwise: loopback, any
+/// free port (the URL is printed at start).
+pub const DEFAULT_VALIDATION_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Where `mock-archive serve` puts the archivist view unless told otherwise: loopback, any
 /// free port (the address is printed at start).
@@ -140,6 +148,7 @@ impl ArchiveConfig {
             view_listen: None,
             view_holder: None,
             fixture_tokens: false,
+            validation_listen: None,
         }
     }
 }
@@ -187,6 +196,8 @@ pub struct RawConfig {
     pub view_holder: Option<String>,
     /// Whether the fixture's archivist tokens sign in to the view.
     pub fixture_tokens: Option<bool>,
+    /// The validation service's plain-HTTP address, or `off`.
+    pub validation_listen: Option<String>,
 }
 
 /// A configuration that could not be made.
@@ -223,6 +234,9 @@ pub enum ConfigError {
     /// The view address is neither a socket address nor `off`.
     #[error("view listen address {0:?} is neither an address like 127.0.0.1:8444 nor `off`")]
     BadViewListen(String),
+    /// The validation address is neither a socket address nor `off`.
+    #[error("validation listen address {0:?} is neither an address like 127.0.0.1:8445 nor `off`")]
+    BadValidationListen(String),
 }
 
 impl RawConfig {
@@ -268,6 +282,7 @@ impl RawConfig {
             view_listen: over.view_listen.or(self.view_listen),
             view_holder: over.view_holder.or(self.view_holder),
             fixture_tokens: over.fixture_tokens.or(self.fixture_tokens),
+            validation_listen: over.validation_listen.or(self.validation_listen),
         }
     }
 
@@ -340,6 +355,14 @@ impl RawConfig {
             ),
         };
         config.view_holder = self.view_holder;
+        config.validation_listen = match self.validation_listen.as_deref().map(str::trim) {
+            None => Some(DEFAULT_VALIDATION_LISTEN),
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::BadValidationListen(addr.to_owned()))?,
+            ),
+        };
         Ok(config)
     }
 }
@@ -458,6 +481,32 @@ mod tests {
         assert_eq!(
             raw.validate().unwrap_err().to_string(),
             "view listen address \"localhost\" is neither an address like 127.0.0.1:8444 nor `off`"
+        );
+    }
+
+    #[test]
+    fn validation_listen_is_loopback_by_default_and_off_or_an_address_when_asked() {
+        let base = || RawConfig {
+            pki: Some("/p".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            base().validate().unwrap().validation_listen,
+            Some(DEFAULT_VALIDATION_LISTEN)
+        );
+        assert!(DEFAULT_VALIDATION_LISTEN.ip().is_loopback());
+        let off = RawConfig {
+            validation_listen: Some("off".into()),
+            ..base()
+        };
+        assert_eq!(off.validate().unwrap().validation_listen, None);
+        let bad = RawConfig {
+            validation_listen: Some("anywhere".into()),
+            ..base()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "validation listen address \"anywhere\" is neither an address like 127.0.0.1:8445 nor `off`"
         );
     }
 }

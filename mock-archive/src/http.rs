@@ -282,6 +282,9 @@ async fn route(
             _ => text(StatusCode::METHOD_NOT_ALLOWED, "use GET /health\n"),
         };
     }
+    if path == crate::validation::PATH {
+        return crate::validation::route(req, shared).await;
+    }
     if path.starts_with(inspect::PREFIX) {
         let authorization = req
             .headers()

@@ -36,12 +36,13 @@ mod shared;
 pub mod store;
 pub mod testpki;
 mod tls;
+pub mod validation;
 pub mod view;
 
 pub use chain::error_chain;
 /// The Kanta profile (format, signature, codes, fixture, rules), from the `kanta-profile` crate,
 /// under the names this crate has always used.
-pub use kanta_profile::{ack, cert, format, orgs, rules, signature};
+pub use kanta_profile::{ack, cert, format, orgs, rules, signature, validate};
 
 pub use config::{
     ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, ConfigError, DEFAULT_DB, DEFAULT_MESSAGE_PATH,

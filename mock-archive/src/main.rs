@@ -68,6 +68,11 @@ struct ServeArgs {
     /// tokens printed at start. Off by default. The inspection API takes them regardless.
     #[arg(long)]
     fixture_tokens: bool,
+    /// The validation service's plain-HTTP listen address (Kanta's validation service shape,
+    /// nothing stored), or `off`. Default 127.0.0.1:0 (any free port; its URL is printed at
+    /// start). Give a non-loopback address only if other machines must reach it.
+    #[arg(long, value_name = "ADDR|off")]
+    validation_listen: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -124,6 +129,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         view_listen: args.view_listen,
         view_holder: args.view_holder,
         fixture_tokens: args.fixture_tokens.then_some(true),
+        validation_listen: args.validation_listen,
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;
@@ -149,6 +155,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
                 "view": view,
+                "validation": ready.validation_addr.map(|a| serde_json::json!({
+                    "url": mock_archive::server::validation_url(a),
+                })),
             })
         );
         if let Some(view_addr) = ready.view_addr {

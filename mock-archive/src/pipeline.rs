@@ -19,12 +19,12 @@ use time::OffsetDateTime;
 
 use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
-use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
+use crate::format::{self, Limits, Message, Wrapping};
 use crate::orgs::Registry;
 use crate::recent::{KeptRequest, RecentRequests};
-use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
-use crate::signature::{self as sigverify, Entitlement, VerifyOptions};
+use crate::signature::VerifyOptions;
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
+use crate::validate;
 
 /// Logs one line per message (the `mock-archive` terminal's record of what happened): the
 /// peer organisation of the TLS certificate, the message id, the verdict and its codes.
@@ -48,9 +48,6 @@ fn log_message(
         }
     );
 }
-
-/// Where signature problems are located.
-const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
 
 /// A request as the HTTP layer hands it over.
 #[derive(Debug, Clone)]
@@ -103,19 +100,7 @@ impl Pipeline {
         signature_cas: Vec<Vec<u8>>,
         limits: Limits,
     ) -> Self {
-        let reg = registry.clone();
-        let entitlement = Entitlement::Custom(Arc::new(move |signer: &str, author: &str| {
-            // The signer's own organisation, one of its service units, or a vendor registered
-            // as acting for the organisation (or for the unit's owner).
-            reg.may_connect_for(signer, author)
-                || reg
-                    .service_unit_owner(author)
-                    .is_some_and(|owner| reg.may_connect_for(signer, &owner.oid))
-        }));
-        let signature = VerifyOptions {
-            entitlement,
-            ..VerifyOptions::with_cas(signature_cas)
-        };
+        let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
             registry,
@@ -135,6 +120,18 @@ impl Pipeline {
     /// The organisation registry.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The validation service's check of a frame and a separate CDA ([`validate::validate_parts`]
+    /// with this archive's fixture, signature trust and limits): every problem, nothing stored.
+    pub fn validate_parts(&self, frame: &[u8], document: &[u8]) -> Vec<AckDetail> {
+        validate::validate_parts(
+            frame,
+            document,
+            &self.limits,
+            &self.registry,
+            &self.signature,
+        )
     }
 
     /// The latest requests' bodies (for the inspection API).
@@ -272,69 +269,29 @@ impl Pipeline {
         }
     }
 
-    /// Every check that needs no database: reading problems, consistency, signature, rules.
-    /// Returns what to do and the register holder concerned.
+    /// Every check that needs no database ([`validate::check`], shared with the validation
+    /// service), then the verdict. Returns what to do and the register holder concerned.
     fn judge(
         &self,
         message: &Message,
         problems: Vec<format::Problem>,
         incoming: &Incoming,
     ) -> (Action, Option<String>) {
-        let cda = message.cda.as_ref();
-        let holder = cda
-            .and_then(|c| c.custodian.as_ref())
-            .or(message.document.custodian.as_ref())
-            .and_then(|o| o.id.as_ref())
-            .map(|id| id.root.clone());
-        let patient = message.interaction == codes::INTERACTION_PATIENT_STORE.value
-            || message.interaction == codes::INTERACTION_PATIENT_REPLACE.value;
-        if patient {
-            // R6 first and alone: a patient-archive message is in the wrong repository, whatever
-            // else is in it.
-            let detail = AckDetail {
-                code: AckCode::WrongRepository,
-                location: Some(rules::xpath::INTERACTION.to_owned()),
-                detail: format!(
-                    "{} is a patient data repository interaction; this is the social welfare client data repository",
-                    message.interaction
-                ),
-            };
-            return (Action::Refuse(vec![detail]), holder);
-        }
-        // Identity codes are judged by the rules (once, with their own codes).
-        let mut details: Vec<AckDetail> = problems
-            .iter()
-            .filter(|p| !is_identity_problem(p.code))
-            .map(format_detail)
-            .collect();
-        if details
-            .iter()
-            .any(|d| d.code.severity() == ack::Severity::Unreadable)
-        {
-            return (Action::Refuse(details), holder);
-        }
-        details.extend(format::check_consistency(message).iter().map(format_detail));
-        let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
-        let author = self.author_organisation(message);
-        let verification = sigverify::verify_for(cda_bytes, &self.signature, author.as_deref());
-        details.extend(verification.problems.iter().map(|p| AckDetail {
-            code: AckCode::for_signature(p.code),
-            location: Some(SIGNATURE_XPATH.to_owned()),
-            detail: p.message.clone(),
-        }));
-        let submission = match submission(message, incoming) {
-            Ok(s) => s,
-            Err(missing) => {
-                details.push(AckDetail {
-                    code: AckCode::MissingElement,
-                    location: None,
-                    detail: format!("the message lacks {missing}"),
-                });
-                return (Action::Refuse(details), holder);
-            }
+        let checked = validate::check(
+            message,
+            problems,
+            &self.registry,
+            &self.signature,
+            incoming.tls_organisation.as_deref(),
+        );
+        let holder = checked.holder;
+        let (Some(submission), Some(verification)) = (checked.submission, checked.verification)
+        else {
+            return (Action::Refuse(checked.details), holder);
         };
-        details.extend(rules::check(&self.registry, &submission));
-        let action = Action::decide(details, || {
+        let cda = message.cda.as_ref();
+        let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
+        let action = Action::decide(checked.details, || {
             let author = message
                 .professional
                 .as_ref()
@@ -361,19 +318,6 @@ impl Pipeline {
         (action, holder)
     }
 
-    /// The author organisation the signer must be entitled for when no CDA author names one
-    /// (DESIGN §2 "Who may sign"): the owner of the service unit
-    /// (`encounterParticipant[@typeCode='ADM']`) as the fixture knows it, else the message-level
-    /// `authorOrPerformer`'s organisation. Never the custodian.
-    fn author_organisation(&self, message: &Message) -> Option<String> {
-        let root = |o: Option<&format::Organisation>| {
-            o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone())
-        };
-        let unit = root(message.cda.as_ref().and_then(|c| c.service_unit.as_ref()));
-        unit.and_then(|u| self.registry.service_unit_owner(&u).map(|o| o.oid.clone()))
-            .or_else(|| root(message.service_unit.as_ref()))
-    }
-
     fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
         let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
         AckInput {
@@ -398,195 +342,6 @@ fn message_id(id: &format::InstanceId) -> String {
         Some(ext) => format!("{}^{ext}", id.root),
         None => id.root.clone(),
     }
-}
-
-fn is_identity_problem(code: ProblemCode) -> bool {
-    matches!(
-        code,
-        ProblemCode::HetuFormat
-            | ProblemCode::HetuCenturySign
-            | ProblemCode::HetuDate
-            | ProblemCode::HetuIndividualNumber
-            | ProblemCode::HetuCheckCharacter
-            | ProblemCode::HetuNotTest
-    )
-}
-
-/// The acknowledgement code for a reading or consistency problem; the detail keeps the
-/// reader's own code so nothing is lost.
-fn format_detail(p: &format::Problem) -> AckDetail {
-    use ProblemCode as P;
-    let code = match p.code {
-        P::UnknownInteraction | P::WrongDocumentKind => AckCode::UnknownInteraction,
-        P::MissingField => AckCode::MissingElement,
-        P::MimeMissing
-        | P::MimeMediaType
-        | P::MimeHeader
-        | P::MimeBoundary
-        | P::MimePartCount
-        | P::MimeContentType
-        | P::MimeTransferEncoding
-        | P::MimeContentIdMissing
-        | P::MimeContentIdMismatch
-        | P::CdaNoLocalHeader
-        | P::CdaNoBody
-        | P::CdaBodyId
-        | P::CdaNarrative => AckCode::CdaUnreadable,
-        P::MetadataMismatch | P::InteractionMismatch | P::Replacement | P::NewDocumentVersion => {
-            AckCode::MetadataMismatch
-        }
-        P::HetuNotTest => AckCode::IdentityCodeNotTest,
-        P::HetuFormat
-        | P::HetuCenturySign
-        | P::HetuDate
-        | P::HetuIndividualNumber
-        | P::HetuCheckCharacter => AckCode::IdentityCodeInvalid,
-        _ => AckCode::MessageUnreadable,
-    };
-    AckDetail {
-        code,
-        location: Some(p.location.clone()),
-        detail: format!("{}: {}", p.code.as_str(), p.message),
-    }
-}
-
-/// The facts the rules judge, taken from the message and its CDA (the CDA wins where both
-/// carry a value; the consistency check has already reported any difference).
-fn submission(message: &Message, incoming: &Incoming) -> Result<Submission, &'static str> {
-    let cda = message.cda.as_ref().ok_or("a readable CDA document")?;
-    let doc = &message.document;
-    let interaction = if message.interaction == codes::INTERACTION_REPLACE.value {
-        Interaction::Replace
-    } else {
-        Interaction::Store
-    };
-    let register = doc
-        .register
-        .as_ref()
-        .or(cda.code.as_ref())
-        .ok_or("clinicalDocument/code (the register)")?;
-    let root =
-        |o: Option<&format::Organisation>| o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone());
-    let service_unit = root(message.service_unit.as_ref())
-        .or_else(|| root(cda.service_unit.as_ref()))
-        .ok_or("the service unit (authorOrPerformer/representedOrganization)")?;
-    let sender = message
-        .sender
-        .as_ref()
-        .map(|id| id.root.clone())
-        .ok_or("sender/device/id")?;
-    let custodian = root(cda.custodian.as_ref())
-        .or_else(|| root(doc.custodian.as_ref()))
-        .ok_or("custodian")?;
-    let organiser = root(cda.header.as_ref().and_then(|h| h.organiser.as_ref()));
-    let usage_situation = match &message.usage_situation {
-        None => UsageSituation::Absent,
-        Some(c) if c.is(&codes::USAGE_OWN) => UsageSituation::OwnUse,
-        Some(c) if c.is(&codes::USAGE_REGISTER_USAGE_RIGHT) => UsageSituation::UsageRight,
-        Some(c) => UsageSituation::Other(c.code.clone()),
-    };
-    let client = cda
-        .record_target
-        .as_ref()
-        .or(doc.record_target.as_ref())
-        .and_then(|p| p.id.as_ref())
-        .and_then(|id| id.extension.clone())
-        .ok_or("recordTarget id (the client's identity code)")?;
-    let effective = cda
-        .effective_time
-        .as_deref()
-        .or(doc.effective_time.as_deref())
-        .ok_or("effectiveTime")?;
-    let effective_time = parse_hl7_time(effective).ok_or("a valid effectiveTime")?;
-    let document_id = cda
-        .id
-        .as_ref()
-        .or(doc.id.as_ref())
-        .map(|id| id.root.clone())
-        .ok_or("document id")?;
-    let set_id = cda
-        .set_id
-        .as_ref()
-        .or(doc.set_id.as_ref())
-        .map(|id| id.root.clone())
-        .ok_or("setId")?;
-    let version = cda
-        .version_number
-        .or(doc.version_number)
-        .ok_or("versionNumber")?;
-    let replaces = cda
-        .replaces
-        .as_ref()
-        .or(doc.replaces.as_ref())
-        .and_then(|r| r.id.as_ref())
-        .map(|id| Replaces {
-            document_id: id.root.clone(),
-            reason: match &doc.replacement_reason {
-                Some(c) if c.is(&codes::REPLACEMENT_CORRECTION) => ReplaceReason::Correction,
-                Some(c) if c.is(&codes::REPLACEMENT_INVALIDATION) => ReplaceReason::Invalidation,
-                Some(c) => ReplaceReason::Other(c.code.clone()),
-                None => ReplaceReason::Other(String::new()),
-            },
-        });
-    // The producer is whoever the message says sends; the rules check that the service unit
-    // belongs to it and that the TLS peer may send for it.
-    let producer = sender.clone();
-    Ok(Submission {
-        interaction,
-        register: Coded::new(
-            register.code.clone(),
-            register.code_system.clone().unwrap_or_default(),
-        ),
-        tls_organisation: incoming.tls_organisation.clone(),
-        sender,
-        producer,
-        service_unit,
-        custodian,
-        organiser,
-        usage_situation,
-        client,
-        effective_time,
-        document_id,
-        set_id,
-        version,
-        replaces,
-    })
-}
-
-/// Parses an HL7 V3 `TS` value: `YYYYMMDD[hh[mm[ss[.f…]]]][±hhmm]`. Without an offset the
-/// time is taken as UTC.
-pub fn parse_hl7_time(text: &str) -> Option<OffsetDateTime> {
-    let (main, offset) = match text.find(['+', '-']) {
-        Some(i) => (&text[..i], Some(&text[i..])),
-        None => (text, None),
-    };
-    let main = main.split('.').next()?;
-    if main.len() < 8
-        || main.len() > 14
-        || main.len() % 2 != 0
-        || !main.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| main.get(r).map_or(Some(0), |s| s.parse::<u32>().ok());
-    let date = time::Date::from_calendar_date(
-        num(0..4)? as i32,
-        time::Month::try_from(num(4..6)? as u8).ok()?,
-        num(6..8)? as u8,
-    )
-    .ok()?;
-    let t = time::Time::from_hms(num(8..10)? as u8, num(10..12)? as u8, num(12..14)? as u8).ok()?;
-    let offset = match offset {
-        None => time::UtcOffset::UTC,
-        Some(o) if o.len() == 5 && o[1..].bytes().all(|b| b.is_ascii_digit()) => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let h: i8 = o[1..3].parse().ok()?;
-            let m: i8 = o[3..5].parse().ok()?;
-            time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
-        }
-        Some(_) => return None,
-    };
-    Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
 }
 
 /// The media types a message may come as [conv: DESIGN §3.1].
@@ -687,20 +442,6 @@ pub fn soap_fault(code: &str, reason: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hl7_times_parse_with_and_without_offset() {
-        let t = parse_hl7_time("20260717130652+0300").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_784_282_812);
-        assert_eq!(
-            parse_hl7_time("20170922151552").unwrap().offset(),
-            time::UtcOffset::UTC
-        );
-        assert!(parse_hl7_time("20260230").is_none());
-        assert!(parse_hl7_time("2026").is_none());
-        assert!(parse_hl7_time("20260101+3").is_none());
-        assert_eq!(parse_hl7_time("20170922151558.936").unwrap().second(), 58);
-    }
 
     #[test]
     fn content_types_are_named_in_the_refusal() {

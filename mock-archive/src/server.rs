@@ -89,6 +89,7 @@ impl MockArchive {
             view_listen: None,
             view_holder: None,
             fixture_tokens: false,
+            validation_listen: None,
         }
     }
 }
@@ -104,6 +105,7 @@ pub struct MockArchiveBuilder {
     view_listen: Option<SocketAddr>,
     view_holder: Option<String>,
     fixture_tokens: bool,
+    validation_listen: Option<SocketAddr>,
 }
 
 impl MockArchiveBuilder {
@@ -155,6 +157,13 @@ impl MockArchiveBuilder {
         self
     }
 
+    /// Also serves the validation service ([`crate::validation`]) on this plain-HTTP address
+    /// (port 0: any free port). Off unless asked for; it is always on the message listener.
+    pub fn validation_listen(mut self, addr: SocketAddr) -> Self {
+        self.validation_listen = Some(addr);
+        self
+    }
+
     /// Uses a whole validated configuration (overrides `tls` and `listen`).
     pub fn config(mut self, config: ArchiveConfig) -> Self {
         self.config = Some(config);
@@ -192,6 +201,9 @@ impl MockArchiveBuilder {
             config.view_holder = Some(holder);
         }
         config.fixture_tokens |= self.fixture_tokens;
+        if let Some(addr) = self.validation_listen {
+            config.validation_listen = Some(addr);
+        }
         let ca_pem =
             std::fs::read_to_string(&config.tls.client_ca).map_err(|e| tls::TlsError::Pem {
                 path: config.tls.client_ca.clone(),
@@ -203,6 +215,7 @@ impl MockArchiveBuilder {
         drop(pki_dir);
         let addr = bound.addr;
         let view_addr = bound.view_addr;
+        let validation_addr = bound.validation_addr;
         let shared = bound.shared.clone();
         let task = tokio::spawn(bound.serve(async move {
             let mut rx = shutdown_rx;
@@ -212,6 +225,7 @@ impl MockArchiveBuilder {
         Ok(MockArchiveHandle {
             addr,
             view_addr,
+            validation_addr,
             ca_pem,
             shared,
             shutdown: shutdown_tx,
@@ -225,6 +239,7 @@ impl MockArchiveBuilder {
 pub struct MockArchiveHandle {
     addr: SocketAddr,
     view_addr: Option<SocketAddr>,
+    validation_addr: Option<SocketAddr>,
     ca_pem: String,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
@@ -251,6 +266,11 @@ impl MockArchiveHandle {
     pub fn view_url(&self) -> Option<String> {
         self.view_addr
             .map(|a| format!("https://localhost:{}", a.port()))
+    }
+
+    /// The validation service's URL on its plain-HTTP listener, when that is on.
+    pub fn validation_url(&self) -> Option<String> {
+        self.validation_addr.map(validation_url)
     }
 
     /// The archivist view's one-time sign-in tokens, one per register holder;
@@ -357,11 +377,14 @@ pub struct Bound {
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     view: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+    validation: Option<TcpListener>,
     shared: Arc<Shared>,
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     /// The view listener's address, when it is on.
     pub view_addr: Option<SocketAddr>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
 }
 
 impl Bound {
@@ -370,6 +393,7 @@ impl Bound {
         Ready {
             addr: self.addr,
             view_addr: self.view_addr,
+            validation_addr: self.validation_addr,
             view_tokens: self
                 .shared
                 .view
@@ -389,6 +413,13 @@ pub struct Ready {
     pub view_addr: Option<SocketAddr>,
     /// The view's one-time tokens.
     pub view_tokens: Vec<ViewToken>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
+}
+
+/// The validation service's URL on a plain-HTTP listener at `addr`.
+pub fn validation_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{}", crate::validation::PATH)
 }
 
 async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
@@ -443,10 +474,18 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }
         None => (None, None, None),
     };
+    let (validation, validation_addr) = match config.validation_listen {
+        Some(addr) => {
+            let (listener, bound) = bind_addr(addr).await?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
     Ok(Bound {
         listener,
         acceptor: tls::acceptor(tls_config),
         view: view_listener,
+        validation,
         shared: Arc::new(Shared {
             config,
             pipeline,
@@ -456,6 +495,7 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }),
         addr,
         view_addr,
+        validation_addr,
     })
 }
 
@@ -491,18 +531,30 @@ impl Bound {
     /// to five seconds to finish their current request.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let validation_listener = self.validation;
         let view = self
             .view
             .as_ref()
             .map(|(listener, acceptor)| (listener, acceptor));
-        accept(
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let messages = accept(
             (&self.listener, &self.acceptor),
             view,
             &self.shared,
             shutdown,
             &graceful,
-        )
-        .await;
+        );
+        let validation = async {
+            if let Some(listener) = validation_listener {
+                let shared = self.shared.clone();
+                crate::validation::serve(listener, shared, stop_rx, &graceful).await;
+            }
+        };
+        tokio::join!(messages, validation);
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()

@@ -1,12 +1,14 @@
 //! One module per `kantakoe` subcommand; each has an `Args` struct and a `run` function.
 
 pub mod bench;
+pub mod example;
 pub mod inspect;
 pub mod pki;
 pub mod preflight;
 pub mod rehearse;
 pub mod report;
 pub mod sign;
+pub mod validate;
 pub mod verify;
 
 /// The harness client's timeouts as flags, shared by the commands that reach an archive.
