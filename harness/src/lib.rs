@@ -16,4 +16,6 @@ pub mod preflight;
 pub mod rehearse;
 pub mod report;
 pub mod results;
+#[cfg(test)]
+mod routing_path;
 pub mod signing;

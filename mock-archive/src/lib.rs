@@ -53,6 +53,6 @@ pub use server::{
     run_ready, shutdown_signal,
 };
 pub use store::{Checklist, ChecklistStep, Checkpoint, Confirmation};
+pub use testpki::TestPki;
 pub use tls::{TlsError, TlsPeer};
 pub use view::{COOKIE as VIEW_COOKIE, CSP as VIEW_CSP, FREE_WRONG_SIGN_INS, ViewError, ViewToken};
-pub use testpki::TestPki;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds stranger-shaped archive messages: the public 2026 social welfare sample
 (Warc0ck/SH-Kanta-validator, in ../shared/interop/social/) used as a template, with only OIDs,
-ids, times, the client, custodian/organiser and the signature replaced, signed by xmlsec1.
+ids, times, the client, custodian/organiser and the signature replaced, signed by xmlsec1. The
+R6 row is the public HUS patient-archive sample (../shared/interop/RCMR_IN100002FI01.xml) as is.
 
 An independent client: it shares no code with Kantakoe's builder (harness/src/compose.rs) or
 signer. Standard library only, plus the `xmlsec1` program.
@@ -179,6 +180,9 @@ def rows(signed_at):
         replaces=(ALL[-1]["doc"], 2, "2"), wrapping="bare")
     row("new-version-of-the-invalidated-set", "010190-901R", PROVIDER, PROVIDER, "1", set=first,
         replaces=(ALL[-1]["doc"], 3, "1"))
+    # R6: a patient data repository store (the public HUS sample, its localHeader and all), sent
+    # to the social welfare repository.
+    row("r6-patient-archive-interaction", "010190-901R", PROVIDER, PROVIDER, "1", patient=True)
     row("transforms-exc-c14n-alone", "010190-901R", PROVIDER, PROVIDER, "1", transforms="exc-c14n",
         wrapping="bare")
     return ALL
@@ -191,7 +195,10 @@ def main():
     index = []
     first = None
     for n, row in enumerate(rows(signed_at)):
-        hl7 = message(sample, row, signed_cda(sample, row, pki, out))
+        if row.get("patient"):
+            hl7 = open(os.path.join(sample, "..", "RCMR_IN100002FI01.xml"), encoding="utf-8").read()
+        else:
+            hl7 = message(sample, row, signed_cda(sample, row, pki, out))
         body, content_type = envelope(hl7, row["wrapping"], "00000000-0000-4000-8000-%012d" % n)
         path = os.path.join(out, row["name"] + ".xml")
         with open(path, "w", encoding="utf-8") as f:
