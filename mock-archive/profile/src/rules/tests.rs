@@ -712,3 +712,24 @@ fn every_table_row_is_reachable() {
     };
     assert!(check(&matrix_registry(&accept), &matrix_submission(&accept)).is_empty());
 }
+
+proptest::proptest! {
+    /// A replacement reason's text form reads back as the same reason (the store, the
+    /// inspection contract and case files all use it).
+    #[test]
+    fn replace_reason_text_round_trips(reason in super::replace_reason_strategy()) {
+        let text = reason.to_string();
+        proptest::prop_assert_eq!(text.parse::<ReplaceReason>(), Ok(reason.clone()));
+        let value = toml::Value::try_from(&reason).expect("a reason serializes");
+        proptest::prop_assert_eq!(&value, &toml::Value::String(text));
+        proptest::prop_assert_eq!(value.try_into::<ReplaceReason>().ok(), Some(reason));
+    }
+}
+
+#[test]
+fn an_unknown_replace_reason_is_refused_by_name() {
+    assert_eq!(
+        "fix".parse::<ReplaceReason>().unwrap_err().to_string(),
+        r#"unknown replacement reason "fix": correction, invalidation or other:<code>"#
+    );
+}
