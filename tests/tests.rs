@@ -8,6 +8,7 @@ mod format;
 mod rehearse;
 mod report;
 mod signature;
+mod stranger;
 mod support;
 mod transport;
 mod view;

@@ -121,18 +121,14 @@ impl Pipeline {
 
     /// Handles one message.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
-        let request_sha256 = store::request_hash(&incoming.body);
-        if let Err(fault) = check_content_type(incoming.content_type.as_deref()) {
-            return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    415,
-                    fault,
-                    AckCode::MessageUnreadable,
-                )
-                .await;
-        }
+        let media = match check_content_type(incoming.content_type.as_deref()) {
+            Ok(media) => media,
+            Err(fault) => {
+                return self
+                    .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                    .await;
+            }
+        };
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -141,15 +137,18 @@ impl Pipeline {
                 list.join("; ")
             );
             return self
-                .fault(
-                    &incoming,
-                    request_sha256,
-                    400,
-                    reason,
-                    AckCode::MessageUnreadable,
-                )
+                .fault(&incoming, 400, reason, AckCode::MessageUnreadable)
                 .await;
         };
+        if let Err(fault) = check_envelope(media, message.wrapping) {
+            return self
+                .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                .await;
+        }
+        // A resend is the same HL7 message whatever wrapping carries it: hash the message
+        // element's bytes, once.
+        let message_digest =
+            store::message_digest(incoming.body.get(message.span.clone()).unwrap_or_default());
         let (action, holder) = self.judge(&message, problems, &incoming);
         let kept_holder = match &action {
             Action::Store { document, .. } => Some(document.register_holder.clone()),
@@ -161,7 +160,7 @@ impl Pipeline {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
             message_id: message.id.as_ref().map(message_id),
-            request_sha256,
+            message_digest,
             register_holder: holder,
             action,
             acknowledge: Box::new(move |type_code, details| {
@@ -207,7 +206,6 @@ impl Pipeline {
     async fn fault(
         &self,
         incoming: &Incoming,
-        sha: [u8; 32],
         status: u16,
         reason: String,
         code: AckCode,
@@ -216,7 +214,7 @@ impl Pipeline {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
             message_id: None,
-            request_sha256: sha,
+            message_digest: [0; 16],
             register_holder: None,
             action: Action::Refuse(vec![AckDetail {
                 code,
@@ -279,7 +277,8 @@ impl Pipeline {
         }
         details.extend(format::check_consistency(message).iter().map(format_detail));
         let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
-        let verification = sigverify::verify(cda_bytes, &self.signature);
+        let author = self.author_organisation(message);
+        let verification = sigverify::verify_for(cda_bytes, &self.signature, author.as_deref());
         details.extend(verification.problems.iter().map(|p| AckDetail {
             code: signature_code(p.code),
             location: Some(SIGNATURE_XPATH.to_owned()),
@@ -315,9 +314,26 @@ impl Pipeline {
                 incoming.body.to_vec(),
                 cda_bytes.to_vec(),
             )
-            .with_description(Description::from_cda(cda, Some(&verification)))
+            .with_description(
+                Description::from_cda(cda, Some(&verification)).with_message_author(
+                    message.professional.as_ref().and_then(|p| p.name.as_ref()),
+                ),
+            )
         });
         (action, holder)
+    }
+
+    /// The author organisation the signer must be entitled for when no CDA author names one
+    /// (DESIGN §2 "Who may sign"): the owner of the service unit
+    /// (`encounterParticipant[@typeCode='ADM']`) as the fixture knows it, else the message-level
+    /// `authorOrPerformer`'s organisation. Never the custodian.
+    fn author_organisation(&self, message: &Message) -> Option<String> {
+        let root = |o: Option<&format::Organisation>| {
+            o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone())
+        };
+        let unit = root(message.cda.as_ref().and_then(|c| c.service_unit.as_ref()));
+        unit.and_then(|u| self.registry.service_unit_owner(&u).map(|o| o.oid.clone()))
+            .or_else(|| root(message.service_unit.as_ref()))
     }
 
     fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
@@ -545,9 +561,20 @@ pub fn parse_hl7_time(text: &str) -> Option<OffsetDateTime> {
     Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
 }
 
-/// Accepts `text/xml` (SOAP 1.1), `application/soap+xml` (SOAP 1.2) and `application/xml`
-/// (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
-fn check_content_type(ct: Option<&str>) -> Result<(), String> {
+/// The media types a message may come as [conv: DESIGN §3.1].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `text/xml`: a SOAP 1.1 envelope.
+    Text,
+    /// `application/soap+xml`: a SOAP 1.2 envelope.
+    Soap,
+    /// `application/xml`: a bare HL7 V3 message.
+    Application,
+}
+
+/// The content-type stage, first part: accepts `text/xml` (SOAP 1.1), `application/soap+xml`
+/// (SOAP 1.2) and `application/xml` (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
+fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
     let media = ct.map(|c| {
         c.split(';')
             .next()
@@ -556,11 +583,35 @@ fn check_content_type(ct: Option<&str>) -> Result<(), String> {
             .to_ascii_lowercase()
     });
     match media.as_deref() {
-        Some("text/xml" | "application/soap+xml" | "application/xml") => Ok(()),
+        Some("text/xml") => Ok(Media::Text),
+        Some("application/soap+xml") => Ok(Media::Soap),
+        Some("application/xml") => Ok(Media::Application),
         Some(other) => Err(format!(
             "unsupported content type {other:?}: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         )),
         None => Err("no content type: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)".to_owned()),
+    }
+}
+
+/// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
+/// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
+/// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
+fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+    let sent = match media {
+        Media::Text => "text/xml",
+        Media::Soap => "application/soap+xml",
+        Media::Application => "application/xml",
+    };
+    match (wrapping, media) {
+        (Wrapping::Soap11, Media::Text) | (Wrapping::Soap12, Media::Soap) | (Wrapping::Bare, _) => {
+            Ok(())
+        }
+        (Wrapping::Soap11, _) => Err(format!(
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as {sent}: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        )),
+        (Wrapping::Soap12, _) => Err(format!(
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as {sent}: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        )),
     }
 }
 
@@ -625,12 +676,36 @@ mod tests {
 
     #[test]
     fn content_types_are_named_in_the_refusal() {
-        assert!(check_content_type(Some("text/xml; charset=utf-8")).is_ok());
-        assert!(check_content_type(Some("Application/SOAP+xml")).is_ok());
+        assert_eq!(
+            check_content_type(Some("text/xml; charset=utf-8")),
+            Ok(Media::Text)
+        );
+        assert_eq!(
+            check_content_type(Some("Application/SOAP+xml")),
+            Ok(Media::Soap)
+        );
         assert_eq!(
             check_content_type(Some("application/json")).unwrap_err(),
             "unsupported content type \"application/json\": send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         );
+    }
+
+    #[test]
+    fn each_envelope_goes_with_its_own_content_type() {
+        assert_eq!(check_envelope(Media::Text, Wrapping::Soap11), Ok(()));
+        assert_eq!(check_envelope(Media::Soap, Wrapping::Soap12), Ok(()));
+        for media in [Media::Text, Media::Soap, Media::Application] {
+            assert_eq!(check_envelope(media, Wrapping::Bare), Ok(()));
+        }
+        assert_eq!(
+            check_envelope(Media::Soap, Wrapping::Soap11).unwrap_err(),
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as application/soap+xml: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        );
+        assert_eq!(
+            check_envelope(Media::Text, Wrapping::Soap12).unwrap_err(),
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as text/xml: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        );
+        assert!(check_envelope(Media::Application, Wrapping::Soap11).is_err());
     }
 
     #[test]

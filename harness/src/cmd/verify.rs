@@ -126,7 +126,12 @@ fn report(file: &str, origin: &str, v: &Verification, explain: bool) -> String {
     if let Some(m) = &v.signature_method {
         let _ = writeln!(out, "signature method: {m}");
     }
-    if !v.author_organisations.is_empty() {
+    if v.author_organisations.is_empty() {
+        let _ = writeln!(
+            out,
+            "author organisation: none named (no author organisation or service unit; the signer's entitlement is not checked)"
+        );
+    } else {
         let _ = writeln!(
             out,
             "author organisation: {}",

@@ -1122,7 +1122,15 @@ fn known_content_type(ct: &str) -> Option<&'static str> {
     ]
     .into_iter()
     .map(compose::content_type)
-    .find(|known| known.eq_ignore_ascii_case(base))
+    // Compare media types only: ours carry `; charset=utf-8`.
+    .find(|known| {
+        known
+            .split(';')
+            .next()
+            .unwrap_or(known)
+            .trim()
+            .eq_ignore_ascii_case(base)
+    })
 }
 
 /// A submission of your system, with its request when the archive still had it.

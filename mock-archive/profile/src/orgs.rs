@@ -63,6 +63,10 @@ pub enum PaymentType {
     PurchasedService,
     /// An organiser pays with a service voucher ("palveluseteli", R2).
     ServiceVoucher,
+    /// The organiser's own client: a public organiser serves the client itself, so producer,
+    /// custodian and organiser are all the organiser (usage situation `1`, own use; the public
+    /// 2026 social welfare sample's case).
+    OwnClient,
     /// A service outside social and health care, e.g. Kela rehabilitation or STEA-funded
     /// work: not stored in Kanta at all (R7).
     OutsideKanta,
@@ -75,6 +79,7 @@ impl PaymentType {
             PaymentType::SelfPaying => "self-paying",
             PaymentType::PurchasedService => "purchased-service",
             PaymentType::ServiceVoucher => "service-voucher",
+            PaymentType::OwnClient => "own-client",
             PaymentType::OutsideKanta => "outside-kanta",
         }
     }
@@ -886,6 +891,19 @@ impl Checker<'_> {
                     ),
                     (None, false) => {}
                 }
+                if payment == PaymentType::OwnClient
+                    && orgs
+                        .get(rel.producer.get_ref().as_str())
+                        .is_some_and(|o| o.kind != OrgKind::PublicOrganiser)
+                {
+                    self.problem(
+                        &rel.producer.span(),
+                        format!(
+                            "an own-client relationship's producer must be a public organiser; {:?} is not",
+                            rel.producer.get_ref()
+                        ),
+                    );
+                }
                 if relationships
                     .iter()
                     .any(|r| &r.producer == rel.producer.get_ref())
@@ -1005,7 +1023,12 @@ mod tests {
         assert!(reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.1"));
         assert!(!reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.2"));
         assert!(!reg.may_connect_for("2.999.5851.2.3", "2.999.5851.2.1"));
-        assert_eq!(reg.persons().count(), 8);
+        assert_eq!(reg.persons().count(), 9);
+        let own = reg.relationship("150915A931U", "2.999.5851.2.2").unwrap();
+        assert_eq!(
+            (own.payment, own.organiser.as_deref()),
+            (PaymentType::OwnClient, None)
+        );
         let r7 = reg.relationship("111111-9116", "2.999.5851.2.1").unwrap();
         assert_eq!(r7.payment, PaymentType::OutsideKanta);
         let rel = reg.relationship("030312A903K", "2.999.5851.2.1").unwrap();

@@ -121,10 +121,11 @@ const META: &str = "document_id, set_id, version, status, replaces, register_hol
                     effective_time, service_unit, author, document_group, organiser, message_id, \
                     stored_at, replace_reason, title, document_type_code, document_type_name, \
                     service_unit_name, author_name, client_name, signature_verdict, \
-                    signer_subject, signed_at";
+                    signer_subject, signed_at, service_task_code, service_task_name, \
+                    service_event_code, service_event_name";
 
 /// How many columns [`META`] has.
-const META_COLUMNS: usize = 24;
+const META_COLUMNS: usize = 28;
 
 fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| StoreError::Corrupt {
@@ -184,6 +185,10 @@ fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
         signature_verdict,
         signer_subject,
         signed_at,
+        service_task_code,
+        service_task_name,
+        service_event_code,
+        service_event_name,
     ] = text;
     let required = |value: Option<String>, column: &'static str| {
         value.ok_or(StoreError::Corrupt {
@@ -233,6 +238,10 @@ fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
             signature_verdict,
             signer_subject,
             signed_at,
+            service_task_code,
+            service_task_name,
+            service_event_code,
+            service_event_name,
         },
     })
 }

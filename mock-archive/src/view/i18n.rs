@@ -107,7 +107,7 @@ pub struct Texts {
     pub title: &'static str,
     /// An empty list.
     pub no_documents: &'static str,
-    /// Service task and event are not read from documents.
+    /// Where the service task and service event come from.
     pub service_note: &'static str,
     /// "Document".
     pub document: &'static str,
@@ -230,7 +230,7 @@ pub static FI: Texts = Texts {
     status: "Tila",
     title: "Otsikko",
     no_documents: "Ei asiakirjoja.",
-    service_note: "Palvelutehtävää ja palvelutapahtumaa ei lueta asiakirjasta tässä harjoitusarkistossa (julkisessa asiakkuusasiakirjan esimerkissä ne ovat tyhjiä).",
+    service_note: "Palvelutehtävä on asiakirjan functionCode ja palvelutapahtuma sen palveluprosessin vaihe (serviceProcess); asiakkuusasiakirjassa ne puuttuvat (—).",
     document: "Asiakirja",
     document_id: "Asiakirjan tunniste",
     set_id: "Asiakirjaversioiden tunniste (setId)",
@@ -309,7 +309,7 @@ pub static SV: Texts = Texts {
     status: "Status",
     title: "Rubrik",
     no_documents: "Inga handlingar.",
-    service_note: "Serviceuppgift och servicehändelse läses inte ur handlingen i detta övningsarkiv (i det offentliga exemplet på en klientrelationshandling är de tomma).",
+    service_note: "Serviceuppgiften är handlingens functionCode och servicehändelsen fasen i dess serviceprocess (serviceProcess); en klientrelationshandling saknar dem (—).",
     document: "Handling",
     document_id: "Handlingens identifierare",
     set_id: "Versionernas identifierare (setId)",
@@ -388,7 +388,7 @@ pub static EN: Texts = Texts {
     status: "Status",
     title: "Title",
     no_documents: "No documents.",
-    service_note: "This rehearsal archive does not read the service task and service event from documents (the public client relationship sample leaves them empty).",
+    service_note: "The service task is the document's functionCode and the service event its phase of the service process (serviceProcess); a client relationship document has neither (—).",
     document: "Document",
     document_id: "Document id",
     set_id: "Version set id (setId)",

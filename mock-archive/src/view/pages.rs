@@ -66,6 +66,8 @@ struct DocRow {
     title: String,
     document_type: String,
     client: String,
+    service_task: String,
+    service_event: String,
     service_unit: String,
     author: String,
     time: String,
@@ -448,6 +450,15 @@ fn document_type(m: &DocumentMeta) -> String {
     }
 }
 
+/// A code with its display name, `name (code)`; `—` when the document has none.
+fn coded(code: Option<&String>, name: Option<&String>) -> String {
+    match (code, name) {
+        (Some(code), Some(name)) => format!("{name} ({code})"),
+        (Some(code), None) => code.clone(),
+        (None, _) => "—".to_owned(),
+    }
+}
+
 fn named(name: Option<&String>, id: &str) -> String {
     match name {
         Some(name) => format!("{name} ({id})"),
@@ -515,6 +526,14 @@ fn register(ctx: &Ctx<'_>, session: &Session, query: &[(String, String)]) -> Res
                     document_type: document_type(m),
                     client: named(m.description.client_name.as_ref(), &m.client),
                     service_unit: named(m.description.service_unit_name.as_ref(), &m.service_unit),
+                    service_task: coded(
+                        m.description.service_task_code.as_ref(),
+                        m.description.service_task_name.as_ref(),
+                    ),
+                    service_event: coded(
+                        m.description.service_event_code.as_ref(),
+                        m.description.service_event_name.as_ref(),
+                    ),
                     author: named(m.description.author_name.as_ref(), &m.author),
                     time: shown_time(m.effective_time),
                     version: m.version,
@@ -571,8 +590,14 @@ fn document(ctx: &Ctx<'_>, session: &Session, id: &str) -> Response {
         (t.title, or_dash(d.title.as_ref())),
         (t.document_type, document_type(m)),
         (t.client, named(d.client_name.as_ref(), &m.client)),
-        (t.service_task, "—".to_owned()),
-        (t.service_event, "—".to_owned()),
+        (
+            t.service_task,
+            coded(d.service_task_code.as_ref(), d.service_task_name.as_ref()),
+        ),
+        (
+            t.service_event,
+            coded(d.service_event_code.as_ref(), d.service_event_name.as_ref()),
+        ),
         (
             t.service_unit,
             named(d.service_unit_name.as_ref(), &m.service_unit),

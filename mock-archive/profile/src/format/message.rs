@@ -208,6 +208,7 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
         mime: mime_part,
         cda,
         cda_bytes,
+        span: m.el.span.clone(),
     }
 }
 

@@ -219,9 +219,10 @@ pub mod xpath {
     /// The replaced document.
     pub const RPLC: &str =
         "//hl7:ClinicalDocument/hl7:relatedDocument[@typeCode='RPLC']/hl7:parentDocument/hl7:id";
-    /// The replacement reason code.
+    /// The replacement reason code: the message-level document's `reasonCode`, where the
+    /// archive reads it.
     pub const REPLACE_REASON: &str =
-        "/*/hl7:controlActProcess/hl7:reasonCode[@codeSystem='1.2.246.537.5.40178.2008']";
+        "/*/hl7:controlActProcess/hl7:subject/hl7:clinicalDocument/hl7:reasonCode";
 }
 
 /// A violation at `location`.

@@ -97,6 +97,29 @@ fn cases() -> Vec<(&'static str, Submission)> {
             },
         ),
         (
+            "accepted: county A's own client into its own register (own use)",
+            Submission {
+                tls_organisation: Some(COUNTY_A.to_owned()),
+                sender: COUNTY_A.to_owned(),
+                producer: COUNTY_A.to_owned(),
+                service_unit: "2.999.5851.2.2.1".to_owned(),
+                usage_situation: UsageSituation::OwnUse,
+                ..for_county_a("150915A931U")
+            },
+        ),
+        (
+            "R2: county A's own client into the provider's register",
+            Submission {
+                tls_organisation: Some(COUNTY_A.to_owned()),
+                sender: COUNTY_A.to_owned(),
+                producer: COUNTY_A.to_owned(),
+                service_unit: "2.999.5851.2.2.1".to_owned(),
+                client: "150915A931U".to_owned(),
+                usage_situation: UsageSituation::UsageRight,
+                ..base()
+            },
+        ),
+        (
             "warning: organiser missing for a self-paying client",
             Submission {
                 organiser: None,

@@ -25,7 +25,7 @@ pub use keys::{KeyError, Signer, certificates_from_pem};
 pub use tree::XmlError;
 pub use verify::{
     Entitlement, EntitlementRule, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust,
-    Verification, VerifyOptions, parse_time, verify,
+    Verification, VerifyOptions, parse_time, verify, verify_for,
 };
 
 /// Profile constants: namespaces, algorithm URIs and the signature description code.
