@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::pipeline::Pipeline;
-use crate::rules::ReplaceReason;
 use crate::store::{AuditEntry, Checklist, DocumentFilter, DocumentMeta};
 
 /// The path prefix of the inspection API.
@@ -194,11 +193,7 @@ fn meta(m: &DocumentMeta) -> Value {
         "organiser": m.organiser,
         "message_id": m.message_id,
         "stored_at": time(m.stored_at),
-        "replace_reason": m.replace_reason.as_ref().map(|r| match r {
-            ReplaceReason::Correction => "correction".to_owned(),
-            ReplaceReason::Invalidation => "invalidation".to_owned(),
-            ReplaceReason::Other(code) => format!("other:{code}"),
-        }),
+        "replace_reason": m.replace_reason.as_ref().map(ToString::to_string),
         "title": d.title,
         "document_type_code": d.document_type_code,
         "document_type_name": d.document_type_name,

@@ -6,7 +6,6 @@
 //!
 //! Architecture invariant: everything here reaches the archive through [`crate::client`] only.
 
-pub mod ack;
 pub mod case;
 pub mod output;
 pub mod plan;
@@ -16,7 +15,7 @@ pub mod suite;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use kanta_profile::ack::hl7_timestamp;
+use kanta_profile::ack::{self, hl7_timestamp};
 use kanta_profile::format::codes;
 use kanta_profile::orgs::Registry;
 use serde_json::Value;

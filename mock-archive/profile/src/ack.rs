@@ -612,6 +612,190 @@ fn write_detail(w: &mut Writer<Vec<u8>>, detail: &AckDetail) -> io::Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// The reader, beside the writer: what the harness reads from any archive's answer.
+// ---------------------------------------------------------------------------------------------
+
+/// What an acknowledgement says, as read from an answer by [`read`]: the parts a rehearsal
+/// judges. Strings, not [`AckType`]/[`AckCode`], because a real archive answers with codes this
+/// project does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// `AA`, `AE` or `AR` (or whatever the archive wrote).
+    pub type_code: String,
+    /// The detail codes (`acknowledgementDetail/code@code`), in order.
+    pub codes: Vec<String>,
+    /// The acknowledged message's id (`targetMessage/id`): `root`, or `root:extension`.
+    pub target_message: Option<String>,
+}
+
+impl From<&AckInput> for Ack {
+    /// What [`read`] returns for the acknowledgement [`render`] writes from `input`.
+    fn from(input: &AckInput) -> Self {
+        Ack {
+            type_code: input.type_code.as_str().to_owned(),
+            codes: input
+                .details
+                .iter()
+                .map(|d| d.code.code().to_owned())
+                .collect(),
+            target_message: input.target_message.as_ref().map(|id| match &id.extension {
+                Some(ext) => format!("{}:{ext}", id.root),
+                None => id.root.clone(),
+            }),
+        }
+    }
+}
+
+/// Why an answer is not an acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// The body is not well-formed XML.
+    #[error("the answer is not well-formed XML: {0}")]
+    Xml(String),
+    /// No `acknowledgement` element with a `typeCode`.
+    #[error("the answer has no acknowledgement typeCode")]
+    NoAcknowledgement,
+}
+
+fn local(name: &[u8]) -> &[u8] {
+    name.rsplit(|b| *b == b':').next().unwrap_or(name)
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| local(a.key.as_ref()) == name)
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+}
+
+/// Reads an acknowledgement (`MCCI_IN000002UV01`, DESIGN §3.5) from an answer body in any
+/// wrapping (bare, SOAP envelope, MTOM part): its type code, detail codes and the acknowledged
+/// message id. A streaming read that ignores namespace prefixes and envelopes; a DOCTYPE is
+/// refused (no DTDs, no entities); anything else missing is an error naming it.
+pub fn read(body: &[u8]) -> Result<Ack, AckError> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut type_code = None;
+    let mut codes = Vec::new();
+    let mut target_message = None;
+    let mut buf = Vec::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| AckError::Xml(e.to_string()))?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            Event::End(_) => {
+                path.pop();
+                (None, false)
+            }
+            Event::DocType(_) => return Err(AckError::Xml("a DOCTYPE is not allowed".into())),
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = local(e.name().as_ref()).to_vec();
+            let parent = path.last().map(Vec::as_slice);
+            match (parent, name.as_slice()) {
+                (_, b"acknowledgement") if type_code.is_none() => {
+                    type_code = attr(&e, b"typeCode");
+                }
+                (Some(b"acknowledgementDetail"), b"code") => {
+                    if let Some(c) = attr(&e, b"code") {
+                        codes.push(c);
+                    }
+                }
+                (Some(b"targetMessage"), b"id") => {
+                    target_message = attr(&e, b"root").map(|root| match attr(&e, b"extension") {
+                        Some(ext) => format!("{root}:{ext}"),
+                        None => root,
+                    });
+                }
+                _ => {}
+            }
+            if !empty {
+                path.push(name);
+            }
+        }
+        buf.clear();
+    }
+    Ok(Ack {
+        type_code: type_code.ok_or(AckError::NoAcknowledgement)?,
+        codes,
+        target_message,
+    })
+}
+
+/// proptest strategies for the acknowledgement's types, beside them (tests only).
+#[cfg(test)]
+pub(crate) mod strategy {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An OID-shaped root and an optional extension.
+    pub fn instance_id() -> impl Strategy<Value = InstanceId> {
+        (
+            "[1-9][0-9]{0,3}(\\.[0-9]{1,5}){1,7}",
+            proptest::option::of("[A-Za-z0-9._-]{1,24}"),
+        )
+            .prop_map(|(root, extension)| InstanceId { root, extension })
+    }
+
+    /// Any code of the list.
+    pub fn ack_code() -> impl Strategy<Value = AckCode> {
+        proptest::sample::select(AckCode::ALL)
+    }
+
+    /// One detail with any text and location.
+    pub fn ack_detail() -> impl Strategy<Value = AckDetail> {
+        (
+            ack_code(),
+            proptest::option::of("[ -~äöåÄÖÅ]{0,40}"),
+            "[ -~äöåÄÖÅ]{0,60}",
+        )
+            .prop_map(|(code, location, detail)| AckDetail {
+                code,
+                location,
+                detail,
+            })
+    }
+
+    /// Any acknowledgement the archive could write.
+    pub fn ack_input() -> impl Strategy<Value = AckInput> {
+        (
+            instance_id(),
+            0i64..4_102_444_800,
+            -12i8..=14,
+            proptest::sample::select(&["P", "T", "D"][..]),
+            proptest::option::of(instance_id()),
+            instance_id(),
+            proptest::option::of(instance_id()),
+            proptest::sample::select(&[AckType::Aa, AckType::Ae, AckType::Ar][..]),
+            proptest::collection::vec(ack_detail(), 0..5),
+        )
+            .prop_map(
+                |(id, secs, hours, processing, receiver, sender, target, type_code, details)| {
+                    let offset = time::UtcOffset::from_hms(hours, 0, 0).expect("-12..=14 hours");
+                    AckInput {
+                        id,
+                        creation_time: OffsetDateTime::from_unix_timestamp(secs)
+                            .expect("in range")
+                            .to_offset(offset),
+                        processing_code: processing.to_owned(),
+                        receiver,
+                        sender,
+                        target_message: target,
+                        type_code,
+                        details,
+                    }
+                },
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -634,6 +818,51 @@ mod tests {
             type_code,
             details,
         }
+    }
+
+    proptest::proptest! {
+        /// The reader reads what the writer wrote: `read(render(x)) == Ack::from(&x)`.
+        #[test]
+        fn read_reads_what_render_wrote(x in strategy::ack_input()) {
+            let xml = render(&x);
+            proptest::prop_assert_eq!(read(xml.as_bytes()), Ok(Ack::from(&x)), "{}", xml);
+        }
+    }
+
+    #[test]
+    fn reads_type_codes_and_target_in_a_soap_envelope() {
+        let body = br#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>
+<MCCI_IN000002UV01 xmlns="urn:hl7-org:v3"><acknowledgement typeCode="AE">
+<targetMessage><id root="1.2.3" extension="9"/></targetMessage>
+<acknowledgementDetail typeCode="E"><code code="R2-NOT-ORGANISER" codeSystem="2.999"/><text>x</text></acknowledgementDetail>
+<acknowledgementDetail typeCode="W"><code code="R1-ORGANISER-MISSING"/></acknowledgementDetail>
+</acknowledgement></MCCI_IN000002UV01></s:Body></s:Envelope>"#;
+        assert_eq!(
+            read(body).unwrap(),
+            Ack {
+                type_code: "AE".into(),
+                codes: vec!["R2-NOT-ORGANISER".into(), "R1-ORGANISER-MISSING".into()],
+                target_message: Some("1.2.3:9".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_body_without_acknowledgement_is_an_error() {
+        assert_eq!(
+            read(b"<soap:Fault xmlns:soap='x'/>"),
+            Err(AckError::NoAcknowledgement)
+        );
+        assert_eq!(
+            read(b"<a><b></a>").unwrap_err().to_string(),
+            "the answer is not well-formed XML: ill-formed document: expected `</b>`, but `</a>` was found"
+        );
+        assert_eq!(
+            read(b"<!DOCTYPE a [<!ENTITY x 'y'>]><a/>")
+                .unwrap_err()
+                .to_string(),
+            "the answer is not well-formed XML: a DOCTYPE is not allowed"
+        );
     }
 
     #[test]

@@ -99,6 +99,30 @@ impl fmt::Display for PaymentType {
     }
 }
 
+/// A text that is not a [`PaymentType`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown payment type {0:?}: self-paying, purchased-service, service-voucher or outside-kanta"
+)]
+pub struct UnknownPaymentType(pub String);
+
+impl std::str::FromStr for PaymentType {
+    type Err = UnknownPaymentType;
+
+    /// Reads the fixture spelling ([`PaymentType::as_str`]).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            PaymentType::SelfPaying,
+            PaymentType::PurchasedService,
+            PaymentType::ServiceVoucher,
+            PaymentType::OutsideKanta,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
+        .ok_or_else(|| UnknownPaymentType(text.to_owned()))
+    }
+}
+
 /// A service unit ("palveluyksikkö") of an operating unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceUnit {
@@ -1314,5 +1338,24 @@ register_holder = "2.999.9"
             prop_assert_eq!(accepted, vec![expected]);
             prop_assert_eq!(is_test_identity_code(&format!("{stem}{expected}")), n >= 900);
         }
+    }
+
+    #[test]
+    fn payment_type_text_round_trips_and_unknown_is_named() {
+        for p in [
+            PaymentType::SelfPaying,
+            PaymentType::PurchasedService,
+            PaymentType::ServiceVoucher,
+            PaymentType::OutsideKanta,
+        ] {
+            assert_eq!(p.to_string().parse::<PaymentType>(), Ok(p));
+            let value = toml::Value::try_from(p.as_str()).unwrap();
+            assert_eq!(value.try_into::<PaymentType>().unwrap(), p);
+        }
+        assert_eq!(
+            "voucher".parse::<PaymentType>().unwrap_err().to_string(),
+            "unknown payment type \"voucher\": self-paying, purchased-service, service-voucher \
+             or outside-kanta"
+        );
     }
 }

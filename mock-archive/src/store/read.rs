@@ -136,13 +136,7 @@ fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreEr
 
 /// Reads back [`super::writer::replace_reason_text`].
 pub(crate) fn replace_reason_of(text: &str) -> Option<ReplaceReason> {
-    match text {
-        "correction" => Some(ReplaceReason::Correction),
-        "invalidation" => Some(ReplaceReason::Invalidation),
-        other => other
-            .strip_prefix("other:")
-            .map(|code| ReplaceReason::Other(code.to_owned())),
-    }
+    text.parse().ok()
 }
 
 /// The raw columns of [`META`], converted outside rusqlite's row closure.
@@ -548,12 +542,13 @@ impl Store {
                 let (producer, from, until, scope) = row.map_err(sql("reading a usage right"))?;
                 let scope = scope
                     .split_whitespace()
-                    .map(|p| match p {
-                        "purchased-service" => Ok(PaymentType::PurchasedService),
-                        "service-voucher" => Ok(PaymentType::ServiceVoucher),
-                        other => Err(StoreError::Corrupt {
+                    .map(|p| match p.parse() {
+                        Ok(
+                            payment @ (PaymentType::PurchasedService | PaymentType::ServiceVoucher),
+                        ) => Ok(payment),
+                        _ => Err(StoreError::Corrupt {
                             column: "usage_rights.scope",
-                            value: other.to_owned(),
+                            value: p.to_owned(),
                         }),
                     })
                     .collect::<Result<Vec<_>, _>>()?;

@@ -595,14 +595,10 @@ fn version_violations(conn: &Connection, doc: &NewDocument) -> Result<Vec<Violat
     Ok(out)
 }
 
-/// The stored spelling of a replacement reason: `correction`, `invalidation`, or
-/// `other:<code as sent>` ([`super::read::replace_reason_of`] reads it back).
+/// The stored spelling of a replacement reason: its text form (`correction`, `invalidation`,
+/// `other:<code as sent>`; [`super::read::replace_reason_of`] reads it back).
 pub(crate) fn replace_reason_text(reason: &ReplaceReason) -> String {
-    match reason {
-        ReplaceReason::Correction => "correction".to_owned(),
-        ReplaceReason::Invalidation => "invalidation".to_owned(),
-        ReplaceReason::Other(code) => format!("other:{code}"),
-    }
+    reason.to_string()
 }
 
 fn insert_document(

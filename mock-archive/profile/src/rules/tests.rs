@@ -379,3 +379,23 @@ fn accepted_cases_have_no_errors_and_refused_ones_have() {
         assert_eq!(verdict == AckType::Aa, expect_accept, "{name}");
     }
 }
+proptest::proptest! {
+    /// A replacement reason's text form reads back as the same reason (the store, the
+    /// inspection contract and case files all use it).
+    #[test]
+    fn replace_reason_text_round_trips(reason in super::replace_reason_strategy()) {
+        let text = reason.to_string();
+        proptest::prop_assert_eq!(text.parse::<ReplaceReason>(), Ok(reason.clone()));
+        let value = toml::Value::try_from(&reason).expect("a reason serializes");
+        proptest::prop_assert_eq!(&value, &toml::Value::String(text));
+        proptest::prop_assert_eq!(value.try_into::<ReplaceReason>().ok(), Some(reason));
+    }
+}
+
+#[test]
+fn an_unknown_replace_reason_is_refused_by_name() {
+    assert_eq!(
+        "fix".parse::<ReplaceReason>().unwrap_err().to_string(),
+        r#"unknown replacement reason "fix": correction, invalidation or other:<code>"#
+    );
+}
