@@ -14,7 +14,7 @@ preflight:
 
 # Run every test.
 test:
-    cargo nextest run --workspace
+    tests/run
 
 # Check formatting and lints as CI does.
 lint:

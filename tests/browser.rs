@@ -1,5 +1,5 @@
 //! The archivist view in a real browser: headless Chromium driven over WebDriver
-//! (`chromedriver` from Debian's `chromium-driver`, installed by `.ci/run`) with `fantoccini`.
+//! (`chromedriver` from Debian's `chromium-driver`, installed by `tests/run`) with `fantoccini`.
 //! Sign in, open the register, open a document and see its versions, look at the request log,
 //! confirm a checkpoint, and check that the inspection API shows the confirmation. A PNG
 //! screenshot of each page is saved under `$CARGO_TARGET_TMPDIR/screenshots/`.
@@ -37,7 +37,7 @@ fn chromedriver() -> PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "chromedriver is not on PATH: run .ci/run (it installs Debian's chromium and \
+                "chromedriver is not on PATH: run tests/run (it installs Debian's chromium and \
                  chromium-driver) or `apt-get install -y chromium chromium-driver`"
             )
         })
@@ -162,11 +162,23 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
     let driver = start_driver();
     let client = browser(&driver).await;
     let result = async {
-        // Without a session: the sign-in page.
+        // The sign-in page: one "sign in", and how to trust the test CA.
+        client.goto(&format!("{base}/signin")).await?;
+        let trust = client.find(Locator::Id("trust")).await?.text().await?;
+        assert!(trust.contains("ca.pem"), "{trust}");
+        assert!(
+            client.find(Locator::Id("message")).await.is_err(),
+            "no second sign-in text"
+        );
+        screenshot(&client, &dir, "00-sign-in").await;
+        // Without a session: the sign-in page, saying why.
         client.goto(&format!("{base}/register")).await?;
         let message = client.find(Locator::Id("message")).await?.text().await?;
-        assert_eq!(message, "Kirjaudu ensin sisään.");
-        screenshot(&client, &dir, "01-sign-in").await;
+        assert_eq!(
+            message,
+            "Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle."
+        );
+        screenshot(&client, &dir, "01-sign-in-needed").await;
 
         sign_in(&client, PROVIDER_ARCHIVIST).await?;
         assert_eq!(client.current_url().await?.path(), "/register");
@@ -228,20 +240,31 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        assert_eq!(text_when(&client, "progress", |t| t == "0/4").await?, "0/4");
+        assert_eq!(text_when(&client, "progress", |t| t == "0/8").await?, "0/8");
+        screenshot(&client, &dir, "06-checklist").await;
         client
             .find(Locator::Css("button[data-checkpoint=\"own-2/status\"]"))
             .await?
             .click()
             .await?;
-        assert_eq!(text_when(&client, "progress", |t| t == "1/4").await?, "1/4");
-        assert_eq!(client.current_url().await?.path(), "/checklist");
-        let step = client.find(Locator::Id("step-own-2")).await?.text().await?;
+        assert_eq!(text_when(&client, "progress", |t| t == "1/8").await?, "1/8");
+        let url = client.current_url().await?;
+        assert_eq!((url.path(), url.fragment()), ("/checklist", Some("step-2")));
+        let step = client.find(Locator::Id("step-2")).await?.text().await?;
         assert!(
             step.contains("✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO)"),
             "{step}"
         );
-        screenshot(&client, &dir, "06-checklist-confirmed").await;
+        screenshot(&client, &dir, "07-checklist-one-confirmed").await;
+        // The rest of the step at once; the page stays at the step.
+        client
+            .find(Locator::Css("button.confirm-step[data-step=\"2\"]"))
+            .await?
+            .click()
+            .await?;
+        assert_eq!(text_when(&client, "progress", |t| t == "6/8").await?, "6/8");
+        assert_eq!(client.current_url().await?.fragment(), Some("step-2"));
+        screenshot(&client, &dir, "08-checklist-step-confirmed").await;
 
         // Swedish on request.
         client.goto(&format!("{base}/register?lang=sv")).await?;
@@ -249,7 +272,15 @@ async fn an_archivist_checks_the_register_in_a_real_browser() {
         assert_eq!(heading, "Register");
         let clients = client.find(Locator::Css("main h2")).await?.text().await?;
         assert_eq!(clients, "Klienter");
-        screenshot(&client, &dir, "07-register-sv").await;
+        screenshot(&client, &dir, "09-register-sv").await;
+        client.goto(&format!("{base}/documents/{}", s.v2)).await?;
+        screenshot(&client, &dir, "10-document-sv").await;
+        client.goto(&format!("{base}/audit")).await?;
+        screenshot(&client, &dir, "11-request-log-sv").await;
+        client.goto(&format!("{base}/checklist")).await?;
+        let progress = client.find(Locator::Id("progress")).await?.text().await?;
+        assert_eq!(progress, "6/8");
+        screenshot(&client, &dir, "12-checklist-sv").await;
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
@@ -315,7 +346,7 @@ async fn after_a_rehearsal_the_archivist_confirms_a_checkpoint_in_the_browser() 
         let progress = client.find(Locator::Id("progress")).await?.text().await?;
         assert!(progress.starts_with("0/"), "{progress}");
         client
-            .find(Locator::Css("[id=\"step-oma-korjaus\"] a.step-document"))
+            .find(Locator::Css("[data-step=\"oma-korjaus\"] a.step-document"))
             .await?
             .click()
             .await?;

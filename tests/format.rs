@@ -5,12 +5,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use kanta_profile::format::{self, Inspected, Limits, ProblemCode, Wrapping, codes, hetu::Hetu};
 use kantakoe::cmd::inspect::{exit_code, render_json, render_text};
 use kantakoe::compose::{
     DocumentTemplate, Frame, MessageValues, ReplacementReason, Replaces, UsageSituation, build_cda,
     build_message, example_values, wrap_cda,
 };
-use mock_archive::format::{self, Inspected, Limits, ProblemCode, Wrapping, codes, hetu::Hetu};
 
 /// The corpus runs under the default limits except a 128 KiB size cap, so that the oversized
 /// case stays small in the repository.

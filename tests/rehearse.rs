@@ -5,11 +5,10 @@ use std::io::BufRead as _;
 use std::path::Path;
 use std::process::Stdio;
 
-use kantakoe::compose::{self, DocumentTemplate, MessageValues};
+use kanta_profile::format::Wrapping;
+use kantakoe::compose::{self, MessageValues};
 use kantakoe::pki::Role;
-use kantakoe::results::{Outcome, RunResults};
-use kantakoe::signing::SystemSigner;
-use mock_archive::format::Wrapping;
+use kantakoe::results::{Outcome, RunResults, Sender};
 
 use crate::support::{self, kantakoe_cmd, pki, start_archive, target};
 
@@ -46,6 +45,28 @@ fn junit_counts(path: &Path) -> (usize, String) {
         }
     }
     (cases, failures)
+}
+
+/// Validates a JUnit file against `junit-10.xsd` (Jenkins xUnit's schema, in
+/// `tests/schemas/`) with Python's `xmlschema` (in the test venv; `tests/run` installs it).
+pub fn assert_junit_valid(path: &Path) {
+    let xsd = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/junit-10.xsd"));
+    let output = support::python()
+        .args([
+            "-c",
+            "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
+        ])
+        .arg(xsd)
+        .arg(path)
+        .output()
+        .expect("the test venv's python runs (with xmlschema: tests/run installs it)");
+    assert!(
+        output.status.success(),
+        "{} is not valid against junit-10.xsd:\n{}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
 }
 
 /// A case's outcome without what changes from run to run (durations, ids, ports).
@@ -87,7 +108,11 @@ fn outcome_text(case: &kantakoe::results::CaseResult) -> String {
 #[test]
 fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     let dir = tempfile::tempdir().unwrap();
-    let output = kantakoe_cmd(dir.path()).arg("rehearse").output().unwrap();
+    let output = kantakoe_cmd(dir.path())
+        .arg("rehearse")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -98,6 +123,46 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     let out = dir.path().join("out");
     let results = read_results(&out);
     assert!(results.all_passed(), "{stdout}");
+    // Reference mode says so, and who sent each step: never "your system" for the harness.
+    assert_eq!(results.schema_version, kantakoe::results::RESULTS_FORMAT);
+    assert_eq!(results.mode, kantakoe::results::Mode::Reference);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["mode"], "reference");
+    for step in results.cases.iter().flat_map(|c| &c.steps) {
+        let want = match step.actor {
+            kantakoe::results::Actor::Reference => Sender::ReferenceClient,
+            kantakoe::results::Actor::YourSystem => Sender::ReferenceStandingIn,
+        };
+        assert_eq!(step.sent_by, want, "{}", step.id);
+    }
+    assert!(
+        stdout.starts_with("mode: reference: no system of yours took part; the harness's reference client made every step,\n  standing in for your system in the \"your system\" steps\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("  your system  "), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("kayttoonottokoe  oma-asiakkuus ")
+                && l.contains("  stand-in for you")),
+        "{stdout}"
+    );
+    // The table fits the 100 columns it was given.
+    for line in stdout.lines().take_while(|l| !l.is_empty()) {
+        assert!(line.chars().count() <= 100, "too wide: {line:?}");
+    }
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("(sent by the reference client standing in for your system)"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<property name=\"mode\" value=\"reference\"/>"),
+        "{junit}"
+    );
+    assert_junit_valid(&out.join("junit.xml"));
     let steps: usize = results.cases.iter().map(|c| c.steps.len()).sum();
     assert_eq!(results.summary.steps, steps);
     assert!(steps >= 30, "the bundled suite has {steps} steps");
@@ -169,6 +234,35 @@ fn a_wrong_expectation_fails_naming_case_step_expected_and_actual() {
         junit.contains("message=\"expected AA, got AE [R2-NOT-ORGANISER]\""),
         "{junit}"
     );
+    assert_junit_valid(&dir.path().join("out/junit.xml"));
+}
+
+#[test]
+fn a_negative_tls_step_fails_when_the_archive_accepts_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("testcases/orgs.toml");
+    std::fs::write(
+        dir.path().join("case.toml"),
+        format!(
+            "title = {{ fi = \"x\", sv = \"x\" }}\nfixture = \"{}\"\n\n[[step]]\nid = \"kelpaava-varmenne\"\ntitle = {{ fi = \"a\", sv = \"a\" }}\n  [step.connect]\n  tls = \"client\"\n  [step.expect]\n  connection = \"refused\"\n",
+            fixture.display()
+        ),
+    )
+    .unwrap();
+    let output = kantakoe_cmd(dir.path())
+        .args(["rehearse", "--case", "case.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("case / kelpaava-varmenne: expected the connection to be refused, but it was connected (2.999.5851.2.1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 steps: 0 passed, 1 failed, 0 skipped"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -200,24 +294,7 @@ fn a_case_with_problems_is_refused_with_every_problem_and_exit_code_2() {
 /// The stand-in vendor system: a self-paying client's document from the vendor's
 /// certificate, built and signed here.
 fn vendor_message(n: u32) -> Vec<u8> {
-    let values = MessageValues {
-        effective_time: "20260202100000+0200".into(),
-        ..compose::scenario_self_paying(
-            format!("2.999.5851.8.{}.{n}", std::process::id()),
-            format!("2.999.5851.8.{}.2{n}", std::process::id()),
-        )
-    };
-    let files = pki().files(Role::Signature);
-    let signer =
-        SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap();
-    compose::build_message(
-        &DocumentTemplate::client_relationship(),
-        &values,
-        Wrapping::Soap12,
-        Some(&signer),
-    )
-    .unwrap()
-    .message
+    vendor_message_with(n, |_| {})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,8 +372,19 @@ async fn sut_mode_waits_for_the_vendor_system_reports_a_timeout_and_a_stray() {
         "{stdout}"
     );
     assert!(
+        stdout.contains("; not what step tallennus waits for: it came with the TLS certificate of 2.999.5851.2.4, which may not send for 2.999.5851.2.1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mode: SUT: your system made"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("out/sut-plan.md"))
+            .unwrap()
+            .contains("| sut / tallennus | 010190-901R |"),
+        "the plan lists the step"
+    );
+    assert!(
         stdout.contains(
-            "sut / korjaus: timed out: no submission from your system arrived within 2 s"
+            "sut / korjaus: timed out: no submission from your system for this step arrived within 2 s"
         ),
         "{stdout}"
     );
@@ -571,4 +659,264 @@ fn cases_with_different_fixtures_cannot_share_the_embedded_archive() {
         String::from_utf8_lossy(&output.stderr),
         "kantakoe: error: the embedded archive has one organisation fixture, but one.toml and two.toml use different ones; run them separately\n"
     );
+}
+
+/// The stand-in vendor system's message: `edit` changes the scenario's self-paying document
+/// (ids from `n`) before it is built and signed.
+fn vendor_message_with(n: u32, edit: impl FnOnce(&mut MessageValues)) -> Vec<u8> {
+    let files = pki().files(Role::Signature);
+    let arc = format!("2.999.5851.8.{}", std::process::id());
+    kantakoe_integration::vendor_message(&arc, n, edit, &files.cert, &files.key).unwrap()
+}
+
+/// Runs `kantakoe args` and calls `on_line` with each stdout line as it comes (so a test can
+/// play the vendor's system); returns the exit code and all lines.
+async fn run_playing(
+    dir: &Path,
+    args: &[&std::ffi::OsStr],
+    mut on_line: impl AsyncFnMut(&str),
+) -> (Option<i32>, String) {
+    let mut child = kantakoe_cmd(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while let Some(line) = lines.recv().await {
+        on_line(&line).await;
+        seen.push(line);
+    }
+    reader.join().unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (status.code(), format!("{}\n{stderr}", seen.join("\n")))
+}
+
+async fn post_as(archive: &mock_archive::MockArchiveHandle, role: Role, message: Vec<u8>) {
+    let mut conn = support::client(role)
+        .connect(&target(archive))
+        .await
+        .unwrap();
+    let reply = conn
+        .post("/archive", Wrapping::Soap12.content_type(), message)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sut_mode_judges_a_corrected_resend_reports_a_stray_at_once_and_records_for_replay() {
+    let archive = start_archive().await;
+    let dir = tempfile::tempdir().unwrap();
+    let case = workspace().join("tests/cases/sut-resend.toml");
+    let url = archive.url();
+    let pki_dir = pki().dir().to_owned();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "rehearse".as_ref(),
+        "--sut".as_ref(),
+        "--record".as_ref(),
+        "rec".as_ref(),
+        "--archive".as_ref(),
+        url.as_ref(),
+        "--pki".as_ref(),
+        pki_dir.as_os_str(),
+        "--case".as_ref(),
+        case.as_os_str(),
+    ];
+    let first_doc = format!("2.999.5851.8.{}.23", std::process::id());
+    let (code, out) = run_playing(dir.path(), &args, async |line: &str| {
+        if line.starts_with(">> sut-resend / tallennus:") {
+            // Another client's document: not what the step waits for.
+            post_as(
+                &archive,
+                Role::Vendor,
+                vendor_message_with(1, |v| v.client.identity_code = "150575-9025".into()),
+            )
+            .await;
+            // The step's document, routed into the county's register: AE.
+            post_as(
+                &archive,
+                Role::Vendor,
+                vendor_message_with(2, |v| {
+                    let county = compose::Org {
+                        oid: "2.999.5851.2.2".into(),
+                        name: "Esimerkin hyvinvointialue (TESTIAINEISTO)".into(),
+                    };
+                    v.custodian = county.clone();
+                    v.organiser = Some(county);
+                    v.usage_situation = compose::UsageSituation::RegisterUsageRight;
+                }),
+            )
+            .await;
+            // The corrected resend.
+            post_as(&archive, Role::Vendor, vendor_message_with(3, |_| {})).await;
+        }
+        if line.starts_with(">> sut-resend / korjaus:") {
+            let parent = first_doc.clone();
+            post_as(
+                &archive,
+                Role::Vendor,
+                vendor_message_with(4, |v| {
+                    v.set_id = parent.clone();
+                    v.version = 2;
+                    v.replaces = Some(compose::Replaces {
+                        parent_id: parent,
+                        parent_version: 1,
+                        reason: compose::ReplacementReason::Correction,
+                    });
+                }),
+            )
+            .await;
+        }
+    })
+    .await;
+    assert_eq!(code, Some(1), "a stray fails the run: {out}");
+    assert!(
+        out.contains(&format!(
+            "!! a submission arrived that matches no step: message 2.999.5851.8.{}.1 (document 2.999.5851.8.{}.21): AE [R2-NOT-ORGANISER] (from 2.999.5851.2.7); ",
+            std::process::id(),
+            std::process::id(),
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "; not what step tallennus waits for: it is about client 150575-9025, not 010190-901R"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("   sut-resend / tallennus: your system's submission did not pass: expected AA, got AE ["),
+        "{out}"
+    );
+    assert!(out.contains("   sut-resend / tallennus: passed"), "{out}");
+    let results = read_results(&dir.path().join("out"));
+    let steps = &results.cases[0].steps;
+    assert_eq!(
+        steps.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+        vec![Outcome::Passed, Outcome::Passed],
+        "{out}"
+    );
+    assert!(steps.iter().all(|s| s.sent_by == Sender::YourSystem));
+    assert_eq!(steps[0].attempts.len(), 1, "{:?}", steps[0].attempts);
+    assert_eq!(steps[0].attempts[0].actual.ack, "AE");
+    assert!(
+        steps[0].attempts[0]
+            .failure
+            .starts_with("expected AA, got AE ["),
+        "{:?}",
+        steps[0].attempts
+    );
+    assert_eq!(steps[0].document_id.as_deref(), Some(first_doc.as_str()));
+    assert_eq!(results.strays.len(), 1, "{:?}", results.strays);
+    assert_junit_valid(&dir.path().join("out/junit.xml"));
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains("earlier submission at "), "{junit}");
+
+    // The recording replays verbatim against a fresh embedded archive with the same PKI.
+    let recorded = std::fs::read_to_string(dir.path().join("rec/case.toml")).unwrap();
+    assert!(recorded.contains("[step.replay]"), "{recorded}");
+    let output = kantakoe_cmd(dir.path())
+        .args([
+            "rehearse",
+            "--case",
+            "rec/case.toml",
+            "--out",
+            "replayed",
+            "--pki",
+        ])
+        .arg(pki().dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{recorded}");
+    let replayed = read_results(&dir.path().join("replayed"));
+    assert_eq!(replayed.summary.passed, 2, "{stdout}");
+    assert_eq!(
+        replayed.cases[0].steps[0].document_id.as_deref(),
+        Some(first_doc.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_that_goes_away_mid_run_is_an_environment_error_not_a_cascade() {
+    let pki_dir = pki().dir().to_str().unwrap().to_owned();
+    let mut archive = Some(support::spawn_archive(&[
+        "--pki",
+        &pki_dir,
+        "--db",
+        ":memory:",
+        "--view-listen",
+        "off",
+    ]));
+    let url = archive.as_ref().unwrap().url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let case = workspace().join("tests/cases/sut.toml");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "rehearse".as_ref(),
+        "--sut".as_ref(),
+        "--archive".as_ref(),
+        url.as_ref(),
+        "--pki".as_ref(),
+        pki_dir.as_ref(),
+        "--case".as_ref(),
+        case.as_os_str(),
+        "--connect-timeout".as_ref(),
+        "2".as_ref(),
+    ];
+    let (code, out) = run_playing(dir.path(), &args, async |line: &str| {
+        if line.starts_with(">> sut / tallennus:") {
+            // The archive process ends while the step waits.
+            drop(archive.take());
+        }
+    })
+    .await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(!out.contains("channel closed"), "{out}");
+    assert!(
+        out.contains(
+            "   sut / tallennus: environment error: the archive's inspection API did not answer: "
+        ),
+        "{out}"
+    );
+    let results = read_results(&dir.path().join("out"));
+    let outcomes: Vec<Outcome> = results.cases[0].steps.iter().map(|s| s.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Error, Outcome::Skipped, Outcome::Skipped],
+        "{out}"
+    );
+    assert!(
+        results.cases[0].steps[1].failures[0]
+            .starts_with("not run: the run stopped at sut / tallennus: the archive's inspection API did not answer: "),
+        "{:?}",
+        results.cases[0].steps[1]
+    );
+    assert!(results.stopped.is_some());
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(
+        junit.contains("<error message=\"the archive&apos;s inspection API did not answer: "),
+        "{junit}"
+    );
+    // Said in the harness's words (the keep-alive connection was closed, or a new one refused).
+    assert!(
+        junit.contains(" closed the connection before its answer was complete without saying why")
+            || junit.contains("connection refused: nothing is listening"),
+        "{junit}"
+    );
+    assert!(junit.contains(" errors=\"1\""), "{junit}");
+    assert_junit_valid(&dir.path().join("out/junit.xml"));
 }

@@ -7,7 +7,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use kantakoe::report::settings::EXAMPLE_SETTINGS;
@@ -73,6 +73,8 @@ fn step(
         checkpoints: holder.map(|h| checkpoints(h, "1")).unwrap_or_default(),
         failures: Vec::new(),
         duration_ms: 12,
+        sent_by: kantakoe::results::Sender::YourSystem,
+        attempts: Vec::new(),
     }
 }
 
@@ -112,6 +114,7 @@ fn passed_run() -> RunResults {
         steps,
     }];
     RunResults {
+        schema_version: RESULTS_FORMAT,
         format: RESULTS_FORMAT,
         tool: "kantakoe 0.1.0".to_owned(),
         started_at: datetime!(2026-04-02 09:00:00 +03:00),
@@ -125,6 +128,7 @@ fn passed_run() -> RunResults {
         summary: Summary::of(&cases),
         cases,
         strays: Vec::new(),
+        stopped: None,
         confirmation: None,
     }
 }
@@ -152,6 +156,7 @@ fn failed_run() -> RunResults {
         message_id: Some("2.999.5851.8.99".to_owned()),
         document_id: None,
         outcome: "AR (MESSAGE-UNREADABLE)".to_owned(),
+        reason: String::new(),
     });
     run.summary = Summary::of(&run.cases);
     run
@@ -202,7 +207,7 @@ print(json.dumps({
     'defects': [type(d).__name__ for d in msg.defects] + [type(d).__name__ for d in body.defects],
 }, ensure_ascii=False))
 "#;
-    let out = Command::new("python3")
+    let out = crate::support::python()
         .arg("-c")
         .arg(SCRIPT)
         .arg(path)
@@ -469,6 +474,7 @@ fn a_run_without_steps_or_with_a_false_summary_is_not_reported() {
         passed: 3,
         failed: 0,
         skipped: 0,
+        errors: 0,
     };
     forged.strays.clear();
     assert!(forged.all_passed() && !report::passed(&forged));
@@ -813,12 +819,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `python3 -m aiosmtpd` on 127.0.0.1 with `args`, `PYTHONPATH` = `pythonpath`, and
+/// Starts `python -m aiosmtpd` (the test venv's) on 127.0.0.1 with `args`, `PYTHONPATH` = `pythonpath`, and
 /// waits until it accepts connections.
 fn start_aiosmtpd(pythonpath: &Path, args: &[&str]) -> SmtpServer {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new("python3")
+    let child = crate::support::python()
         .args(["-m", "aiosmtpd", "-n", "-l", &listen])
         .args(args)
         .env("PYTHONPATH", pythonpath)
@@ -826,7 +832,7 @@ fn start_aiosmtpd(pythonpath: &Path, args: &[&str]) -> SmtpServer {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(pythonpath.join("aiosmtpd.log")).unwrap())
         .spawn()
-        .expect("python3 -m aiosmtpd starts (installed by .ci/run)");
+        .expect("python -m aiosmtpd starts (installed by tests/run)");
     let mut server = SmtpServer { child, port };
     let addr: SocketAddr = listen.parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -139,3 +139,20 @@ pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
         (r"os error \d+", "os error [N]"),
     ]
 }
+
+/// The Python the tests use for Python tools (aiosmtpd, check-jsonschema, the `email`
+/// package): the one in the virtual environment `tests/run` makes under `target/`
+/// (`KANTAKOE_TEST_PYTHON`, which `tests/run` sets, names it). Fails, never skips, when it is
+/// missing.
+pub fn python() -> Command {
+    let path = std::env::var_os("KANTAKOE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-venv/bin/python"));
+    assert!(
+        path.exists(),
+        "{}: no test Python here: run `tests/run` once (it makes this virtual environment with \
+         the Python tools the tests use)",
+        path.display()
+    );
+    Command::new(path)
+}

@@ -3,10 +3,17 @@
 
 mod archive;
 mod browser;
+mod environment;
 mod format;
+mod limits;
+mod recipes;
 mod rehearse;
 mod report;
 mod signature;
+mod stranger;
 mod support;
+mod swedish;
+mod terminal;
 mod transport;
+mod validation;
 mod view;

@@ -16,6 +16,7 @@ fn preflight_for(archive_url: &str, identity: Option<Identity>) -> Preflight {
         ca: pki().ca(),
         identity,
         now: OffsetDateTime::now_utc(),
+        timeouts: Default::default(),
     }
 }
 
@@ -354,7 +355,7 @@ async fn bench_measures_both_servers_side_by_side() {
 async fn preflight_warns_when_a_certificate_expires_within_30_days() {
     let archive = start_archive().await;
     let der = support::client(Role::Client).client_cert.clone().unwrap();
-    let not_after = mock_archive::cert::CertInfo::from_der(&der)
+    let not_after = kanta_profile::cert::CertInfo::from_der(&der)
         .unwrap()
         .not_after;
     let mut p = preflight_for(&archive.url(), Some(support::identity(Role::Client)));

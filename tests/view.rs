@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use kanta_profile::format::Wrapping;
 use kantakoe::compose::{
     self, DocumentTemplate, MessageValues, Org, ReplacementReason, Replaces, UsageSituation,
 };
 use kantakoe::pki::{Role, scenario};
 use kantakoe::signing::SystemSigner;
 use mock_archive::MockArchiveHandle;
-use mock_archive::format::Wrapping;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -78,6 +78,7 @@ pub async fn scenario() -> Scenario {
     let archive = mock_archive::MockArchive::builder()
         .pki_dir(pki().dir())
         .view_listen("127.0.0.1:0".parse().unwrap())
+        .fixture_tokens()
         .start()
         .await
         .expect("archive starts");
@@ -156,7 +157,7 @@ impl Answer {
             .filter(|(n, _)| n == "set-cookie")
             .find_map(|(_, v)| {
                 let pair = v.split(';').next()?;
-                pair.starts_with(mock_archive::view::COOKIE)
+                pair.starts_with(mock_archive::VIEW_COOKIE)
                     .then(|| pair.to_owned())
             })
     }
@@ -166,16 +167,14 @@ impl Answer {
 #[derive(Debug)]
 pub struct Failed(pub String);
 
-/// One HTTP/1.1 exchange over a fresh TLS connection (`Connection: close`), trusting the test
-/// CA, with the client certificate of `identity` if given.
-pub async fn https(
+/// A TLS connection to the archive on `port` (host name `localhost`), trusting the test CA,
+/// with the client certificate of `identity` if given, from the local address `from` if given
+/// (any loopback address, e.g. `127.0.0.2`, to be another client).
+pub async fn tls_connect(
     port: u16,
     identity: Option<Role>,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Answer, Failed> {
+    from: Option<std::net::IpAddr>,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Failed> {
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_file_iter(pki().ca()).unwrap() {
         roots.add(ca.unwrap()).unwrap();
@@ -198,17 +197,60 @@ pub async fn https(
         None => builder.with_no_client_auth(),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| Failed(format!("connect: {e}")))?;
-    let mut tls = connector
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let tcp = match from {
+        None => tokio::net::TcpStream::connect(to).await,
+        Some(ip) => {
+            let socket =
+                tokio::net::TcpSocket::new_v4().map_err(|e| Failed(format!("socket: {e}")))?;
+            socket
+                .bind(std::net::SocketAddr::new(ip, 0))
+                .map_err(|e| Failed(format!("bind {ip}: {e}")))?;
+            socket.connect(to).await
+        }
+    }
+    .map_err(|e| Failed(format!("connect: {e}")))?;
+    connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
-        .map_err(|e| Failed(format!("handshake: {e}")))?;
+        .map_err(|e| Failed(format!("handshake: {e}")))
+}
+
+/// One HTTP/1.1 exchange over a fresh TLS connection (`Connection: close`), trusting the test
+/// CA, with the client certificate of `identity` if given.
+pub async fn https(
+    port: u16,
+    identity: Option<Role>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, Failed> {
+    https_from(None, port, identity, method, path, headers, body).await
+}
+
+/// [`https`] from the local address `from`; a `host` among `headers` replaces the default
+/// `localhost:<port>`.
+pub async fn https_from(
+    from: Option<std::net::IpAddr>,
+    port: u16,
+    identity: Option<Role>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, Failed> {
+    let mut tls = tls_connect(port, identity, from).await?;
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("host: localhost:{port}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -223,6 +265,11 @@ pub async fn https(
     tls.read_to_end(&mut raw)
         .await
         .map_err(|e| Failed(format!("read: {e}")))?;
+    answer_of(raw)
+}
+
+/// An HTTP/1.1 answer read whole (its body is everything after the head).
+pub fn answer_of(raw: Vec<u8>) -> Result<Answer, Failed> {
     let text = String::from_utf8(raw).map_err(|e| Failed(format!("not UTF-8: {e}")))?;
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -321,14 +368,24 @@ pub fn checklist_json(s: &Scenario) -> String {
     serde_json::json!({
         "case": "kayttoonottokoe",
         "title": "Käyttöönottokoe (harjoitus)",
+        "title_sv": "Ibruktagningsprov (övning)",
         "steps": [
-            {"step": "own-1", "title": "Asiakkuusasiakirja", "document_id": s.v1,
-             "checkpoints": [{"id": "own-1/stored", "label": "Tallentunut", "expected": "replaced"}]},
-            {"step": "own-2", "title": "Korjaus (versio 2)", "document_id": s.v2,
+            {"step": "own-1", "title": "Asiakkuusasiakirja", "title_sv": "Klientrelationshandling",
+             "document_id": s.v1,
              "checkpoints": [
-                {"id": "own-2/status", "label": "Tila", "expected": "active"},
-                {"id": "own-2/version", "label": "Versio", "expected": "2"}]},
-            {"step": "connection", "title": "Yhteystesti", "document_id": null,
+                {"id": "own-1/status", "label": "Tila", "field": "status", "expected": "replaced"}]},
+            {"step": "own-2", "title": "Korjaus (versio 2)", "title_sv": "Korrigering (version 2)",
+             "document_id": s.v2,
+             "checkpoints": [
+                {"id": "own-2/status", "label": "Tila", "field": "status", "expected": "active"},
+                {"id": "own-2/version", "label": "Versio", "field": "version", "expected": "2"},
+                {"id": "own-2/holder", "label": "Rekisterinpitäjä", "field": "register_holder",
+                 "expected": scenario::PROVIDER_OID},
+                {"id": "own-2/client", "label": "Asiakas", "field": "client", "expected": SELF_PAYING},
+                {"id": "own-2/group", "label": "Asiakirjaryhmä", "field": "document_group", "expected": "1"},
+                {"id": "own-2/hidden", "label": "Ei näy", "field": "hidden_from", "expected": COUNTY_A}]},
+            {"step": "connection", "title": "Yhteystesti", "title_sv": "Anslutningstest",
+             "document_id": null,
              "checkpoints": [{"id": "connection/ok", "label": "Yhteys toimii", "expected": null}]}
         ]
     })
@@ -393,7 +450,13 @@ async fn no_token_or_a_wrong_token_gets_the_sign_in_page_and_no_data() {
         for cookie in [None, Some("__Host-kantakoe-view=0123abcd")] {
             let page = view_get(&s.archive, &path, cookie).await;
             assert_eq!(page.status, 401, "{path}");
-            assert!(page.body.contains("Kirjaudu ensin sisään."), "{path}");
+            assert!(
+                page.body.contains(
+                    "<p class=\"message\" id=\"message\">Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle.</p>"
+                ),
+                "{path}: {}",
+                page.body
+            );
             assert!(page.body.contains("action=\"/signin\""), "{path}");
             for secret in [SELF_PAYING, s.v1.as_str(), "Itsemaksava"] {
                 assert!(!page.body.contains(secret), "{path} shows {secret}");
@@ -544,7 +607,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
     assert!(!page.body.contains("<script"), "{}", page.body);
     assert!(!page.body.contains("<img"), "{}", page.body);
     let csp = page.header("content-security-policy").expect("CSP");
-    assert_eq!(csp, mock_archive::view::CSP);
+    assert_eq!(csp, mock_archive::VIEW_CSP);
     assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
@@ -553,7 +616,7 @@ async fn narrative_markup_is_shown_as_text_under_a_csp_without_scripts() {
         let a = view_get(&s.archive, path, None).await;
         assert_eq!(
             a.header("content-security-policy"),
-            Some(mock_archive::view::CSP)
+            Some(mock_archive::VIEW_CSP)
         );
         assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
     }
@@ -587,7 +650,10 @@ async fn the_document_page_shows_metadata_versions_and_the_signature() {
     assert!(b.contains("Version history"));
     assert!(b.contains("first version"), "{b}");
     assert!(b.contains(&format!("correction ← {}", s.v1)), "{b}");
-    assert!(b.contains("<td>Asiakkuusasiakirja (1)</td>"), "{b}");
+    assert!(
+        b.contains("<td>Client relationship document (1)</td>"),
+        "{b}"
+    );
     assert!(b.contains("Itsemaksava Testi (010190-901R)"), "{b}");
     let signature = b
         .split("id=\"signature\"")
@@ -637,7 +703,7 @@ async fn register_filters_languages_and_the_request_log() {
     .await;
     assert!(sv_again.body.contains("Registrets förfrågningslogg"));
     let audit = view_get(&s.archive, "/audit", Some(&cookie)).await;
-    let code = mock_archive::ack::AckCode::from_code("ID-INVALID").unwrap();
+    let code = kanta_profile::ack::AckCode::from_code("ID-INVALID").unwrap();
     assert!(
         audit.body.contains("<code>ID-INVALID</code>"),
         "{}",
@@ -648,7 +714,14 @@ async fn register_filters_languages_and_the_request_log() {
         "{}",
         audit.body
     );
-    assert!(audit.body.contains(&askama_like(code.english())));
+    // Each code's text in the page's language.
+    assert!(!audit.body.contains(&askama_like(code.english())));
+    let en = view_get(&s.archive, "/audit?lang=en", Some(&cookie)).await;
+    assert!(
+        en.body.contains(&askama_like(code.english())),
+        "{}",
+        en.body
+    );
     assert!(audit.body.contains("outcome-AE"));
     assert!(audit.body.contains("outcome-AA"));
 }
@@ -676,7 +749,7 @@ async fn confirming_needs_the_sessions_csrf_token_and_shows_in_the_checklist_api
     let cookie = sign_in(&s.archive, PROVIDER_ARCHIVIST).await;
     let other = sign_in(&s.archive, PROVIDER_ARCHIVIST).await;
     let page = view_get(&s.archive, "/checklist", Some(&cookie)).await;
-    assert!(page.body.contains("0/4"), "{}", page.body);
+    assert!(page.body.contains("0/8"), "{}", page.body);
     let other_csrf = csrf_of(&view_get(&s.archive, "/checklist", Some(&other)).await.body);
     for form in [
         "checkpoint=own-2%2Fstatus".to_owned(),
@@ -722,7 +795,7 @@ async fn confirming_needs_the_sessions_csrf_token_and_shows_in_the_checklist_api
         serde_json::Value::Null
     );
     let page = view_get(&s.archive, "/checklist", Some(&cookie)).await;
-    assert!(page.body.contains("1/4"), "{}", page.body);
+    assert!(page.body.contains("1/8"), "{}", page.body);
 }
 
 #[tokio::test]
@@ -807,7 +880,9 @@ async fn the_checklist_contract_of_the_inspection_api() {
 
 /// Runs `mock-archive serve` with `args`; returns its first stdout line as JSON (and the
 /// process, killed on drop), or the exit code and stderr when it stops instead.
-fn serve(args: &[&str]) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
+pub(crate) fn serve(
+    args: &[&str],
+) -> Result<(support::ArchiveProcess, serde_json::Value), (i32, String)> {
     use std::io::{BufRead as _, Read as _};
     let pki_dir = pki().dir().display().to_string();
     let mut child = std::process::Command::new(support::bin("mock-archive"))
@@ -860,6 +935,8 @@ async fn the_binary_announces_the_view_and_its_one_time_tokens_in_its_one_line()
         .map(|t| t["register_holder"].as_str().unwrap())
         .collect();
     assert_eq!(holders, [scenario::PROVIDER_OID, COUNTY_A]);
+    // The CA that issued the view's certificate, for the browser to trust.
+    assert_eq!(view["ca_file"], pki().ca().display().to_string());
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let token = view["one_time_tokens"][1]["token"].as_str().unwrap();
     let signed_in = https(
@@ -903,5 +980,160 @@ async fn the_binary_announces_the_view_and_its_one_time_tokens_in_its_one_line()
              that OID may hold a register"
         ),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_sign_in_page_asks_once_and_says_how_to_trust_the_certificate() {
+    let s = scenario().await;
+    let page = view_get(&s.archive, "/signin", None).await;
+    assert_eq!(page.status, 200);
+    let b = &page.body;
+    assert!(b.contains("<h1>Kirjaudu sisään</h1>"), "{b}");
+    assert!(
+        !b.contains("id=\"message\""),
+        "no second 'sign in' text: {b}"
+    );
+    assert!(!b.contains("Kirjaudu ensin"), "{b}");
+    let ca = pki().ca().display().to_string();
+    assert!(
+        b.contains(&format!(
+            "Luota siihen tuomalla tiedosto <code>{}</code> selaimen luotettuihin varmentajiin",
+            askama_like(&ca)
+        )),
+        "{b}"
+    );
+    let sv = view_get(&s.archive, "/signin?lang=sv", None).await.body;
+    assert!(
+        sv.contains(&format!(
+            "importera filen <code>{}</code>",
+            askama_like(&ca)
+        )),
+        "{sv}"
+    );
+}
+
+#[tokio::test]
+async fn the_checklist_reads_as_words_and_a_whole_step_is_confirmed_at_once() {
+    let s = scenario().await;
+    let (status, _) = inspect(
+        &s.archive,
+        "PUT",
+        Some(PROVIDER_ARCHIVIST),
+        &checklist_json(&s),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cookie = sign_in(&s.archive, PROVIDER_ARCHIVIST).await;
+    let page = view_get(&s.archive, "/checklist", Some(&cookie)).await;
+    let b = &page.body;
+    for text in [
+        "<p class=\"case\">Käyttöönottokoe (harjoitus) — ",
+        "<section class=\"step\" id=\"step-2\" data-step=\"own-2\">",
+        "<h2>2. Korjaus (versio 2)</h2>",
+        "<td>Tila</td>\n<td>korvattu</td>",
+        "<td>Tila</td>\n<td>aktiivinen</td>",
+        "<td>Versio</td>\n<td>2</td>",
+        "<td>Rekisterinpitäjä</td>\n<td>Hoivapalvelu Esimerkki Oy (TESTIAINEISTO) (2.999.5851.2.1)</td>",
+        "<td>Asiakas</td>\n<td>Itsemaksava Testi (TESTIHENKILÖ) (010190-901R)</td>",
+        "<td>Asiakirjaryhmä</td>\n<td>Asiakkuusasiakirja (1)</td>",
+        "<td>Ei näy toisen rekisterinpitäjän arkistonhoitajalle</td>\n<td>Testilän hyvinvointialue (TESTIAINEISTO) (2.999.5851.2.2)</td>",
+        "<button type=\"submit\" class=\"confirm-step\" data-step=\"2\">Vahvista koko vaihe</button>",
+    ] {
+        assert!(b.contains(text), "{text}\n{b}");
+    }
+    // Internal ids are not shown (only in hidden fields and data attributes).
+    assert!(!b.contains(">own-2/status<"), "{b}");
+    assert!(!b.contains("<code>own-2"), "{b}");
+    let csrf = csrf_of(b);
+
+    // A whole step at once, back to its place on the page.
+    let ok = view_post(
+        &s.archive,
+        "/checklist/confirm",
+        Some(&cookie),
+        &format!("csrf={csrf}&step=2"),
+    )
+    .await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.header("location"), Some("/checklist#step-2"));
+    let (_, list) = inspect(&s.archive, "GET", Some(PROVIDER_ARCHIVIST), "").await;
+    let step = list["steps"][1]["checkpoints"].as_array().unwrap();
+    assert_eq!(step.len(), 6);
+    assert!(
+        step.iter()
+            .all(|c| c["confirmed"]["by"] == "Arkistonhoitaja Esimerkki (TESTIAINEISTO)")
+    );
+    assert_eq!(
+        list["steps"][0]["checkpoints"][0]["confirmed"],
+        serde_json::Value::Null
+    );
+    let page = view_get(&s.archive, "/checklist", Some(&cookie)).await.body;
+    assert!(page.contains("6/8"), "{page}");
+    assert!(
+        !page.contains("data-step=\"2\">Vahvista koko vaihe"),
+        "nothing left to confirm: {page}"
+    );
+    // The confirmation time in Finnish time, as people write it.
+    let at = mock_archive::view::clock::shown(
+        time::OffsetDateTime::now_utc(),
+        mock_archive::view::Lang::Fi,
+    );
+    let day = at.split(" klo ").next().unwrap();
+    assert!(
+        page.contains(&format!(
+            "✓ Arkistonhoitaja Esimerkki (TESTIAINEISTO), {day} klo "
+        )),
+        "{page}"
+    );
+
+    // One checkpoint: back to its step.
+    let one = view_post(
+        &s.archive,
+        "/checklist/confirm",
+        Some(&cookie),
+        &format!("csrf={csrf}&checkpoint=own-1%2Fstatus"),
+    )
+    .await;
+    assert_eq!(one.header("location"), Some("/checklist#step-1"));
+    // A step or checkpoint that is not there, and a form naming neither.
+    for form in [
+        format!("csrf={csrf}&step=9"),
+        format!("csrf={csrf}&step=x"),
+        format!("csrf={csrf}&checkpoint=nope"),
+    ] {
+        let answer = view_post(&s.archive, "/checklist/confirm", Some(&cookie), &form).await;
+        assert_eq!(answer.status, 404, "{form}");
+    }
+    let neither = view_post(
+        &s.archive,
+        "/checklist/confirm",
+        Some(&cookie),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(neither.status, 400);
+}
+
+#[tokio::test]
+async fn the_register_fits_without_always_empty_columns_and_shows_finnish_time() {
+    let s = scenario().await;
+    let cookie = sign_in(&s.archive, PROVIDER_ARCHIVIST).await;
+    let page = view_get(&s.archive, "/register", Some(&cookie)).await.body;
+    let head = page
+        .split("<table id=\"documents\" class=\"wide\">")
+        .nth(1)
+        .and_then(|r| r.split("</thead>").next())
+        .expect("the documents table");
+    assert_eq!(head.matches("</th>").count(), 8, "{head}");
+    assert!(!head.contains("Palvelutehtävä"), "{head}");
+    // The scenario's documents are dated 2026-03-01 11:59 +02:00: Finnish winter time.
+    assert!(
+        page.contains("<td class=\"nowrap\">1.3.2026 klo 11.59</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("+02:00") && !page.contains("+00:00"),
+        "{page}"
     );
 }

@@ -482,7 +482,7 @@ pub async fn run_documents(
                     crate::compose::build_message(
                         &template,
                         &document_values(next),
-                        mock_archive::format::Wrapping::Bare,
+                        kanta_profile::format::Wrapping::Bare,
                         Some(&signer),
                     )
                     .map(|b| b.message)

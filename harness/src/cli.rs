@@ -29,6 +29,11 @@ pub enum Command {
     Preflight(cmd::preflight::Args),
     /// Print what was read from an HL7 V3 message or a bare CDA document.
     Inspect(cmd::inspect::Args),
+    /// Check a message (or a frame plus its CDA) as the archive would, storing nothing:
+    /// every problem with code, Finnish and English text and location.
+    Validate(cmd::validate::Args),
+    /// Write valid, signed example messages (and their bare CDAs) to compare yours with.
+    Example(cmd::example::Args),
     /// Add a system signature to a CDA document or the CDA inside a message.
     Sign(cmd::sign::Args),
     /// Verify the system signature of a CDA document or the CDA inside a message.
@@ -49,6 +54,8 @@ pub fn main() -> ExitCode {
         Command::Pki(c) => cmd::pki::run(c),
         Command::Preflight(a) => cmd::preflight::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::Example(a) => cmd::example::run(a),
         Command::Sign(a) => cmd::sign::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Bench(a) => cmd::bench::run(a),
@@ -57,7 +64,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("kantakoe: error: {err:#}");
+            eprintln!(
+                "kantakoe: error: {}",
+                mock_archive::error_chain(err.as_ref())
+            );
             ExitCode::from(2)
         }
     }

@@ -6,7 +6,10 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -16,8 +19,44 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+/// How long the client waits at each stage of a request before it gives up: the harness
+/// never hangs on a silent or stalled server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Until the TCP connection is made.
+    pub connect: Duration,
+    /// Until the TLS handshake is done (after the TCP connection).
+    pub handshake: Duration,
+    /// From sending a request until its whole response has arrived.
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    /// 10 s to connect, 10 s for the handshake, 60 s for a response: far more than a working
+    /// archive on any network needs, so only a broken one hits them.
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            handshake: Duration::from_secs(10),
+            response: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The stage of a request that ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The TCP connection.
+    Connect,
+    /// The TLS handshake.
+    Handshake,
+    /// The HTTP response.
+    Response,
+}
 
 /// A client certificate and key, as PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +198,49 @@ pub enum ClientError {
         /// rustls's words.
         detail: String,
     },
+    /// The archive ended the TLS handshake with another alert.
+    #[error("the archive refused the TLS connection with the alert {alert} ({detail})")]
+    Alert {
+        /// The alert's name.
+        alert: String,
+        /// rustls's words.
+        detail: String,
+    },
+    /// A stage did not finish in time.
+    #[error("{}", timeout_text(target, *stage, *after))]
+    Timeout {
+        /// The archive.
+        target: String,
+        /// What did not finish.
+        stage: Stage,
+        /// The time allowed.
+        after: Duration,
+    },
+    /// The server answered the TLS handshake with something that is not TLS.
+    #[error("{target} does not speak TLS: {detail}")]
+    NotTls {
+        /// The archive.
+        target: String,
+        /// rustls's words.
+        detail: String,
+    },
+    /// The server closed the connection without a TLS alert, during the handshake or before
+    /// the response was complete.
+    #[error("{target} closed the connection {during} without saying why (no TLS alert)")]
+    Closed {
+        /// The archive.
+        target: String,
+        /// `during the TLS handshake` or `before its answer was complete`.
+        during: &'static str,
+    },
+    /// The server's answer is not HTTP/1.1.
+    #[error("{target} does not speak HTTP: {detail}")]
+    NotHttp {
+        /// The archive.
+        target: String,
+        /// hyper's words.
+        detail: String,
+    },
     /// Some other TLS failure.
     #[error("TLS failure: {0}")]
     Tls(String),
@@ -167,7 +249,32 @@ pub enum ClientError {
     Http(String),
 }
 
+fn timeout_text(target: &str, stage: Stage, after: Duration) -> String {
+    let secs = after.as_secs_f64();
+    match stage {
+        Stage::Connect => {
+            format!("no connection to {target}: the TCP connection was not made within {secs} s")
+        }
+        Stage::Handshake => format!(
+            "no TLS handshake with {target}: the server accepted the connection but the handshake did not finish within {secs} s"
+        ),
+        Stage::Response => {
+            format!("no answer from {target}: the response did not arrive in full within {secs} s")
+        }
+    }
+}
+
 impl ClientError {
+    /// Whether the archive itself refused the TLS connection with an alert naming the reason
+    /// (an expired or untrusted client certificate, or another alert): the archive's verdict
+    /// on the certificate, as opposed to a network or server failure.
+    pub fn is_tls_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::ClientCertExpired { .. } | Self::ClientCertRejected { .. } | Self::Alert { .. }
+        )
+    }
+
     /// Classifies an I/O or hyper error by looking for a rustls error in its cause chain.
     fn classify(err: &(dyn std::error::Error + 'static), host: &str) -> Option<Self> {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -224,9 +331,66 @@ impl ClientError {
                 reason: "the archive refused the client certificate",
                 detail,
             },
+            E::AlertReceived(alert) => Self::Alert {
+                alert: format!("{alert:?}"),
+                detail,
+            },
             other => Self::Tls(other.to_string()),
         }
     }
+
+    /// Classifies a failed handshake: a rustls error, not TLS at all, or a close without alert.
+    fn from_handshake(err: &std::io::Error, target: &Target) -> Self {
+        use rustls::Error as E;
+        let rustls = err
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<rustls::Error>());
+        match rustls {
+            Some(
+                e @ (E::InvalidMessage(_)
+                | E::InappropriateMessage { .. }
+                | E::InappropriateHandshakeMessage { .. }),
+            ) => Self::NotTls {
+                target: target.to_string(),
+                detail: e.to_string(),
+            },
+            Some(e) => Self::from_rustls(e, &target.host),
+            None if matches!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+            ) =>
+            {
+                Self::Closed {
+                    target: target.to_string(),
+                    during: "during the TLS handshake",
+                }
+            }
+            None => Self::Tls(err.to_string()),
+        }
+    }
+}
+
+/// Whether an I/O error in the chain says the peer went away (end of stream, reset, broken
+/// pipe).
+fn closed_io(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            )
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// An error and its causes, `a: b: c`.
@@ -278,6 +442,7 @@ pub struct TlsClient {
     config: Arc<ClientConfig>,
     /// The client certificate (end entity), DER, if one is presented.
     pub client_cert: Option<Vec<u8>>,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for TlsClient {
@@ -330,32 +495,50 @@ impl TlsClient {
         Ok(Self {
             config: Arc::new(config),
             client_cert,
+            timeouts: Timeouts::default(),
         })
+    }
+
+    /// The same client with other timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 
     /// Opens one mutual-TLS connection with HTTP/1.1 keep-alive.
     pub async fn connect(&self, target: &Target) -> Result<Connection, ClientError> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|source| {
-                let target = target.to_string();
-                if source.kind() == std::io::ErrorKind::ConnectionRefused {
-                    ClientError::Refused { target, source }
-                } else {
-                    ClientError::Connect { target, source }
-                }
-            })?;
+        let t = self.timeouts;
+        let timed_out = |stage, after| ClientError::Timeout {
+            target: target.to_string(),
+            stage,
+            after,
+        };
+        let tcp = tokio::time::timeout(
+            t.connect,
+            TcpStream::connect((target.host.as_str(), target.port)),
+        )
+        .await
+        .map_err(|_| timed_out(Stage::Connect, t.connect))?
+        .map_err(|source| {
+            let target = target.to_string();
+            if source.kind() == std::io::ErrorKind::ConnectionRefused {
+                ClientError::Refused { target, source }
+            } else {
+                ClientError::Connect { target, source }
+            }
+        })?;
         let _ = tcp.set_nodelay(true);
         let name = ServerName::try_from(target.host.clone()).map_err(|e| ClientError::Url {
             url: target.to_string(),
             why: e.to_string(),
         })?;
-        let tls = TlsConnector::from(self.config.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| {
-                ClientError::classify(&e, &target.host).unwrap_or(ClientError::Tls(e.to_string()))
-            })?;
+        let tls = tokio::time::timeout(
+            t.handshake,
+            TlsConnector::from(self.config.clone()).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| timed_out(Stage::Handshake, t.handshake))?
+        .map_err(|e| ClientError::from_handshake(&e, target))?;
         let (_, conn) = tls.get_ref();
         let info = TlsInfo {
             version: conn
@@ -369,7 +552,12 @@ impl TlsClient {
                 .and_then(|c| c.first())
                 .map(|c| c.to_vec()),
         };
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        let seen = Arc::new(Mutex::new(None));
+        let watched = Watched {
+            inner: tls,
+            seen: seen.clone(),
+        };
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(watched))
             .await
             .map_err(|e| ClientError::Http(chain(&e)))?;
         let driver = tokio::spawn(connection);
@@ -378,8 +566,86 @@ impl TlsClient {
             driver,
             info,
             host: target.host.clone(),
+            target: target.to_string(),
             base_path: target.base_path.clone(),
+            response_timeout: t.response,
+            seen,
         })
+    }
+}
+
+/// The first TLS error the connection met, whichever side of hyper saw it.
+type SeenError = Arc<Mutex<Option<rustls::Error>>>;
+
+/// The TLS stream under hyper, remembering the first rustls error (e.g. the archive's alert
+/// refusing the client certificate, which TLS 1.3 delivers after the handshake) so that a
+/// failed request is explained by it instead of hyper's "connection closed".
+struct Watched<S> {
+    inner: S,
+    seen: SeenError,
+}
+
+impl<S> Watched<S> {
+    fn note<T>(&self, r: Poll<std::io::Result<T>>) -> Poll<std::io::Result<T>> {
+        if let Poll::Ready(Err(e)) = &r
+            && let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+            && let Ok(mut seen) = self.seen.lock()
+            && seen.is_none()
+        {
+            *seen = Some(tls.clone());
+        }
+        r
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Watched<S> {
+    /// After a failed write: the archive may have sent an alert and closed before the request
+    /// went out; read what it sent so the alert is not lost.
+    fn read_alert_after(&mut self, cx: &mut Context<'_>) {
+        let mut scratch = [0u8; 512];
+        let mut buf = ReadBuf::new(&mut scratch);
+        let r = Pin::new(&mut self.inner).poll_read(cx, &mut buf);
+        let _ = self.note(r);
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.note(r)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        let r = self.note(r);
+        if matches!(r, Poll::Ready(Err(_))) {
+            self.read_alert_after(cx);
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let r = Pin::new(&mut self.inner).poll_flush(cx);
+        let r = self.note(r);
+        if matches!(r, Poll::Ready(Err(_))) {
+            self.read_alert_after(cx);
+        }
+        r
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let r = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.note(r)
     }
 }
 
@@ -401,7 +667,11 @@ pub struct Connection {
     /// What the handshake negotiated.
     pub info: TlsInfo,
     host: String,
+    /// The archive, as people read it.
+    target: String,
     base_path: String,
+    response_timeout: Duration,
+    seen: SeenError,
 }
 
 impl fmt::Debug for Connection {
@@ -485,25 +755,64 @@ impl Connection {
         let req = req
             .body(Full::new(body))
             .map_err(|e| ClientError::Http(chain(&e)))?;
-        let host = self.host.clone();
-        let fail = |e: hyper::Error| {
-            ClientError::classify(&e, &host).unwrap_or(ClientError::Http(chain(&e)))
+        let timeout = self.response_timeout;
+        let sender = &mut self.sender;
+        let exchange = async {
+            // A keep-alive connection takes new requests only once the previous exchange is
+            // done.
+            sender.ready().await?;
+            let resp = sender.send_request(req).await?;
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>(Reply {
+                status,
+                content_type,
+                body,
+            })
         };
-        // A keep-alive connection takes new requests only once the previous exchange is done.
-        self.sender.ready().await.map_err(fail)?;
-        let resp = self.sender.send_request(req).await.map_err(fail)?;
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = resp.into_body().collect().await.map_err(fail)?.to_bytes();
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-        })
+        let outcome = tokio::time::timeout(timeout, exchange).await;
+        match outcome {
+            Err(_) => Err(ClientError::Timeout {
+                target: self.target.clone(),
+                stage: Stage::Response,
+                after: timeout,
+            }),
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(self.explain(&e).await),
+        }
+    }
+
+    /// Why an exchange failed: the TLS error the connection met (an alert, most often) before
+    /// what hyper says, so "channel closed" never stands alone.
+    async fn explain(&mut self, e: &hyper::Error) -> ClientError {
+        if let Some(found) = ClientError::classify(e, &self.host) {
+            return found;
+        }
+        // The connection's own task may have met the error; give it a moment to finish.
+        if !self.driver.is_finished() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.driver).await;
+        }
+        if let Some(tls) = self.seen.lock().ok().and_then(|s| s.clone()) {
+            return ClientError::from_rustls(&tls, &self.host);
+        }
+        if e.is_parse() || e.is_parse_status() {
+            return ClientError::NotHttp {
+                target: self.target.clone(),
+                detail: chain(e),
+            };
+        }
+        if e.is_incomplete_message() || e.is_closed() || e.is_canceled() || closed_io(e) {
+            return ClientError::Closed {
+                target: self.target.clone(),
+                during: "before its answer was complete",
+            };
+        }
+        ClientError::Http(chain(e))
     }
 }
 

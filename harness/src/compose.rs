@@ -6,7 +6,7 @@
 //! XHTML `<div class="soc-document">`) carried base64 in a MIME `multipart/related` part whose
 //! `Content-ID` is the document OID.
 //!
-//! Every code comes from [`mock_archive::format::codes`]. The builder is deterministic: the
+//! Every code comes from [`kanta_profile::format::codes`]. The builder is deterministic: the
 //! same inputs give the same bytes. It does not validate values (the harness must be able to
 //! build wrong messages on purpose); the archive's reader does. Signing is pluggable through
 //! [`CdaSigner`], applied to the CDA bytes before they are base64-encoded.
@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use mock_archive::format::codes::{self, Code};
-use mock_archive::format::{Wrapping, hetu::Hetu};
+use kanta_profile::format::codes::{self, Code};
+use kanta_profile::format::{Wrapping, hetu::Hetu};
 
 /// Signs a CDA: given the unsigned CDA bytes, returns them with `hl7fi:signatureCollection`
 /// inserted into `hl7fi:localSocialHeader`. Implemented by the signature module.
@@ -110,8 +110,20 @@ pub enum PaymentType {
 pub struct DocumentTemplate {
     /// `title`.
     pub title: String,
+    /// The message's service request (`SP1` for a client relationship document, `SP17` for
+    /// any other client document).
+    pub service_request: Code,
     /// `documentGroup`.
     pub document_group: Code,
+    /// The CDA `code` (a client document type), when the document has one; the client
+    /// relationship document has `nullFlavor="NA"`.
+    pub document_type: Option<Code>,
+    /// `specificDocumentType`, when the document has one.
+    pub specific_document_type: Option<Code>,
+    /// The service task (`functionCode`), when the document belongs to one.
+    pub service_task: Option<Code>,
+    /// The service event: the phase of the service process (`serviceProcess/code`).
+    pub service_process: Option<Code>,
     /// `totalRetentionPeriodClass`.
     pub retention: Code,
     /// `contentSpecificationId`.
@@ -129,7 +141,12 @@ impl DocumentTemplate {
     pub fn client_relationship() -> Self {
         Self {
             title: "Asiakkuusasiakirja".to_owned(),
+            service_request: codes::SERVICE_REQUEST_SP1,
             document_group: codes::DOCUMENT_GROUP_CLIENT_RELATIONSHIP,
+            document_type: None,
+            specific_document_type: None,
+            service_task: None,
+            service_process: None,
             retention: codes::RETENTION_PERMANENT,
             content_specification_id: codes::CONTENT_SPEC_CLIENT_RELATIONSHIP.value.to_owned(),
             software_moderator: "Kantakoe".to_owned(),
@@ -138,13 +155,20 @@ impl DocumentTemplate {
         }
     }
 
-    /// A further document of a service task, for a client's second document. Its document
-    /// group is a convention ([`codes::DOCUMENT_GROUP_SERVICE_TASK`]); it reuses the client
-    /// relationship document's content specification, the only one in public material.
+    /// A further document of a service task, for a client's second document: document group
+    /// `5` (a later phase's client document), service request `SP17`, a client plan of the
+    /// service task, service event "planning" — the values of the public 2026 client plan
+    /// (`asia ja rajoitukset testi S.xml`; its service task `24` is the only one public
+    /// material shows). It reuses the client relationship document's content specification.
     pub fn service_task_document() -> Self {
         Self {
             title: "Palvelutehtäväkohtainen asiakirja".to_owned(),
-            document_group: codes::DOCUMENT_GROUP_SERVICE_TASK,
+            service_request: codes::SERVICE_REQUEST_SP17,
+            document_group: codes::DOCUMENT_GROUP_FOLLOW_UP,
+            document_type: Some(codes::DOCUMENT_TYPE_PLAN),
+            specific_document_type: Some(codes::SPECIFIC_DOCUMENT_TYPE_FAMILY_PLAN),
+            service_task: Some(codes::SERVICE_TASK_FAMILIES),
+            service_process: Some(codes::SERVICE_PROCESS_PLANNING),
             ..Self::client_relationship()
         }
     }
@@ -313,7 +337,7 @@ pub fn build_message(
         Some(s) => s.sign_cda(unsigned.as_bytes())?,
         None => unsigned.into_bytes(),
     };
-    let message = wrap_message(values, wrapping, &cda);
+    let message = wrap_message_for(values, &template.service_request, wrapping, &cda);
     Ok(Built {
         message: message.into_bytes(),
         cda,
@@ -394,7 +418,12 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         codes::TYPE_ID_ROOT.value
     );
     let _ = writeln!(x, "<id root=\"{}\"/>", e(&v.document_id));
-    x.push_str("<code nullFlavor=\"NA\"/>\n");
+    match &template.document_type {
+        Some(c) => {
+            let _ = writeln!(x, "<code {}/>", code_attrs(c));
+        }
+        None => x.push_str("<code nullFlavor=\"NA\"/>\n"),
+    }
     let _ = writeln!(x, "<title>{}</title>", e(&template.title));
     let _ = writeln!(x, "<effectiveTime value=\"{}\"/>", e(&v.effective_time));
     let _ = writeln!(
@@ -454,6 +483,9 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         e(&v.service_unit.name)
     );
     x.push_str("<hl7fi:localSocialHeader>\n");
+    if let Some(c) = &template.specific_document_type {
+        let _ = writeln!(x, "<hl7fi:specificDocumentType {}/>", code_attrs(c));
+    }
     let _ = writeln!(
         x,
         "<hl7fi:creationTime value=\"{}\"/>",
@@ -476,6 +508,9 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         e(&template.software_product),
         e(&template.software_version)
     );
+    if let Some(c) = &template.service_task {
+        let _ = writeln!(x, "<hl7fi:functionCode {}/>", code_attrs(c));
+    }
     let _ = writeln!(
         x,
         "<hl7fi:recordStatus {}/>",
@@ -509,6 +544,13 @@ pub fn build_cda(template: &DocumentTemplate, v: &MessageValues) -> String {
         "<hl7fi:contentSpecificationId>{}</hl7fi:contentSpecificationId>",
         e(&template.content_specification_id)
     );
+    if let Some(c) = &template.service_process {
+        let _ = writeln!(
+            x,
+            "<hl7fi:serviceProcess><hl7fi:type>Sosiaalihuollon palveluprosessi</hl7fi:type><hl7fi:code {}/></hl7fi:serviceProcess>",
+            code_attrs(c)
+        );
+    }
     x.push_str("</hl7fi:localSocialHeader>\n");
     let xhtml = narrative_xhtml(&v.document_id, &template.title, &v.narrative);
     let _ = writeln!(
@@ -538,7 +580,7 @@ pub struct Frame {
     pub replacement_reason: ReplacementReason,
 }
 
-/// Splits "Given Family" (as [`mock_archive::format::Person::name`] gives it) back into given
+/// Splits "Given Family" (as [`kanta_profile::format::Person::name`] gives it) back into given
 /// and family name at the first space.
 fn split_name(name: Option<&str>) -> (String, String) {
     let name = name.unwrap_or("");
@@ -555,17 +597,17 @@ fn split_name(name: Option<&str>) -> (String, String) {
 pub fn wrap_cda(cda: &[u8], frame: &Frame, wrapping: Wrapping) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context as _;
     let (read, problems) =
-        mock_archive::format::read_cda(cda, &mock_archive::format::Limits::default());
+        kanta_profile::format::read_cda(cda, &kanta_profile::format::Limits::default());
     let doc = read.with_context(|| {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         format!("the CDA cannot be read: {}", list.join("; "))
     })?;
-    let root = |id: &Option<mock_archive::format::InstanceId>, what: &str| {
+    let root = |id: &Option<kanta_profile::format::InstanceId>, what: &str| {
         id.as_ref()
             .map(|i| i.root.clone())
             .with_context(|| format!("the CDA has no {what}"))
     };
-    let org = |o: Option<&mock_archive::format::Organisation>| {
+    let org = |o: Option<&kanta_profile::format::Organisation>| {
         o.and_then(|o| {
             Some(Org {
                 oid: o.id.as_ref()?.root.clone(),
@@ -646,6 +688,17 @@ pub fn mime_body(document_id: &str, cda: &[u8]) -> String {
 /// Wraps any CDA bytes into the message frame of `values` (so a test can pair a CDA with
 /// message metadata that disagrees with it).
 pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String {
+    wrap_message_for(v, &codes::SERVICE_REQUEST_SP1, wrapping, cda)
+}
+
+/// [`wrap_message`] with the service request of the document's template (`SP1` for a client
+/// relationship document, `SP17` for other client documents).
+pub fn wrap_message_for(
+    v: &MessageValues,
+    service_request: &Code,
+    wrapping: Wrapping,
+    cda: &[u8],
+) -> String {
     let e = escape;
     let interaction = v.interaction();
     let control_act = if v.replaces.is_some() {
@@ -682,7 +735,12 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
         "<processingCode code=\"{}\"/>",
         codes::PROCESSING_CODE.value
     );
-    x.push_str("<processingModeCode code=\"T\"/>\n<acceptAckCode code=\"ER\"/>\n");
+    let _ = writeln!(
+        x,
+        "<processingModeCode code=\"{}\"/>\n<acceptAckCode code=\"{}\"/>",
+        codes::PROCESSING_MODE_CODE.value,
+        codes::ACCEPT_ACK_CODE.value
+    );
     let _ = writeln!(
         x,
         "<receiver typeCode=\"RCV\"><device classCode=\"DEV\" determinerCode=\"INSTANCE\"><id root=\"{}\"/></device></receiver>",
@@ -699,11 +757,7 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
         "<code code=\"{}\" codeSystem=\"{}\"/>",
         control_act.code, control_act.system.oid
     );
-    let _ = writeln!(
-        x,
-        "<reasonCode {}/>",
-        code_attrs(&codes::SERVICE_REQUEST_SP1)
-    );
+    let _ = writeln!(x, "<reasonCode {}/>", code_attrs(service_request));
     let _ = writeln!(x, "<reasonCode {}/>", code_attrs(&v.usage_situation.code()));
     x.push_str("<authorOrPerformer typeCode=\"PRF\"><assignedPerson>");
     if let Some(p) = &v.professional {
@@ -736,6 +790,12 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
     }
     let _ = writeln!(x, "<setId root=\"{}\"/>", e(&v.set_id));
     let _ = writeln!(x, "<versionNumber value=\"{}\"/>", v.version);
+    let _ = writeln!(
+        x,
+        "<completionCode {}/>\n<storageCode {}/>",
+        code_attrs(&codes::COMPLETION_LEGALLY_AUTHENTICATED),
+        code_attrs(&codes::STORAGE_ACTIVE)
+    );
     let _ = writeln!(
         x,
         "<recordTarget typeCode=\"RCT\"><patient classCode=\"PAT\"><id root=\"{}\" extension=\"{}\"/><patientPerson>{}</patientPerson></patient></recordTarget>",
@@ -775,7 +835,7 @@ pub fn wrap_message(v: &MessageValues, wrapping: Wrapping, cda: &[u8]) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_archive::format::{
+    use kanta_profile::format::{
         self, BodyKind, HeaderKind, InstanceId, Limits, Message, ProblemCode, Wrapping,
         hetu::{self, CHECK_ALPHABET},
     };

@@ -11,8 +11,11 @@ pub mod client;
 pub mod cmd;
 pub mod compose;
 pub mod pki;
+pub mod pki_check;
 pub mod preflight;
 pub mod rehearse;
 pub mod report;
 pub mod results;
+#[cfg(test)]
+mod routing_path;
 pub mod signing;

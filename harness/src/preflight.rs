@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mock_archive::cert::CertInfo;
+use kanta_profile::cert::CertInfo;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::client::{ClientError, Identity, Target, TlsClient};
+use crate::client::{ClientError, Identity, Target, Timeouts, TlsClient};
 
 /// Certificates expiring sooner than this get a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -26,6 +26,8 @@ pub struct Preflight {
     pub identity: Option<Identity>,
     /// "Now", for expiry checks.
     pub now: OffsetDateTime,
+    /// How long to wait at each stage.
+    pub timeouts: Timeouts,
 }
 
 /// A certificate as the report shows it.
@@ -123,7 +125,7 @@ pub enum PreflightError {
 
 /// Runs the connection test.
 pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
-    let tls = TlsClient::new(&p.ca, p.identity.as_ref())?;
+    let tls = TlsClient::new(&p.ca, p.identity.as_ref())?.with_timeouts(p.timeouts);
     let client_info = tls
         .client_cert
         .as_deref()
@@ -170,13 +172,21 @@ pub async fn run(p: &Preflight) -> Result<Report, PreflightError> {
     }
     Ok(Report {
         target: p.target.to_string(),
-        tls_version: conn.info.version.clone(),
+        tls_version: tls_name(&conn.info.version),
         cipher_suite: conn.info.cipher.clone(),
         server_cert,
         client_cert,
         health,
         warnings,
     })
+}
+
+/// A TLS protocol version as people write it: rustls's `TLSv1_3` is "TLS 1.3".
+pub fn tls_name(rustls_name: &str) -> String {
+    match rustls_name.strip_prefix("TLSv") {
+        Some(v) => format!("TLS {}", v.replace('_', ".")),
+        None => rustls_name.to_owned(),
+    }
 }
 
 impl Report {

@@ -6,13 +6,18 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-/// The version of this file's shape, written as `format`.
-pub const RESULTS_FORMAT: u32 = 1;
+/// The version of this file's shape, written as `schema_version` (and, for readers of the first
+/// version, as `format`). 2 added the sender of each step, environment errors, attempts and
+/// stray reasons.
+pub const RESULTS_FORMAT: u32 = 2;
 
 /// One whole rehearsal run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunResults {
     /// [`RESULTS_FORMAT`].
+    #[serde(default)]
+    pub schema_version: u32,
+    /// [`RESULTS_FORMAT`], under its first name.
     pub format: u32,
     /// The tool and its version, e.g. `kantakoe 0.1.0`.
     pub tool: String,
@@ -35,6 +40,10 @@ pub struct RunResults {
     /// Submissions that arrived in SUT mode and matched no step.
     #[serde(default)]
     pub strays: Vec<Stray>,
+    /// Why the run stopped early, when the archive could no longer be used (an environment
+    /// error: the steps after it were not run).
+    #[serde(default)]
+    pub stopped: Option<String>,
     /// The archivist's own confirmation of the checkpoints in the archivist view's checklist
     /// (`kantakoe rehearse --serve`); `None` when nobody confirmed in the view, in which case
     /// the checkpoints were only checked automatically through the inspection API.
@@ -46,6 +55,12 @@ impl RunResults {
     /// Whether every step of every case passed and no stray submission arrived.
     pub fn all_passed(&self) -> bool {
         self.summary.passed == self.summary.steps && self.strays.is_empty()
+    }
+
+    /// Whether the environment failed (the archive could not be reached or broke): the exit
+    /// code is then 2, not 1.
+    pub fn environment_failed(&self) -> bool {
+        self.summary.errors > 0 || self.stopped.is_some()
     }
 }
 
@@ -80,7 +95,62 @@ pub enum Mode {
     Sut,
 }
 
-/// Who made a step's submission.
+impl Mode {
+    /// One sentence for the top of the results table and JUnit's properties.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Reference => {
+                "reference: no system of yours took part; the harness's reference client made every step, standing in for your system in the \"your system\" steps"
+            }
+            Mode::Sut => {
+                "SUT: your system made the \"your system\" steps; the harness's reference client made the others"
+            }
+        }
+    }
+
+    /// The word used in JUnit and `results.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Reference => "reference",
+            Mode::Sut => "sut",
+        }
+    }
+}
+
+/// Who actually sent a step's submission.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// The harness's reference client, in a step that is the reference client's anyway.
+    #[default]
+    ReferenceClient,
+    /// The harness's reference client, standing in for the vendor's system (reference mode).
+    ReferenceStandingIn,
+    /// The vendor's own system (SUT mode).
+    YourSystem,
+}
+
+impl Sender {
+    /// Who sent it, as people read it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::ReferenceClient => "the reference client",
+            Sender::ReferenceStandingIn => "the reference client standing in for your system",
+            Sender::YourSystem => "your system",
+        }
+    }
+
+    /// The same, short enough for the results table.
+    pub fn short(self) -> &'static str {
+        match self {
+            Sender::ReferenceClient => "reference",
+            Sender::ReferenceStandingIn => "stand-in for your system",
+            Sender::YourSystem => "your system",
+        }
+    }
+}
+
+/// Who makes a step's submission according to the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
@@ -121,8 +191,11 @@ pub struct StepResult {
     pub title_fi: String,
     /// What the step does, in Swedish.
     pub title_sv: String,
-    /// Who submitted.
+    /// Whose step it is according to the case.
     pub actor: Actor,
+    /// Who actually sent it.
+    #[serde(default)]
+    pub sent_by: Sender,
     /// Passed, failed, timed out or skipped.
     pub outcome: Outcome,
     /// The acknowledgement the case expects.
@@ -139,6 +212,21 @@ pub struct StepResult {
     pub failures: Vec<String>,
     /// Wall time of the step in milliseconds (redacted in snapshots).
     pub duration_ms: u64,
+    /// SUT mode: the earlier submissions of your system for this step, oldest first; the step
+    /// was judged on the latest (a corrected resend).
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+}
+
+/// An earlier submission for a step, superseded by a later one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When the archive logged it.
+    pub at: String,
+    /// What the archive answered.
+    pub actual: ActualAck,
+    /// Why it did not pass.
+    pub failure: String,
 }
 
 /// How a step ended.
@@ -151,8 +239,11 @@ pub enum Outcome {
     Failed,
     /// SUT mode: the vendor's submission did not arrive in time.
     TimedOut,
-    /// Not run, because an earlier step it depends on failed.
+    /// Not run, because an earlier step it depends on failed or the run stopped.
     Skipped,
+    /// The environment failed: the archive could not be reached, did not answer in time or
+    /// answered with something that is not the archive's answer. Not the vendor's fault.
+    Error,
 }
 
 impl Outcome {
@@ -163,6 +254,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::TimedOut => "timed out",
             Outcome::Skipped => "skipped",
+            Outcome::Error => "environment error",
         }
     }
 }
@@ -212,6 +304,9 @@ pub struct Summary {
     pub failed: usize,
     /// Steps skipped.
     pub skipped: usize,
+    /// Steps that met an environment error.
+    #[serde(default)]
+    pub errors: usize,
 }
 
 impl Summary {
@@ -224,6 +319,7 @@ impl Summary {
                 Outcome::Passed => s.passed += 1,
                 Outcome::Failed | Outcome::TimedOut => s.failed += 1,
                 Outcome::Skipped => s.skipped += 1,
+                Outcome::Error => s.errors += 1,
             }
         }
         s
@@ -241,6 +337,9 @@ pub struct Stray {
     pub document_id: Option<String>,
     /// The archive's answer.
     pub outcome: String,
+    /// Why it matched no step.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// What an archivist confirmed in the archivist view's deployment-test checklist.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use mock_archive::signature::{self, Signer};
+use kanta_profile::signature::{self, Signer};
 use time::OffsetDateTime;
 
 use crate::compose::CdaSigner;

@@ -51,6 +51,20 @@ pub struct ArchiveConfig {
     pub message_path: String,
     /// How long a TLS handshake may take before the connection is dropped.
     pub handshake_timeout: Duration,
+    /// How long a request's headers may take from their first byte to their end.
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may wait idle for its next request.
+    pub idle_timeout: Duration,
+    /// The slowest a request body may arrive, in bytes per second, after
+    /// [`body_grace`](Self::body_grace): by any moment `t` after the headers, at least
+    /// `body_min_rate × (t − body_grace)` bytes must have arrived, else `408` and closed.
+    pub body_min_rate: u64,
+    /// The grace period before a request body's [`body_min_rate`](Self::body_min_rate) applies.
+    pub body_grace: Duration,
+    /// The most connections open at once over both listeners; `None`: three quarters of what
+    /// the open-file limit allows (at most 4,096). At the cap an idle or unfinished connection
+    /// makes room; when every one is serving a request, the new one is refused.
+    pub max_connections: Option<usize>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Benchmark baseline: answer every request with a fixed body, parsing and storing
@@ -68,7 +82,19 @@ pub struct ArchiveConfig {
     /// The register holder whose one-time view token is made; `None`: one for each register
     /// holder with an archivist in the fixture.
     pub view_holder: Option<String>,
+    /// Whether the archivists' tokens of the fixture (published in `testcases/orgs.toml`) sign
+    /// in to the archivist view; off by default, so that only the one-time tokens printed at
+    /// start do. (The inspection API, behind mutual TLS, always takes them.)
+    pub fixture_tokens: bool,
+    /// Where the validation service's plain-HTTP listener binds ([`crate::validation`]);
+    /// `None`: only on the message listener.
+    pub validation_listen: Option<SocketAddr>,
 }
+
+/// Where `mock-archive serve` puts the validation service unless told otherwise: loopback, any
+/// free port (the URL is printed at start).
+pub const DEFAULT_VALIDATION_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Where `mock-archive serve` puts the archivist view unless told otherwise: loopback, any
 /// free port (the address is printed at start).
@@ -96,7 +122,7 @@ impl Database {
 }
 
 /// The bundled organisation fixture.
-pub const BUNDLED_ORGS: &str = include_str!("../../testcases/orgs.toml");
+pub const BUNDLED_ORGS: &str = include_str!("orgs.toml");
 
 /// The name the bundled fixture goes by in messages.
 pub const BUNDLED_ORGS_NAME: &str = "testcases/orgs.toml (bundled)";
@@ -109,6 +135,11 @@ impl ArchiveConfig {
             tls,
             message_path: DEFAULT_MESSAGE_PATH.to_owned(),
             handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
+            body_min_rate: 1024,
+            body_grace: Duration::from_secs(10),
+            max_connections: None,
             max_body_bytes: 8 * 1024 * 1024,
             bare_baseline: false,
             signature_ca: None,
@@ -116,6 +147,8 @@ impl ArchiveConfig {
             db: Database::Ephemeral,
             view_listen: None,
             view_holder: None,
+            fixture_tokens: false,
+            validation_listen: None,
         }
     }
 }
@@ -139,6 +172,16 @@ pub struct RawConfig {
     pub message_path: Option<String>,
     /// Handshake timeout in seconds.
     pub handshake_timeout_secs: Option<u64>,
+    /// Request header timeout in seconds.
+    pub header_timeout_secs: Option<u64>,
+    /// Keep-alive idle timeout in seconds.
+    pub idle_timeout_secs: Option<u64>,
+    /// The slowest request body accepted, bytes per second after the grace period.
+    pub body_min_rate: Option<u64>,
+    /// The grace period before the body's minimum rate applies, seconds.
+    pub body_grace_secs: Option<u64>,
+    /// The most connections open at once.
+    pub max_connections: Option<usize>,
     /// Largest request body, bytes.
     pub max_body_bytes: Option<usize>,
     /// CA trusted for system signatures (PEM).
@@ -151,6 +194,10 @@ pub struct RawConfig {
     pub view_listen: Option<String>,
     /// The register holder for the one-time view token.
     pub view_holder: Option<String>,
+    /// Whether the fixture's archivist tokens sign in to the view.
+    pub fixture_tokens: Option<bool>,
+    /// The validation service's plain-HTTP address, or `off`.
+    pub validation_listen: Option<String>,
 }
 
 /// A configuration that could not be made.
@@ -181,9 +228,15 @@ pub enum ConfigError {
     /// The message path does not start with '/'.
     #[error("message path {0:?} must start with '/'")]
     BadPath(String),
+    /// A limit or deadline is zero, which would refuse everything.
+    #[error("{0} must be greater than 0")]
+    Zero(&'static str),
     /// The view address is neither a socket address nor `off`.
     #[error("view listen address {0:?} is neither an address like 127.0.0.1:8444 nor `off`")]
     BadViewListen(String),
+    /// The validation address is neither a socket address nor `off`.
+    #[error("validation listen address {0:?} is neither an address like 127.0.0.1:8445 nor `off`")]
+    BadValidationListen(String),
 }
 
 impl RawConfig {
@@ -217,12 +270,19 @@ impl RawConfig {
             client_ca: over.client_ca.or(self.client_ca),
             message_path: over.message_path.or(self.message_path),
             handshake_timeout_secs: over.handshake_timeout_secs.or(self.handshake_timeout_secs),
+            header_timeout_secs: over.header_timeout_secs.or(self.header_timeout_secs),
+            idle_timeout_secs: over.idle_timeout_secs.or(self.idle_timeout_secs),
+            body_min_rate: over.body_min_rate.or(self.body_min_rate),
+            body_grace_secs: over.body_grace_secs.or(self.body_grace_secs),
+            max_connections: over.max_connections.or(self.max_connections),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
             signature_ca: over.signature_ca.or(self.signature_ca),
             orgs: over.orgs.or(self.orgs),
             db: over.db.or(self.db),
             view_listen: over.view_listen.or(self.view_listen),
             view_holder: over.view_holder.or(self.view_holder),
+            fixture_tokens: over.fixture_tokens.or(self.fixture_tokens),
+            validation_listen: over.validation_listen.or(self.validation_listen),
         }
     }
 
@@ -249,9 +309,37 @@ impl RawConfig {
             }
             config.message_path = path;
         }
-        if let Some(secs) = self.handshake_timeout_secs {
-            config.handshake_timeout = Duration::from_secs(secs);
+        let secs = |value: Option<u64>, name: &'static str, default: Duration| match value {
+            Some(0) => Err(ConfigError::Zero(name)),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+            None => Ok(default),
+        };
+        config.handshake_timeout = secs(
+            self.handshake_timeout_secs,
+            "handshake_timeout_secs",
+            config.handshake_timeout,
+        )?;
+        config.header_timeout = secs(
+            self.header_timeout_secs,
+            "header_timeout_secs",
+            config.header_timeout,
+        )?;
+        config.idle_timeout = secs(
+            self.idle_timeout_secs,
+            "idle_timeout_secs",
+            config.idle_timeout,
+        )?;
+        config.body_grace = secs(self.body_grace_secs, "body_grace_secs", config.body_grace)?;
+        match self.body_min_rate {
+            Some(0) => return Err(ConfigError::Zero("body_min_rate")),
+            Some(rate) => config.body_min_rate = rate,
+            None => {}
         }
+        match self.max_connections {
+            Some(0) => return Err(ConfigError::Zero("max_connections")),
+            max => config.max_connections = max,
+        }
+        config.fixture_tokens = self.fixture_tokens.unwrap_or(false);
         if let Some(max) = self.max_body_bytes {
             config.max_body_bytes = max;
         }
@@ -267,6 +355,14 @@ impl RawConfig {
             ),
         };
         config.view_holder = self.view_holder;
+        config.validation_listen = match self.validation_listen.as_deref().map(str::trim) {
+            None => Some(DEFAULT_VALIDATION_LISTEN),
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|_| ConfigError::BadValidationListen(addr.to_owned()))?,
+            ),
+        };
         Ok(config)
     }
 }
@@ -311,6 +407,49 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_come_from_the_file_with_defaults_a_vendor_never_hits() {
+        let defaults = RawConfig::from_toml("pki = \"/p\"\n", Path::new("a.toml"))
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(defaults.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.header_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(300));
+        assert_eq!(defaults.body_min_rate, 1024);
+        assert_eq!(defaults.body_grace, Duration::from_secs(10));
+        assert_eq!(defaults.max_connections, None);
+        assert!(!defaults.fixture_tokens);
+        let file = RawConfig::from_toml(
+            "pki = \"/p\"\nheader_timeout_secs = 5\nidle_timeout_secs = 60\nbody_min_rate = 100\n\
+             body_grace_secs = 2\nmax_connections = 50\nfixture_tokens = true\n",
+            Path::new("a.toml"),
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(file.header_timeout, Duration::from_secs(5));
+        assert_eq!(file.idle_timeout, Duration::from_secs(60));
+        assert_eq!(file.body_min_rate, 100);
+        assert_eq!(file.body_grace, Duration::from_secs(2));
+        assert_eq!(file.max_connections, Some(50));
+        assert!(file.fixture_tokens);
+        for (line, field) in [
+            ("header_timeout_secs = 0", "header_timeout_secs"),
+            ("idle_timeout_secs = 0", "idle_timeout_secs"),
+            ("handshake_timeout_secs = 0", "handshake_timeout_secs"),
+            ("body_min_rate = 0", "body_min_rate"),
+            ("body_grace_secs = 0", "body_grace_secs"),
+            ("max_connections = 0", "max_connections"),
+        ] {
+            let err = RawConfig::from_toml(&format!("pki = \"/p\"\n{line}\n"), Path::new("a.toml"))
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            assert_eq!(err.to_string(), format!("{field} must be greater than 0"));
+        }
+    }
+
+    #[test]
     fn errors_name_the_file_line_and_missing_flag() {
         let err = RawConfig::from_toml("listen = \"x\"\n", Path::new("a.toml")).unwrap_err();
         assert!(err.to_string().starts_with("a.toml:1: "), "{err}");
@@ -342,6 +481,32 @@ mod tests {
         assert_eq!(
             raw.validate().unwrap_err().to_string(),
             "view listen address \"localhost\" is neither an address like 127.0.0.1:8444 nor `off`"
+        );
+    }
+
+    #[test]
+    fn validation_listen_is_loopback_by_default_and_off_or_an_address_when_asked() {
+        let base = || RawConfig {
+            pki: Some("/p".into()),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            base().validate().unwrap().validation_listen,
+            Some(DEFAULT_VALIDATION_LISTEN)
+        );
+        assert!(DEFAULT_VALIDATION_LISTEN.ip().is_loopback());
+        let off = RawConfig {
+            validation_listen: Some("off".into()),
+            ..base()
+        };
+        assert_eq!(off.validate().unwrap().validation_listen, None);
+        let bad = RawConfig {
+            validation_listen: Some("anywhere".into()),
+            ..base()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "validation listen address \"anywhere\" is neither an address like 127.0.0.1:8445 nor `off`"
         );
     }
 }

@@ -1,41 +1,70 @@
-//! HTTP for both listeners: hyper's HTTP/1.1 server on one TLS connection. The message
-//! listener routes `GET /health`, the inspection API and `POST <message path>`; the archivist
-//! view's listener hands plain [`crate::view::Request`]s to the view and adds its security
-//! headers to every answer. This is the only module that touches hyper.
+//! HTTP for both listeners: hyper's HTTP/1.1 server on one TLS connection ([`serve`]). The
+//! message listener routes `GET /health`, the inspection API and `POST <message path>`; the
+//! archivist view's listener hands plain [`crate::view::Request`]s to the view and adds its
+//! security headers to every answer. Every request body is read under a size limit (a
+//! `Content-Length` over it is refused before reading) and a minimum rate. This is the only
+//! module that touches hyper.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
+use crate::conn::{Phase, Slot, Tracked};
 use crate::pipeline::{self, Incoming as Message};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::tls::TlsPeer;
 use crate::{inspect, view};
 
-/// Serves one connection until the peer closes it or shutdown is requested.
-pub(crate) async fn serve_connection<S>(
+/// Which listener a connection came in on, with what its TLS handshake established.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    /// The message listener: the client certificate's peer.
+    Messages(Box<TlsPeer>),
+    /// The archivist view's listener.
+    View,
+}
+
+/// Serves one connection of either listener until the peer closes it, shutdown is requested,
+/// or its owner drops it (a deadline passed). Tells `slot` when a request is being served and
+/// when its answer is done, so the deadlines of [`crate::conn`] apply between requests.
+pub(crate) async fn serve<S>(
     io: S,
-    peer: TlsPeer,
+    remote: SocketAddr,
+    listener: Listener,
+    slot: Arc<Slot>,
     shared: Arc<Shared>,
     graceful: Watcher,
 ) -> Result<(), hyper::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let peer = Arc::new(peer);
+    slot.enter(Phase::Idle);
+    let listener = Arc::new(listener);
+    let io = Tracked::new(io, slot.clone());
     let service = hyper::service::service_fn(move |req| {
-        let peer = peer.clone();
+        let busy = Busy::enter(slot.clone());
+        let listener = listener.clone();
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(req, &peer, &shared).await) }
+        async move {
+            let response = match &*listener {
+                Listener::Messages(peer) => route(req, peer, &shared).await,
+                Listener::View => view_route(req, remote, shared).await,
+            };
+            Ok::<_, Infallible>(response.map(|body| Answer { body, _busy: busy }))
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -43,48 +72,149 @@ where
     graceful.watch(conn).await
 }
 
-/// Serves one connection of the archivist view's listener.
-pub(crate) async fn serve_view_connection<S>(
-    io: S,
-    shared: Arc<Shared>,
-    graceful: Watcher,
-) -> Result<(), hyper::Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |req| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(view_route(req, shared).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(io), service);
-    graceful.watch(conn).await
+/// A request being served: the connection is busy until the answer's body is done.
+struct Busy(Arc<Slot>);
+
+impl Busy {
+    fn enter(slot: Arc<Slot>) -> Self {
+        slot.enter(Phase::Busy);
+        Self(slot)
+    }
 }
 
-async fn view_route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Full<Bytes>> {
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.enter(Phase::Idle);
+    }
+}
+
+/// An answer's body, holding the connection busy until hyper is done with it.
+struct Answer {
+    body: Full<Bytes>,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Why a request body was not read whole.
+#[derive(Debug)]
+enum BodyError {
+    /// Larger than the limit (by its `Content-Length`, before reading, or while reading).
+    TooLarge(usize),
+    /// It arrived slower than the configured minimum rate.
+    TooSlow(u64),
+    /// The connection failed while reading it.
+    Broken(hyper::Error),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge(limit) => write!(f, "request body larger than {limit} bytes"),
+            BodyError::TooSlow(rate) => write!(
+                f,
+                "request body arriving slower than {rate} bytes per second; closing"
+            ),
+            BodyError::Broken(err) => write!(f, "request body unreadable: {err}"),
+        }
+    }
+}
+
+impl BodyError {
+    fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Broken(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Reads a request body of at most `limit` bytes. A `Content-Length` over the limit is refused
+/// before a byte of the body is read; the body must keep up the configured minimum rate after
+/// its grace period (see [`crate::config::ArchiveConfig::body_min_rate`]).
+async fn read_body(mut body: Incoming, limit: usize, shared: &Shared) -> Result<Bytes, BodyError> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let rate = shared.config.body_min_rate.max(1);
+    let start = Instant::now() + shared.config.body_grace;
+    let mut buf = BytesMut::new();
+    loop {
+        let deadline = start + std::time::Duration::from_secs_f64(buf.len() as f64 / rate as f64);
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::TooSlow(rate)),
+            Ok(None) => return Ok(buf.freeze()),
+            Ok(Some(Err(err))) => return Err(BodyError::Broken(err)),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > limit {
+                        return Err(BodyError::TooLarge(limit));
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
+/// A refusal of a request whose body was not read whole: the connection is closed after it,
+/// since the rest of the body may still be on its way.
+fn refused_body(
+    err: &BodyError,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
+    let mut resp = response(err.status(), content_type, body);
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+async fn view_route(
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+) -> Response<Full<Bytes>> {
     let header = |name| {
         req.headers()
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
             .map(str::to_owned)
     };
+    let host = header(hyper::header::HOST);
     let mut request = view::Request {
         method: req.method().as_str().to_owned(),
         path: req.uri().path().to_owned(),
         query: req.uri().query().map(str::to_owned),
         cookie: header(hyper::header::COOKIE),
         content_type: header(CONTENT_TYPE),
-        host: header(hyper::header::HOST),
+        host: host.clone(),
         origin: header(hyper::header::ORIGIN),
+        remote: remote.ip(),
         body: Vec::new(),
     };
-    let answer = match Limited::new(req.into_body(), view::MAX_FORM_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => {
-            request.body = collected.to_bytes().to_vec();
+    let answer = match read_body(req.into_body(), view::MAX_FORM_BYTES, &shared).await {
+        Ok(body) => {
+            request.body = body.to_vec();
             tokio::task::spawn_blocking(move || match &shared.view {
                 Some(view) => view.handle(&shared.pipeline, &request),
                 None => view::Response {
@@ -102,15 +232,11 @@ async fn view_route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Ful
                 body: format!("the archivist view failed: {e}\n").into_bytes(),
             })
         }
-        Err(_) => view::Response {
-            status: 413,
+        Err(err) => view::Response {
+            status: err.status().as_u16(),
             content_type: "text/plain; charset=utf-8",
-            headers: Vec::new(),
-            body: format!(
-                "request body larger than {} bytes or unreadable\n",
-                view::MAX_FORM_BYTES
-            )
-            .into_bytes(),
+            headers: vec![("connection", "close".to_owned())],
+            body: format!("{err}\n").into_bytes(),
         },
     };
     let mut resp = response(
@@ -119,7 +245,10 @@ async fn view_route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Ful
         answer.body,
     );
     let headers = resp.headers_mut();
-    for (name, value) in view::Response::security_headers() {
+    for (name, value) in view::Response::security_headers()
+        .into_iter()
+        .chain(view::Response::hsts(host.as_deref()))
+    {
         headers.insert(name, HeaderValue::from_static(value));
     }
     for (name, value) in answer.headers {
@@ -139,8 +268,11 @@ async fn route(
     shared: &Arc<Shared>,
 ) -> Response<Full<Bytes>> {
     if shared.config.bare_baseline {
-        // Drain the body so keep-alive works, answer the same bytes to everything.
-        let _ = req.into_body().collect().await;
+        // Read the body so keep-alive works, answer the same bytes to everything.
+        let limit = shared.config.max_body_bytes;
+        if let Err(err) = read_body(req.into_body(), limit, shared).await {
+            return refused_body(&err, "text/plain; charset=utf-8", format!("{err}\n").into());
+        }
         return response(StatusCode::OK, "application/json", BASELINE_BODY.to_vec());
     }
     let path = req.uri().path();
@@ -150,6 +282,9 @@ async fn route(
             _ => text(StatusCode::METHOD_NOT_ALLOWED, "use GET /health\n"),
         };
     }
+    if path == crate::validation::PATH {
+        return crate::validation::route(req, shared).await;
+    }
     if path.starts_with(inspect::PREFIX) {
         let authorization = req
             .headers()
@@ -158,18 +293,12 @@ async fn route(
             .map(str::to_owned);
         let path = path.to_owned();
         let method = req.method().as_str().to_owned();
-        let body = match Limited::new(req.into_body(), inspect::MAX_CHECKLIST_BYTES)
-            .collect()
-            .await
-        {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => {
-                let message = format!(
-                    "{path}: request body larger than {} bytes or unreadable",
-                    inspect::MAX_CHECKLIST_BYTES
-                );
-                return response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+        let body = match read_body(req.into_body(), inspect::MAX_CHECKLIST_BYTES, shared).await {
+            Ok(body) => body,
+            Err(err) => {
+                let message = format!("{path}: {err}");
+                return refused_body(
+                    &err,
                     "application/json",
                     serde_json::to_vec(&serde_json::json!({ "error": message }))
                         .unwrap_or_default(),
@@ -208,16 +337,13 @@ async fn route(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let limit = shared.config.max_body_bytes;
-        let body = match Limited::new(req.into_body(), limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => {
-                return response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+        let body = match read_body(req.into_body(), limit, shared).await {
+            Ok(body) => body,
+            Err(err) => {
+                return refused_body(
+                    &err,
                     "text/xml; charset=utf-8",
-                    pipeline::soap_fault(
-                        "soap:Client",
-                        &format!("request body larger than {limit} bytes or unreadable"),
-                    ),
+                    pipeline::soap_fault("soap:Client", &err.to_string()),
                 );
             }
         };

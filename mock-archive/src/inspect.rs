@@ -9,6 +9,8 @@
 //!   and the CDA as stored;
 //! - `GET /inspect/audit` — the holder's audit log, newest first, each entry with its
 //!   sequence number `id` (increasing over the whole archive);
+//! - `GET /inspect/audit/<id>/request` — that entry's request as received (`content_type`,
+//!   `body_base64`), while the archive still keeps it in memory (the latest few hundred);
 //! - `PUT /inspect/checklist` — replaces the holder's deployment-test checklist (JSON
 //!   [`Checklist`]; every `document_id` must be in the holder's register, else `400` naming
 //!   them); confirmations are cleared;
@@ -19,7 +21,6 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::pipeline::Pipeline;
-use crate::rules::ReplaceReason;
 use crate::store::{AuditEntry, Checklist, DocumentFilter, DocumentMeta};
 
 /// The path prefix of the inspection API.
@@ -33,11 +34,6 @@ pub const MAX_CHECKLIST_BYTES: usize = 1024 * 1024;
 
 /// How many audit entries one answer holds at most.
 const AUDIT_LIMIT: u32 = 1000;
-
-/// Answers one `GET` inspection request: an HTTP status and a JSON body.
-pub fn answer(pipeline: &Pipeline, authorization: Option<&str>, path: &str) -> (u16, Value) {
-    answer_request(pipeline, "GET", authorization, path, &[])
-}
 
 /// Answers one inspection request with its method and body: an HTTP status and a JSON body.
 pub fn answer_request(
@@ -92,12 +88,45 @@ pub fn answer_request(
             Ok(None) => Ok((404, error(&format!("no document {id} in the register of {holder}")))),
             Err(e) => Err(e),
         },
+        Some(("audit", id_request)) => Ok(request(pipeline, holder, id_request)),
         None if rest == "audit" => store
             .audit(holder, AUDIT_LIMIT)
             .map(|entries| (200, json!({ "register_holder": holder, "audit": entries.iter().map(audit).collect::<Vec<_>>() }))),
         _ => Ok((404, error(&format!("no such inspection path: {path}")))),
     };
     result.unwrap_or_else(|e| (500, error(&format!("the store could not answer: {e}"))))
+}
+
+/// `GET /inspect/audit/<id>/request`.
+fn request(pipeline: &Pipeline, holder: &str, id_request: &str) -> (u16, Value) {
+    use base64::Engine as _;
+    let Some(id) = id_request
+        .strip_suffix("/request")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return (
+            404,
+            error(&format!(
+                "no such inspection path: /inspect/audit/{id_request}"
+            )),
+        );
+    };
+    match pipeline.recent().get(id, holder) {
+        Some(kept) => (
+            200,
+            json!({
+                "id": id,
+                "content_type": kept.content_type,
+                "body_base64": base64::engine::general_purpose::STANDARD.encode(&kept.body),
+            }),
+        ),
+        None => (
+            404,
+            error(&format!(
+                "the request of audit entry {id} is not kept (only the latest requests of {holder}'s register are)"
+            )),
+        ),
+    }
 }
 
 fn checklist(pipeline: &Pipeline, method: &str, holder: &str, body: &[u8]) -> (u16, Value) {
@@ -164,11 +193,7 @@ fn meta(m: &DocumentMeta) -> Value {
         "organiser": m.organiser,
         "message_id": m.message_id,
         "stored_at": time(m.stored_at),
-        "replace_reason": m.replace_reason.as_ref().map(|r| match r {
-            ReplaceReason::Correction => "correction".to_owned(),
-            ReplaceReason::Invalidation => "invalidation".to_owned(),
-            ReplaceReason::Other(code) => format!("other:{code}"),
-        }),
+        "replace_reason": m.replace_reason.as_ref().map(ToString::to_string),
         "title": d.title,
         "document_type_code": d.document_type_code,
         "document_type_name": d.document_type_name,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mock_archive::config::RawConfig;
+use mock_archive::RawConfig;
 
 /// A TLS mock of Kanta's social welfare client data repository.
 #[derive(Debug, Parser)]
@@ -63,14 +63,36 @@ struct ServeArgs {
     /// register holder with an archivist in the fixture).
     #[arg(long, value_name = "OID")]
     view_holder: Option<String>,
+    /// Let the archivists' tokens of the fixture (`[[archivist]]`; the bundled ones are
+    /// published in testcases/orgs.toml) sign in to the archivist view, beside the one-time
+    /// tokens printed at start. Off by default. The inspection API takes them regardless.
+    #[arg(long)]
+    fixture_tokens: bool,
+    /// The validation service's plain-HTTP listen address (Kanta's validation service shape,
+    /// nothing stored), or `off`. Default 127.0.0.1:0 (any free port; its URL is printed at
+    /// start). Give a non-loopback address only if other machines must reach it.
+    #[arg(long, value_name = "ADDR|off")]
+    validation_listen: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
 }
 
+/// Whether the log may use colours: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (no-color.org).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 fn main() -> ExitCode {
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
+        .with_target(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOCK_ARCHIVE_LOG")
                 .unwrap_or_else(|_| "info".into()),
@@ -80,7 +102,10 @@ fn main() -> ExitCode {
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("mock-archive: error: {err:#}");
+            eprintln!(
+                "mock-archive: error: {}",
+                mock_archive::error_chain(err.as_ref())
+            );
             ExitCode::from(2)
         }
     }
@@ -103,12 +128,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: args.db,
         view_listen: args.view_listen,
         view_holder: args.view_holder,
+        fixture_tokens: args.fixture_tokens.then_some(true),
+        validation_listen: args.validation_listen,
         ..RawConfig::default()
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
+    let view_ca = mock_archive::view::issuer_file(&config.tls);
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(mock_archive::server::run_ready(config, |ready| {
+    runtime.block_on(mock_archive::run_ready(config, |ready| {
         // One machine-readable line on stdout (it announces readiness, and readers may stop
         // reading after it); everything else goes to stderr.
         let addr = ready.addr;
@@ -117,6 +145,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "addr": view_addr.to_string(),
                 "url": format!("https://localhost:{}", view_addr.port()),
                 "one_time_tokens": ready.view_tokens,
+                "ca_file": view_ca.as_ref().map(|p| p.display().to_string()),
             })
         });
         println!(
@@ -126,6 +155,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
                 "view": view,
+                "validation": ready.validation_addr.map(|a| serde_json::json!({
+                    "url": mock_archive::server::validation_url(a),
+                })),
             })
         );
         if let Some(view_addr) = ready.view_addr {
@@ -134,9 +166,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                  line above)",
                 view_addr.port()
             );
+            if let Some(ca) = &view_ca {
+                tracing::info!(
+                    "the view's certificate is issued by the test CA {}: trust that file in your \
+                     browser, or accept its warning",
+                    ca.display()
+                );
+            }
         }
         tracing::info!("mock archive listening on https://{addr}");
     }))?;
     tracing::info!("mock archive stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+    }
 }

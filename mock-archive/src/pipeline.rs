@@ -11,28 +11,43 @@
 //!
 //! Every request, answered in any of these ways, goes through the store so that the audit log
 //! is complete.
-//!
-//! Reading, the signature and the rules are CPU work: they run on a bounded pool ([`CpuPool`]:
-//! tokio's blocking threads, at most one job per core at once), never on the async workers, so
-//! that `/health`, handshakes and other clients are served while a large or hostile message is
-//! judged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 
 use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
-use crate::format::{self, Limits, Message, ProblemCode, Wrapping};
+use crate::format::{self, Limits, Message, Wrapping};
 use crate::orgs::Registry;
-use crate::rules::{self, Coded, Interaction, ReplaceReason, Replaces, Submission, UsageSituation};
-use crate::signature::{self as sigverify, Entitlement, VerifyOptions};
+use crate::recent::{KeptRequest, RecentRequests};
+use crate::signature::VerifyOptions;
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
+use crate::validate;
 
-/// Where signature problems are located.
-const SIGNATURE_XPATH: &str = "//hl7:ClinicalDocument//hl7fi:signatureCollection/hl7fi:signature";
+/// Logs one line per message (the `mock-archive` terminal's record of what happened): the
+/// peer organisation of the TLS certificate, the message id, the verdict and its codes.
+fn log_message(
+    peer: Option<&str>,
+    message_id: Option<&str>,
+    verdict: &str,
+    codes: &[AckCode],
+    replayed: bool,
+) {
+    let codes: Vec<&str> = codes.iter().map(|c| c.code()).collect();
+    tracing::info!(
+        "message from {} id {}: {verdict}{}{}",
+        peer.unwrap_or("(no organisation OID)"),
+        message_id.unwrap_or("(unreadable)"),
+        if replayed { " (resend)" } else { "" },
+        if codes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", codes.join(" "))
+        }
+    );
+}
 
 /// A request as the HTTP layer hands it over.
 #[derive(Debug, Clone)]
@@ -62,79 +77,12 @@ pub struct Answer {
 
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
-    judge: Arc<Judge>,
-    store: Store,
-    pool: CpuPool,
-    ack_counter: AtomicU64,
-}
-
-/// What the CPU stages need (shared with the pool's threads).
-struct Judge {
     registry: Arc<Registry>,
+    store: Store,
     signature: VerifyOptions,
     limits: Limits,
-}
-
-/// A bounded pool for CPU-heavy work: each job runs on one of tokio's blocking threads, and
-/// at most `permits` jobs run at once (the others wait, without holding an async worker).
-#[derive(Debug, Clone)]
-pub struct CpuPool {
-    permits: Arc<Semaphore>,
-}
-
-impl CpuPool {
-    /// A pool running at most `size` jobs at once (at least 1).
-    pub fn new(size: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(size.max(1))),
-        }
-    }
-
-    /// A pool with one job per available core.
-    pub fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
-    }
-
-    /// Runs `job` on the pool and waits for its result. The permit travels with the job, so a
-    /// caller that stops waiting does not free a place while the job still runs. A panic in
-    /// the job is resumed in the caller.
-    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .expect("the pool's semaphore is never closed");
-        let handle = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        });
-        match handle.await {
-            Ok(value) => value,
-            Err(err) => match err.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(err) => panic!("a pool job was cancelled: {err}"),
-            },
-        }
-    }
-
-    /// How many more jobs could start now.
-    pub fn available(&self) -> usize {
-        self.permits.available_permits()
-    }
-}
-
-/// What the CPU stages decided for one request.
-enum Prepared {
-    /// Not a readable HL7 V3 message: an HTTP error with a SOAP Fault.
-    Fault {
-        status: u16,
-        reason: String,
-        request_sha256: [u8; 32],
-    },
-    /// A message to record (and maybe store), answered in `wrapping`.
-    Record {
-        request: Request,
-        wrapping: Wrapping,
-    },
+    ack_counter: AtomicU64,
+    recent: RecentRequests,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -152,29 +100,15 @@ impl Pipeline {
         signature_cas: Vec<Vec<u8>>,
         limits: Limits,
     ) -> Self {
-        let reg = registry.clone();
-        let entitlement = Entitlement::Custom(Arc::new(move |signer: &str, author: &str| {
-            // The signer's own organisation, one of its service units, or a vendor registered
-            // as acting for the organisation (or for the unit's owner).
-            reg.may_connect_for(signer, author)
-                || reg
-                    .service_unit_owner(author)
-                    .is_some_and(|owner| reg.may_connect_for(signer, &owner.oid))
-        }));
-        let signature = VerifyOptions {
-            entitlement,
-            ..VerifyOptions::with_cas(signature_cas)
-        };
+        let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
-            judge: Arc::new(Judge {
-                registry,
-                signature,
-                limits,
-            }),
+            registry,
             store,
-            pool: CpuPool::per_core(),
+            signature,
+            limits,
             ack_counter: AtomicU64::new(seed),
+            recent: RecentRequests::default(),
         }
     }
 
@@ -185,97 +119,36 @@ impl Pipeline {
 
     /// The organisation registry.
     pub fn registry(&self) -> &Registry {
-        &self.judge.registry
+        &self.registry
     }
 
-    /// Handles one message: the CPU stages on the pool, then the store.
+    /// The validation service's check of a frame and a separate CDA ([`validate::validate_parts`]
+    /// with this archive's fixture, signature trust and limits): every problem, nothing stored.
+    pub fn validate_parts(&self, frame: &[u8], document: &[u8]) -> Vec<AckDetail> {
+        validate::validate_parts(
+            frame,
+            document,
+            &self.limits,
+            &self.registry,
+            &self.signature,
+        )
+    }
+
+    /// The latest requests' bodies (for the inspection API).
+    pub fn recent(&self) -> &RecentRequests {
+        &self.recent
+    }
+
+    /// Handles one message.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
-        let ack_number = self.ack_counter.fetch_add(1, Ordering::Relaxed);
-        let received_at = incoming.received_at;
-        let tls_peer = incoming.tls_organisation.clone();
-        let judge = Arc::clone(&self.judge);
-        let prepared = self
-            .pool
-            .run(move || judge.prepare(&incoming, ack_number))
-            .await;
-        match prepared {
-            Prepared::Fault {
-                status,
-                reason,
-                request_sha256,
-            } => {
-                self.fault(received_at, tls_peer, request_sha256, status, reason)
-                    .await
+        let media = match check_content_type(incoming.content_type.as_deref()) {
+            Ok(media) => media,
+            Err(fault) => {
+                return self
+                    .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                    .await;
             }
-            Prepared::Record { request, wrapping } => match self.store.submit(request).await {
-                Ok(recorded) => Answer {
-                    status: 200,
-                    content_type: content_type_of(wrapping),
-                    body: wrap(wrapping, &recorded.ack),
-                    recorded: Some(recorded),
-                },
-                Err(err) => {
-                    tracing::error!("storage failed: {err}");
-                    Answer {
-                        status: 500,
-                        content_type: content_type_of(Wrapping::Soap11),
-                        body: soap_fault(
-                            "soap:Server",
-                            &format!("the archive could not record the message: {err}"),
-                        ),
-                        recorded: None,
-                    }
-                }
-            },
-        }
-    }
-
-    /// Records an unreadable request in the audit log and answers with a SOAP Fault.
-    async fn fault(
-        &self,
-        received_at: OffsetDateTime,
-        tls_peer: Option<String>,
-        sha: [u8; 32],
-        status: u16,
-        reason: String,
-    ) -> Answer {
-        let request = Request {
-            received_at,
-            tls_peer,
-            message_id: None,
-            request_sha256: sha,
-            register_holder: None,
-            action: Action::Refuse(vec![AckDetail {
-                code: AckCode::MessageUnreadable,
-                location: None,
-                detail: reason.clone(),
-            }]),
-            acknowledge: Box::new(|_, _| Vec::new()),
         };
-        if let Err(err) = self.store.submit(request).await {
-            tracing::error!("audit of a refused request failed: {err}");
-        }
-        Answer {
-            status,
-            content_type: content_type_of(Wrapping::Soap11),
-            body: soap_fault("soap:Client", &reason),
-            recorded: None,
-        }
-    }
-}
-
-impl Judge {
-    /// The CPU stages of one request: content type, reading, and every check that needs no
-    /// database. Runs on the pool.
-    fn prepare(&self, incoming: &Incoming, ack_number: u64) -> Prepared {
-        let request_sha256 = store::request_hash(&incoming.body);
-        if let Err(reason) = check_content_type(incoming.content_type.as_deref()) {
-            return Prepared::Fault {
-                status: 415,
-                reason,
-                request_sha256,
-            };
-        }
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -283,20 +156,32 @@ impl Judge {
                 "the request is not a readable HL7 V3 message: {}",
                 list.join("; ")
             );
-            return Prepared::Fault {
-                status: 400,
-                reason,
-                request_sha256,
-            };
+            return self
+                .fault(&incoming, 400, reason, AckCode::MessageUnreadable)
+                .await;
         };
-        let (action, holder) = self.judge(&message, problems, incoming);
+        if let Err(fault) = check_envelope(media, message.wrapping) {
+            return self
+                .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
+                .await;
+        }
+        // A resend is the same HL7 message whatever wrapping carries it: hash the message
+        // element's bytes, once.
+        let message_digest =
+            store::message_digest(incoming.body.get(message.span.clone()).unwrap_or_default());
+        let (action, holder) = self.judge(&message, problems, &incoming);
+        let logged_id = message.id.as_ref().map(message_id);
+        let kept_holder = match &action {
+            Action::Store { document, .. } => Some(document.register_holder.clone()),
+            Action::Refuse(_) => holder.clone(),
+        };
         let wrapping = message.wrapping;
-        let ack_input = ack_input(&message, incoming.received_at, ack_number);
+        let ack_input = self.ack_input(&message, incoming.received_at);
         let request = Request {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
             message_id: message.id.as_ref().map(message_id),
-            request_sha256,
+            message_digest,
             register_holder: holder,
             action,
             acknowledge: Box::new(move |type_code, details| {
@@ -308,71 +193,105 @@ impl Judge {
                 ack::render(&input).into_bytes()
             }),
         };
-        Prepared::Record { request, wrapping }
+        match self.store.submit(request).await {
+            Ok(recorded) => {
+                log_message(
+                    incoming.tls_organisation.as_deref(),
+                    logged_id.as_deref(),
+                    recorded.type_code.as_str(),
+                    &recorded.codes,
+                    recorded.replayed,
+                );
+                self.recent.keep(KeptRequest {
+                    audit_id: recorded.audit_id,
+                    register_holder: kept_holder,
+                    content_type: incoming.content_type.clone(),
+                    body: incoming.body.clone(),
+                });
+                Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
+            }
+            Err(err) => {
+                tracing::error!("storage failed: {err}");
+                Answer {
+                    status: 500,
+                    content_type: content_type_of(Wrapping::Soap11),
+                    body: soap_fault(
+                        "soap:Server",
+                        &format!("the archive could not record the message: {err}"),
+                    ),
+                    recorded: None,
+                }
+            }
+        }
     }
 
-    /// Every check that needs no database: reading problems, consistency, signature, rules.
-    /// Returns what to do and the register holder concerned.
+    /// Records an unreadable request in the audit log and answers with a SOAP Fault.
+    async fn fault(
+        &self,
+        incoming: &Incoming,
+        status: u16,
+        reason: String,
+        code: AckCode,
+    ) -> Answer {
+        let request = Request {
+            received_at: incoming.received_at,
+            tls_peer: incoming.tls_organisation.clone(),
+            message_id: None,
+            message_digest: [0; 16],
+            register_holder: None,
+            action: Action::Refuse(vec![AckDetail {
+                code,
+                location: None,
+                detail: reason.clone(),
+            }]),
+            acknowledge: Box::new(|_, _| Vec::new()),
+        };
+        if let Err(err) = self.store.submit(request).await {
+            tracing::error!("audit of a refused request failed: {err}");
+        }
+        log_message(
+            incoming.tls_organisation.as_deref(),
+            None,
+            "SOAP Fault",
+            &[code],
+            false,
+        );
+        Answer {
+            status,
+            content_type: content_type_of(Wrapping::Soap11),
+            body: soap_fault("soap:Client", &reason),
+            recorded: None,
+        }
+    }
+
+    /// Every check that needs no database ([`validate::check`], shared with the validation
+    /// service), then the verdict. Returns what to do and the register holder concerned.
     fn judge(
         &self,
         message: &Message,
         problems: Vec<format::Problem>,
         incoming: &Incoming,
     ) -> (Action, Option<String>) {
-        let cda = message.cda.as_ref();
-        let holder = cda
-            .and_then(|c| c.custodian.as_ref())
-            .or(message.document.custodian.as_ref())
-            .and_then(|o| o.id.as_ref())
-            .map(|id| id.root.clone());
-        let patient = message.interaction == codes::INTERACTION_PATIENT_STORE.value
-            || message.interaction == codes::INTERACTION_PATIENT_REPLACE.value;
-        if patient {
-            // R6 first and alone: a patient-archive message is in the wrong repository, whatever
-            // else is in it.
-            let detail = AckDetail {
-                code: AckCode::WrongRepository,
-                location: Some(rules::xpath::INTERACTION.to_owned()),
-                detail: format!(
-                    "{} is a patient data repository interaction; this is the social welfare client data repository",
-                    message.interaction
-                ),
-            };
-            return (Action::Refuse(vec![detail]), holder);
-        }
-        // Identity codes are judged by the rules (once, with their own codes).
-        let mut details: Vec<AckDetail> = problems
-            .iter()
-            .filter(|p| !is_identity_problem(p.code))
-            .map(format_detail)
-            .collect();
-        if details
-            .iter()
-            .any(|d| d.code.severity() == ack::Severity::Unreadable)
-        {
-            return (Action::Refuse(details), holder);
-        }
-        details.extend(format::check_consistency(message).iter().map(format_detail));
-        let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
-        let verification = sigverify::verify(cda_bytes, &self.signature);
-        details.extend(verification.problems.iter().map(|p| AckDetail {
-            code: p.code.ack_code(),
-            location: Some(SIGNATURE_XPATH.to_owned()),
-            detail: format!("{}: {}", p.code.as_str(), p.message),
-        }));
-        let submission = match submission(message, incoming) {
-            Ok(s) => s,
-            Err(missing) => {
-                details.push(AckDetail {
-                    code: AckCode::MissingElement,
-                    location: None,
-                    detail: format!("the message lacks {missing}"),
-                });
-                return (Action::Refuse(details), holder);
-            }
+        let checked = validate::check(
+            message,
+            problems,
+            &self.registry,
+            &self.signature,
+            incoming.tls_organisation.as_deref(),
+        );
+        let holder = checked.holder;
+        let (Some(submission), Some(verification)) = (checked.submission, checked.verification)
+        else {
+            return (Action::Refuse(checked.details), holder);
         };
-        details.extend(rules::check(&self.registry, &submission));
-        let action = Action::decide(details, || {
+        let cda = message.cda.as_ref();
+        let cda_bytes = message.cda_bytes.as_deref().unwrap_or_default();
+        let action = Action::decide(checked.details, || {
             let author = message
                 .professional
                 .as_ref()
@@ -390,26 +309,30 @@ impl Judge {
                 incoming.body.to_vec(),
                 cda_bytes.to_vec(),
             )
-            .with_description(Description::from_cda(cda, Some(&verification)))
+            .with_description(
+                Description::from_cda(cda, Some(&verification)).with_message_author(
+                    message.professional.as_ref().and_then(|p| p.name.as_ref()),
+                ),
+            )
         });
         (action, holder)
     }
-}
 
-/// The acknowledgement's fixed parts for `message`; `n` numbers the acknowledgement id.
-fn ack_input(message: &Message, now: OffsetDateTime, n: u64) -> AckInput {
-    AckInput {
-        id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
-        creation_time: now,
-        processing_code: message
-            .processing_code
-            .clone()
-            .unwrap_or_else(|| "P".to_owned()),
-        receiver: message.sender.clone(),
-        sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
-        target_message: message.id.clone(),
-        type_code: AckType::Aa,
-        details: Vec::new(),
+    fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
+        let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+        AckInput {
+            id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
+            creation_time: now,
+            processing_code: message
+                .processing_code
+                .clone()
+                .unwrap_or_else(|| "P".to_owned()),
+            receiver: message.sender.clone(),
+            sender: ack::InstanceId::root(codes::KANTA_RECEIVER.value),
+            target_message: message.id.clone(),
+            type_code: AckType::Aa,
+            details: Vec::new(),
+        }
     }
 }
 
@@ -421,170 +344,20 @@ fn message_id(id: &format::InstanceId) -> String {
     }
 }
 
-fn is_identity_problem(code: ProblemCode) -> bool {
-    matches!(
-        code,
-        ProblemCode::HetuFormat
-            | ProblemCode::HetuCenturySign
-            | ProblemCode::HetuDate
-            | ProblemCode::HetuIndividualNumber
-            | ProblemCode::HetuCheckCharacter
-            | ProblemCode::HetuNotTest
-    )
+/// The media types a message may come as [conv: DESIGN §3.1].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `text/xml`: a SOAP 1.1 envelope.
+    Text,
+    /// `application/soap+xml`: a SOAP 1.2 envelope.
+    Soap,
+    /// `application/xml`: a bare HL7 V3 message.
+    Application,
 }
 
-/// The acknowledgement detail for a reading or consistency problem; the detail keeps the
-/// reader's own code so nothing is lost.
-fn format_detail(p: &format::Problem) -> AckDetail {
-    AckDetail {
-        code: p.code.ack_code(),
-        location: Some(p.location.clone()),
-        detail: format!("{}: {}", p.code.as_str(), p.message),
-    }
-}
-
-/// The facts the rules judge, taken from the message and its CDA (the CDA wins where both
-/// carry a value; the consistency check has already reported any difference).
-fn submission(message: &Message, incoming: &Incoming) -> Result<Submission, &'static str> {
-    let cda = message.cda.as_ref().ok_or("a readable CDA document")?;
-    let doc = &message.document;
-    let interaction = if message.interaction == codes::INTERACTION_REPLACE.value {
-        Interaction::Replace
-    } else {
-        Interaction::Store
-    };
-    let register = doc
-        .register
-        .as_ref()
-        .or(cda.code.as_ref())
-        .ok_or("clinicalDocument/code (the register)")?;
-    let root =
-        |o: Option<&format::Organisation>| o.and_then(|o| o.id.as_ref()).map(|id| id.root.clone());
-    let service_unit = root(message.service_unit.as_ref())
-        .or_else(|| root(cda.service_unit.as_ref()))
-        .ok_or("the service unit (authorOrPerformer/representedOrganization)")?;
-    let sender = message
-        .sender
-        .as_ref()
-        .map(|id| id.root.clone())
-        .ok_or("sender/device/id")?;
-    let custodian = root(cda.custodian.as_ref())
-        .or_else(|| root(doc.custodian.as_ref()))
-        .ok_or("custodian")?;
-    let organiser = root(cda.header.as_ref().and_then(|h| h.organiser.as_ref()));
-    let usage_situation = match &message.usage_situation {
-        None => UsageSituation::Absent,
-        Some(c) if c.is(&codes::USAGE_OWN) => UsageSituation::OwnUse,
-        Some(c) if c.is(&codes::USAGE_REGISTER_USAGE_RIGHT) => UsageSituation::UsageRight,
-        Some(c) => UsageSituation::Other(c.code.clone()),
-    };
-    let client = cda
-        .record_target
-        .as_ref()
-        .or(doc.record_target.as_ref())
-        .and_then(|p| p.id.as_ref())
-        .and_then(|id| id.extension.clone())
-        .ok_or("recordTarget id (the client's identity code)")?;
-    let effective = cda
-        .effective_time
-        .as_deref()
-        .or(doc.effective_time.as_deref())
-        .ok_or("effectiveTime")?;
-    let effective_time = parse_hl7_time(effective).ok_or("a valid effectiveTime")?;
-    let document_id = cda
-        .id
-        .as_ref()
-        .or(doc.id.as_ref())
-        .map(|id| id.root.clone())
-        .ok_or("document id")?;
-    let set_id = cda
-        .set_id
-        .as_ref()
-        .or(doc.set_id.as_ref())
-        .map(|id| id.root.clone())
-        .ok_or("setId")?;
-    let version = cda
-        .version_number
-        .or(doc.version_number)
-        .ok_or("versionNumber")?;
-    let replaces = cda
-        .replaces
-        .as_ref()
-        .or(doc.replaces.as_ref())
-        .and_then(|r| r.id.as_ref())
-        .map(|id| Replaces {
-            document_id: id.root.clone(),
-            reason: match &doc.replacement_reason {
-                Some(c) if c.is(&codes::REPLACEMENT_CORRECTION) => ReplaceReason::Correction,
-                Some(c) if c.is(&codes::REPLACEMENT_INVALIDATION) => ReplaceReason::Invalidation,
-                Some(c) => ReplaceReason::Other(c.code.clone()),
-                None => ReplaceReason::Other(String::new()),
-            },
-        });
-    // The producer is whoever the message says sends; the rules check that the service unit
-    // belongs to it and that the TLS peer may send for it.
-    let producer = sender.clone();
-    Ok(Submission {
-        interaction,
-        register: Coded::new(
-            register.code.clone(),
-            register.code_system.clone().unwrap_or_default(),
-        ),
-        tls_organisation: incoming.tls_organisation.clone(),
-        sender,
-        producer,
-        service_unit,
-        custodian,
-        organiser,
-        usage_situation,
-        client,
-        effective_time,
-        document_id,
-        set_id,
-        version,
-        replaces,
-    })
-}
-
-/// Parses an HL7 V3 `TS` value: `YYYYMMDD[hh[mm[ss[.f…]]]][±hhmm]`. Without an offset the
-/// time is taken as UTC.
-pub fn parse_hl7_time(text: &str) -> Option<OffsetDateTime> {
-    let (main, offset) = match text.find(['+', '-']) {
-        Some(i) => (&text[..i], Some(&text[i..])),
-        None => (text, None),
-    };
-    let main = main.split('.').next()?;
-    if main.len() < 8
-        || main.len() > 14
-        || main.len() % 2 != 0
-        || !main.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| main.get(r).map_or(Some(0), |s| s.parse::<u32>().ok());
-    let date = time::Date::from_calendar_date(
-        num(0..4)? as i32,
-        time::Month::try_from(num(4..6)? as u8).ok()?,
-        num(6..8)? as u8,
-    )
-    .ok()?;
-    let t = time::Time::from_hms(num(8..10)? as u8, num(10..12)? as u8, num(12..14)? as u8).ok()?;
-    let offset = match offset {
-        None => time::UtcOffset::UTC,
-        Some(o) if o.len() == 5 && o[1..].bytes().all(|b| b.is_ascii_digit()) => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let h: i8 = o[1..3].parse().ok()?;
-            let m: i8 = o[3..5].parse().ok()?;
-            time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
-        }
-        Some(_) => return None,
-    };
-    Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
-}
-
-/// Accepts `text/xml` (SOAP 1.1), `application/soap+xml` (SOAP 1.2) and `application/xml`
-/// (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
-fn check_content_type(ct: Option<&str>) -> Result<(), String> {
+/// The content-type stage, first part: accepts `text/xml` (SOAP 1.1), `application/soap+xml`
+/// (SOAP 1.2) and `application/xml` (bare HL7 V3) [conv: DESIGN §3.1], with any parameters.
+fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
     let media = ct.map(|c| {
         c.split(';')
             .next()
@@ -593,11 +366,35 @@ fn check_content_type(ct: Option<&str>) -> Result<(), String> {
             .to_ascii_lowercase()
     });
     match media.as_deref() {
-        Some("text/xml" | "application/soap+xml" | "application/xml") => Ok(()),
+        Some("text/xml") => Ok(Media::Text),
+        Some("application/soap+xml") => Ok(Media::Soap),
+        Some("application/xml") => Ok(Media::Application),
         Some(other) => Err(format!(
             "unsupported content type {other:?}: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         )),
         None => Err("no content type: send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)".to_owned()),
+    }
+}
+
+/// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
+/// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
+/// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
+fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+    let sent = match media {
+        Media::Text => "text/xml",
+        Media::Soap => "application/soap+xml",
+        Media::Application => "application/xml",
+    };
+    match (wrapping, media) {
+        (Wrapping::Soap11, Media::Text) | (Wrapping::Soap12, Media::Soap) | (Wrapping::Bare, _) => {
+            Ok(())
+        }
+        (Wrapping::Soap11, _) => Err(format!(
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as {sent}: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        )),
+        (Wrapping::Soap12, _) => Err(format!(
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as {sent}: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        )),
     }
 }
 
@@ -646,91 +443,38 @@ pub fn soap_fault(code: &str, reason: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// A job that blocks (a long verification) does not hold the only async worker: another
-    /// task on the same single-threaded runtime runs to completion meanwhile. Were the job run
-    /// inline, this test would never finish.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_blocked_job_leaves_the_async_worker_free() {
-        let pool = CpuPool::new(1);
-        let (started_tx, started) = tokio::sync::oneshot::channel();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let job_pool = pool.clone();
-        let job = tokio::spawn(async move {
-            job_pool
-                .run(move || {
-                    started_tx.send(()).unwrap();
-                    wait.recv().unwrap();
-                    7
-                })
-                .await
-        });
-        started.await.unwrap();
-        assert_eq!(pool.available(), 0);
-        // The async worker still serves others (what /health needs).
-        assert_eq!(tokio::spawn(async { 42 }).await.unwrap(), 42);
-        release.send(()).unwrap();
-        assert_eq!(job.await.unwrap(), 7);
-        assert_eq!(pool.available(), 1);
-    }
-
-    /// The pool runs at most its size at once: a second job waits for the first's place.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_pool_is_bounded() {
-        let pool = CpuPool::new(1);
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let (started_tx, started) = tokio::sync::oneshot::channel();
-        let first_pool = pool.clone();
-        let first = tokio::spawn(async move {
-            first_pool
-                .run(move || {
-                    started_tx.send(()).unwrap();
-                    wait.recv().unwrap();
-                })
-                .await
-        });
-        started.await.unwrap();
-        let running = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let second_pool = pool.clone();
-        let second_running = Arc::clone(&running);
-        let second = tokio::spawn(async move {
-            second_pool
-                .run(move || second_running.store(true, Ordering::SeqCst))
-                .await
-        });
-        tokio::task::yield_now().await;
-        assert_eq!(pool.available(), 0);
-        assert!(
-            !running.load(Ordering::SeqCst),
-            "the second job ran beside the first"
-        );
-        release.send(()).unwrap();
-        first.await.unwrap();
-        second.await.unwrap();
-        assert!(running.load(Ordering::SeqCst));
-    }
-
-    #[test]
-    fn hl7_times_parse_with_and_without_offset() {
-        let t = parse_hl7_time("20260717130652+0300").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_784_282_812);
-        assert_eq!(
-            parse_hl7_time("20170922151552").unwrap().offset(),
-            time::UtcOffset::UTC
-        );
-        assert!(parse_hl7_time("20260230").is_none());
-        assert!(parse_hl7_time("2026").is_none());
-        assert!(parse_hl7_time("20260101+3").is_none());
-        assert_eq!(parse_hl7_time("20170922151558.936").unwrap().second(), 58);
-    }
-
     #[test]
     fn content_types_are_named_in_the_refusal() {
-        assert!(check_content_type(Some("text/xml; charset=utf-8")).is_ok());
-        assert!(check_content_type(Some("Application/SOAP+xml")).is_ok());
+        assert_eq!(
+            check_content_type(Some("text/xml; charset=utf-8")),
+            Ok(Media::Text)
+        );
+        assert_eq!(
+            check_content_type(Some("Application/SOAP+xml")),
+            Ok(Media::Soap)
+        );
         assert_eq!(
             check_content_type(Some("application/json")).unwrap_err(),
             "unsupported content type \"application/json\": send text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2) or application/xml (a bare HL7 V3 message)"
         );
+    }
+
+    #[test]
+    fn each_envelope_goes_with_its_own_content_type() {
+        assert_eq!(check_envelope(Media::Text, Wrapping::Soap11), Ok(()));
+        assert_eq!(check_envelope(Media::Soap, Wrapping::Soap12), Ok(()));
+        for media in [Media::Text, Media::Soap, Media::Application] {
+            assert_eq!(check_envelope(media, Wrapping::Bare), Ok(()));
+        }
+        assert_eq!(
+            check_envelope(Media::Soap, Wrapping::Soap11).unwrap_err(),
+            "a SOAP 1.1 envelope (http://schemas.xmlsoap.org/soap/envelope/) was sent as application/soap+xml: SOAP 1.1 goes with text/xml, SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope) with application/soap+xml"
+        );
+        assert_eq!(
+            check_envelope(Media::Text, Wrapping::Soap12).unwrap_err(),
+            "a SOAP 1.2 envelope (http://www.w3.org/2003/05/soap-envelope) was sent as text/xml: SOAP 1.2 goes with application/soap+xml, SOAP 1.1 (http://schemas.xmlsoap.org/soap/envelope/) with text/xml"
+        );
+        assert!(check_envelope(Media::Application, Wrapping::Soap11).is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The archive server: binds, accepts TLS connections, hands each to the HTTP layer, and shuts
 //! down gracefully. Two listeners: the message listener (mutual TLS, always) and, when
 //! configured, the archivist view's listener (HTTPS for browsers, no client certificate, token
-//! sign-in; [`crate::view`]). The library entry for Rust tests is [`MockArchive::builder`];
-//! the binary only parses flags and calls [`run_ready`].
+//! sign-in; [`crate::view`]). One accept loop serves both: every connection is admitted under
+//! the one cap and watched for its deadlines ([`crate::conn`]), then handed to the one
+//! connection server ([`crate::http::serve`]). The library entry for Rust tests is
+//! [`MockArchive::builder`]; the binary only parses flags and calls [`run_ready`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,14 +13,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, Database, TlsFiles};
+use crate::conn::{self, Admitted, Connections};
+use crate::http::Listener;
 use crate::orgs::Registry;
 use crate::pipeline::Pipeline;
-use crate::store::Store;
+use crate::shared::Shared;
+use crate::store::{AuditEntry, DocumentFilter, DocumentMeta, Store, StoreError, StoredDocument};
+use crate::testpki::TestPki;
 use crate::view::{View, ViewError, ViewToken};
 use crate::{http, tls};
 
@@ -41,6 +47,20 @@ pub enum StartError {
     /// The archivist view could not be set up.
     #[error(transparent)]
     View(#[from] ViewError),
+    /// The connection cap needs more file descriptors than the open-file limit leaves.
+    #[error(
+        "max_connections {max} needs more file descriptors than the open-file limit allows \
+         (at most {budget} connections beside {reserve} descriptors for the database and logs): \
+         raise `ulimit -n` or lower max_connections"
+    )]
+    TooManyConnections {
+        /// The configured cap.
+        max: usize,
+        /// What the limit allows.
+        budget: u64,
+        /// Descriptors kept free beside the connections.
+        reserve: u64,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -51,16 +71,8 @@ pub enum StartError {
     },
 }
 
-/// State shared by every connection.
-pub(crate) struct Shared {
-    pub(crate) config: ArchiveConfig,
-    /// The message pipeline (registry, signature trust, store).
-    pub(crate) pipeline: Pipeline,
-    /// TLS handshakes that failed since start.
-    pub(crate) handshake_failures: AtomicU64,
-    /// The archivist view, when its listener is on.
-    pub(crate) view: Option<View>,
-}
+/// How many audit entries [`MockArchiveHandle::audit`] returns at most.
+const AUDIT_LIMIT: u32 = 10_000;
 
 /// The mock archive. Start one with [`MockArchive::builder`].
 #[derive(Debug)]
@@ -71,10 +83,13 @@ impl MockArchive {
     pub fn builder() -> MockArchiveBuilder {
         MockArchiveBuilder {
             tls: None,
+            test_pki: None,
             listen: None,
             config: None,
             view_listen: None,
             view_holder: None,
+            fixture_tokens: false,
+            validation_listen: None,
         }
     }
 }
@@ -84,10 +99,13 @@ impl MockArchive {
 #[must_use = "a builder does nothing until .start().await"]
 pub struct MockArchiveBuilder {
     tls: Option<TlsFiles>,
+    test_pki: Option<TestPki>,
     listen: Option<SocketAddr>,
     config: Option<ArchiveConfig>,
     view_listen: Option<SocketAddr>,
     view_holder: Option<String>,
+    fixture_tokens: bool,
+    validation_listen: Option<SocketAddr>,
 }
 
 impl MockArchiveBuilder {
@@ -99,6 +117,16 @@ impl MockArchiveBuilder {
     /// Uses these TLS files (e.g. DVV test certificates).
     pub fn tls(mut self, tls: TlsFiles) -> Self {
         self.tls = Some(tls);
+        self.test_pki = None;
+        self
+    }
+
+    /// Uses a test PKI made in memory ([`TestPki::generate`]): its server certificate, and its
+    /// CA for TLS clients and system signatures. (Its PEM files are written to a temporary
+    /// directory for the start and removed once the archive has read them.)
+    pub fn test_pki(mut self, pki: &TestPki) -> Self {
+        self.test_pki = Some(pki.clone());
+        self.tls = None;
         self
     }
 
@@ -122,6 +150,20 @@ impl MockArchiveBuilder {
         self
     }
 
+    /// Lets the fixture's archivist tokens (published in `testcases/orgs.toml`) sign in to the
+    /// archivist view too, not only the one-time tokens (`--fixture-tokens`).
+    pub fn fixture_tokens(mut self) -> Self {
+        self.fixture_tokens = true;
+        self
+    }
+
+    /// Also serves the validation service ([`crate::validation`]) on this plain-HTTP address
+    /// (port 0: any free port). Off unless asked for; it is always on the message listener.
+    pub fn validation_listen(mut self, addr: SocketAddr) -> Self {
+        self.validation_listen = Some(addr);
+        self
+    }
+
     /// Uses a whole validated configuration (overrides `tls` and `listen`).
     pub fn config(mut self, config: ArchiveConfig) -> Self {
         self.config = Some(config);
@@ -131,10 +173,23 @@ impl MockArchiveBuilder {
     /// Binds and starts serving in the background; the returned handle stops the archive
     /// when dropped.
     pub async fn start(self) -> Result<MockArchiveHandle, StartError> {
-        let mut config = match (self.config, self.tls) {
-            (Some(config), _) => config,
-            (None, Some(tls)) => ArchiveConfig::new(tls),
-            (None, None) => ArchiveConfig::new(TlsFiles::from_pki_dir(".")),
+        // Lives until the archive has read the files (bind).
+        let mut pki_dir = None;
+        let mut config = match (self.config, self.tls, self.test_pki) {
+            (Some(config), _, _) => config,
+            (None, Some(tls), _) => ArchiveConfig::new(tls),
+            (None, None, Some(pki)) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("mock-archive-pki-")
+                    .tempdir()
+                    .map_err(|e| StartError::Setup(format!("a temporary directory: {e}")))?;
+                pki.write_pem_files(dir.path())
+                    .map_err(|e| StartError::Setup(e.to_string()))?;
+                let tls = TlsFiles::from_pki_dir(dir.path());
+                pki_dir = Some(dir);
+                ArchiveConfig::new(tls)
+            }
+            (None, None, None) => ArchiveConfig::new(TlsFiles::from_pki_dir(".")),
         };
         if let Some(listen) = self.listen {
             config.listen = listen;
@@ -145,6 +200,10 @@ impl MockArchiveBuilder {
         if let Some(holder) = self.view_holder {
             config.view_holder = Some(holder);
         }
+        config.fixture_tokens |= self.fixture_tokens;
+        if let Some(addr) = self.validation_listen {
+            config.validation_listen = Some(addr);
+        }
         let ca_pem =
             std::fs::read_to_string(&config.tls.client_ca).map_err(|e| tls::TlsError::Pem {
                 path: config.tls.client_ca.clone(),
@@ -153,8 +212,10 @@ impl MockArchiveBuilder {
             })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let bound = bind(config).await?;
+        drop(pki_dir);
         let addr = bound.addr;
         let view_addr = bound.view_addr;
+        let validation_addr = bound.validation_addr;
         let shared = bound.shared.clone();
         let task = tokio::spawn(bound.serve(async move {
             let mut rx = shutdown_rx;
@@ -164,6 +225,7 @@ impl MockArchiveBuilder {
         Ok(MockArchiveHandle {
             addr,
             view_addr,
+            validation_addr,
             ca_pem,
             shared,
             shutdown: shutdown_tx,
@@ -177,18 +239,11 @@ impl MockArchiveBuilder {
 pub struct MockArchiveHandle {
     addr: SocketAddr,
     view_addr: Option<SocketAddr>,
+    validation_addr: Option<SocketAddr>,
     ca_pem: String,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MockArchiveHandle {
@@ -213,7 +268,12 @@ impl MockArchiveHandle {
             .map(|a| format!("https://localhost:{}", a.port()))
     }
 
-    /// The view's one-time sign-in tokens, one per register holder (see [`crate::view`]);
+    /// The validation service's URL on its plain-HTTP listener, when that is on.
+    pub fn validation_url(&self) -> Option<String> {
+        self.validation_addr.map(validation_url)
+    }
+
+    /// The archivist view's one-time sign-in tokens, one per register holder;
     /// empty when the view is off. Each signs in once.
     pub fn view_tokens(&self) -> &[ViewToken] {
         self.shared.view.as_ref().map_or(&[], |v| v.tokens())
@@ -227,6 +287,57 @@ impl MockArchiveHandle {
     /// TLS handshakes that failed since start.
     pub fn handshake_failures(&self) -> u64 {
         self.shared.handshake_failures.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now over both listeners (and how many of them serve a request), their
+    /// cap, and since start how many new ones were refused at the cap and how many idle or unfinished ones made room.
+    pub fn connections(&self) -> ConnectionCounts {
+        let c = &self.shared.connections;
+        ConnectionCounts {
+            open: c.open(),
+            serving: c.serving(),
+            max: c.max(),
+            refused: c.refused(),
+            evicted: c.evicted(),
+        }
+    }
+
+    /// The stored documents of one register holder (organisation OID), newest first: what
+    /// the archivist would see, read straight from the store (no HTTP).
+    pub fn documents(&self, register_holder: &str) -> Result<Vec<DocumentMeta>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .documents(register_holder, &DocumentFilter::default())
+    }
+
+    /// One stored document version with its message and CDA bytes, if it is in this register
+    /// holder's register.
+    pub fn document(
+        &self,
+        register_holder: &str,
+        document_id: &str,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .document(register_holder, document_id)
+    }
+
+    /// The audit log of one register holder, newest first: every request that concerned it,
+    /// with its outcome and codes.
+    pub fn audit(&self, register_holder: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.shared
+            .pipeline
+            .store()
+            .audit(register_holder, AUDIT_LIMIT)
+    }
+
+    /// The last acknowledgement the archive answered, to any client and for any register
+    /// holder (including requests it could not attribute), as its audit entry: outcome
+    /// (`AA`/`AE`/`AR`), codes, message and document ids. `None` before the first request.
+    pub fn last_ack(&self) -> Result<Option<AuditEntry>, StoreError> {
+        Ok(self.shared.pipeline.store().audit_all(1)?.pop())
     }
 
     /// Stops accepting, lets open requests finish, and waits for the archive to stop.
@@ -244,16 +355,36 @@ impl Drop for MockArchiveHandle {
     }
 }
 
+/// The connection counts of a running archive ([`MockArchiveHandle::connections`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionCounts {
+    /// Open now, over both listeners.
+    pub open: usize,
+    /// Of those, serving a request now (the others are in their handshake, idle, or sending
+    /// a request's headers).
+    pub serving: usize,
+    /// The cap.
+    pub max: usize,
+    /// New connections refused at the cap since start (every connection was serving).
+    pub refused: u64,
+    /// Idle or unfinished connections closed since start to make room for new ones.
+    pub evicted: u64,
+}
+
 /// A bound, not yet serving archive.
 pub struct Bound {
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     view: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+    validation: Option<TcpListener>,
     shared: Arc<Shared>,
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     /// The view listener's address, when it is on.
     pub view_addr: Option<SocketAddr>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
 }
 
 impl Bound {
@@ -262,6 +393,7 @@ impl Bound {
         Ready {
             addr: self.addr,
             view_addr: self.view_addr,
+            validation_addr: self.validation_addr,
             view_tokens: self
                 .shared
                 .view
@@ -281,6 +413,13 @@ pub struct Ready {
     pub view_addr: Option<SocketAddr>,
     /// The view's one-time tokens.
     pub view_tokens: Vec<ViewToken>,
+    /// The validation listener's address, when it is on.
+    pub validation_addr: Option<SocketAddr>,
+}
+
+/// The validation service's URL on a plain-HTTP listener at `addr`.
+pub fn validation_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{}", crate::validation::PATH)
 }
 
 async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
@@ -296,6 +435,17 @@ async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartE
 /// Builds the TLS configuration and binds the listener. Errors here are configuration
 /// errors a person must fix; nothing is served yet.
 pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
+    let max_connections = match (config.max_connections, conn::fd_budget()) {
+        (Some(max), Some(budget)) if max as u64 > budget => {
+            return Err(StartError::TooManyConnections {
+                max,
+                budget,
+                reserve: conn::FD_RESERVE,
+            });
+        }
+        (Some(max), _) => max,
+        (None, _) => conn::default_max_connections(),
+    };
     let tls_config = tls::server_config(&config.tls)?;
     // Opening the database and loading the fixture block: keep them off the async threads.
     let for_pipeline = config.clone();
@@ -305,7 +455,8 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
     let view = match config.view_listen {
         Some(view_addr) => {
             let view_tls = tls::view_server_config(&config.tls)?;
-            let view = View::new(pipeline.registry(), config.view_holder.as_deref())?;
+            let view = View::new(pipeline.registry(), &config)?
+                .with_ca_file(crate::view::issuer_file(&config.tls));
             Some((view_addr, view_tls, view))
         }
         None => None,
@@ -323,18 +474,28 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }
         None => (None, None, None),
     };
+    let (validation, validation_addr) = match config.validation_listen {
+        Some(addr) => {
+            let (listener, bound) = bind_addr(addr).await?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
     Ok(Bound {
         listener,
         acceptor: tls::acceptor(tls_config),
         view: view_listener,
+        validation,
         shared: Arc::new(Shared {
             config,
             pipeline,
             handshake_failures: AtomicU64::new(0),
             view,
+            connections: Connections::new(max_connections),
         }),
         addr,
         view_addr,
+        validation_addr,
     })
 }
 
@@ -371,23 +532,29 @@ impl Bound {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let view = async {
-            if let Some((listener, acceptor)) = self.view {
-                serve_view(listener, acceptor, &self.shared, stop_rx, &graceful).await;
-            }
-        };
+        let validation_listener = self.validation;
+        let view = self
+            .view
+            .as_ref()
+            .map(|(listener, acceptor)| (listener, acceptor));
         let shutdown = async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         };
-        let messages = accept_messages(
-            self.listener,
-            self.acceptor,
+        let messages = accept(
+            (&self.listener, &self.acceptor),
+            view,
             &self.shared,
             shutdown,
             &graceful,
         );
-        tokio::join!(messages, view);
+        let validation = async {
+            if let Some(listener) = validation_listener {
+                let shared = self.shared.clone();
+                crate::validation::serve(listener, shared, stop_rx, &graceful).await;
+            }
+        };
+        tokio::join!(messages, validation);
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()
@@ -397,63 +564,115 @@ impl Bound {
     }
 }
 
-/// The message listener's accept loop, until `shutdown` resolves.
-async fn accept_messages(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+/// Which listener a connection arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Messages,
+    View,
+}
+
+/// A listener and its TLS acceptor.
+type Listening<'a> = (&'a TcpListener, &'a tokio_rustls::TlsAcceptor);
+
+/// The one accept loop of both listeners, until `shutdown` resolves. A failed accept (out of
+/// file descriptors and the like) backs off and keeps serving; a connection over the cap is
+/// closed at once (see [`crate::conn`]).
+async fn accept(
+    messages: Listening<'_>,
+    view: Option<Listening<'_>>,
     shared: &Arc<Shared>,
     shutdown: impl Future<Output = ()>,
     graceful: &GracefulShutdown,
 ) {
-    {
-        tokio::pin!(shutdown);
-        loop {
-            let (tcp, remote) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(err) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!("accept failed: {err}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let shared = shared.clone();
-            let watcher = graceful.watcher();
-            tokio::spawn(async move {
-                let accepted = handshake(&shared, remote, "", tls::accept(&acceptor, tcp)).await;
-                let Some((stream, peer)) = accepted else {
-                    return;
-                };
-                if let Err(err) = http::serve_connection(stream, peer, shared, watcher).await {
-                    tracing::debug!("connection with {remote} ended: {err}");
-                }
-            });
-        }
+    tokio::pin!(shutdown);
+    loop {
+        let (side, accepted) = tokio::select! {
+            accepted = messages.0.accept() => (Side::Messages, accepted),
+            accepted = async { view.expect("guarded by the condition").0.accept().await },
+                if view.is_some() => (Side::View, accepted),
+            () = &mut shutdown => break,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(pair) => pair,
+            Err(err) => {
+                let name = if side == Side::View { "view " } else { "" };
+                tracing::warn!("{name}accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(admitted) = shared.connections.admit(remote) else {
+            // Every connection is serving a request: closed at once (logged by the cap).
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = match side {
+            Side::Messages => messages.1.clone(),
+            Side::View => view.expect("accepted on the view listener").1.clone(),
+        };
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(connection(
+            side, tcp, remote, acceptor, admitted, shared, watcher,
+        ));
     }
 }
 
-/// A TLS handshake within the configured timeout. A failure is counted and logged for that
-/// connection alone (`listener` names which one, e.g. `"view "`), never stopping the server.
-async fn handshake<T, E: std::fmt::Display>(
-    shared: &Shared,
+/// One connection of either listener: the TLS handshake, then HTTP, each under its deadlines;
+/// the connection is dropped when [`conn::Slot::watch`] says so.
+async fn connection(
+    side: Side,
+    tcp: TcpStream,
     remote: SocketAddr,
-    listener: &str,
-    accept: impl Future<Output = Result<T, E>>,
-) -> Option<T> {
-    let timeout = shared.config.handshake_timeout;
-    let failure = match tokio::time::timeout(timeout, accept).await {
-        Ok(Ok(accepted)) => return Some(accepted),
-        Ok(Err(err)) => format!("failed: {err}"),
-        Err(_) => format!("timed out after {timeout:?}"),
+    acceptor: tokio_rustls::TlsAcceptor,
+    admitted: Admitted,
+    shared: Arc<Shared>,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let slot = admitted.slot().clone();
+    let name = if side == Side::View { "view " } else { "" };
+    let served = async {
+        let (stream, listener) = match side {
+            Side::Messages => match tls::accept(&acceptor, tcp).await {
+                Ok((stream, peer)) => (stream, Listener::Messages(Box::new(peer))),
+                Err(err) => return Err(format!("failed: {err}")),
+            },
+            Side::View => match tls::accept_view(&acceptor, tcp).await {
+                Ok(stream) => (stream, Listener::View),
+                Err(err) => return Err(format!("failed: {err}")),
+            },
+        };
+        let served = http::serve(
+            stream,
+            remote,
+            listener,
+            slot.clone(),
+            shared.clone(),
+            watcher,
+        );
+        if let Err(err) = served.await {
+            tracing::debug!("{name}connection with {remote} ended: {err}");
+        }
+        Ok(())
     };
-    shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!("{listener}tls handshake with {remote} {failure}");
-    None
+    let failure = tokio::select! {
+        outcome = served => outcome.err(),
+        ended = slot.watch(shared.deadlines()) => match ended {
+            conn::Ended::Deadline(conn::Phase::Handshake, limit) => {
+                Some(format!("timed out after {limit:?}"))
+            }
+            _ => {
+                tracing::debug!("{name}connection with {remote}: {ended}");
+                None
+            }
+        },
+    };
+    if let Some(failure) = failure {
+        // A failed handshake is logged for that connection alone, never stopping the server.
+        shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("{name}tls handshake with {remote} {failure}");
+    }
+    drop(admitted);
 }
 
 /// Runs an archive until SIGINT or SIGTERM: binds, calls `on_ready` with what it announces
@@ -466,43 +685,6 @@ pub async fn run_ready(
     on_ready(&bound.ready());
     bound.serve(shutdown_signal()).await;
     Ok(())
-}
-
-/// The view listener's accept loop: TLS without client certificates, then the view's HTTP.
-async fn serve_view(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    shared: &Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-    graceful: &GracefulShutdown,
-) {
-    loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!("view accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let shared = shared.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let accepted =
-                handshake(&shared, remote, "view ", tls::accept_view(&acceptor, tcp)).await;
-            let Some(stream) = accepted else {
-                return;
-            };
-            if let Err(err) = http::serve_view_connection(stream, shared, watcher).await {
-                tracing::debug!("view connection with {remote} ended: {err}");
-            }
-        });
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

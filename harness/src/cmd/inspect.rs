@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mock_archive::format::{
+use kanta_profile::format::{
     self, Cda, CodeValue, HeaderKind, Inspected, InstanceId, Limits, Message, Organisation, Person,
     Problem,
 };
@@ -20,6 +20,9 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// What a message's archive checks run against (as `kantakoe validate`).
+    #[command(flatten)]
+    pub checks: super::validate::Checks,
 }
 
 /// Runs `kantakoe inspect`.
@@ -28,13 +31,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let (inspected, problems) = format::inspect(&bytes, &Limits::default());
     let name = args.file.display().to_string();
-    let out = if args.json {
+    let mut out = if args.json {
         render_json(&name, inspected.as_ref(), &problems)?
     } else {
         render_text(&name, inspected.as_ref(), &problems)
     };
+    // A message also gets the archive's own checks, the same list as `kantakoe validate`.
+    let mut code = exit_code(inspected.as_ref(), &problems);
+    if let Some(Inspected::Message(_)) = &inspected {
+        let checker = args.checks.load()?;
+        let details = checker.message(&bytes);
+        if !details.is_empty() {
+            code = code.max(1);
+        }
+        if args.json {
+            let mut value: serde_json::Value = serde_json::from_str(&out)?;
+            value["archive_checks"] = super::validate::problems_json(&details);
+            out = serde_json::to_string_pretty(&value)? + "\n";
+        } else {
+            out.push_str(&format!("archive checks     {}\n", details.len()));
+            out.push_str(&super::validate::render_problems(&details));
+            if !checker.ca_checked {
+                out.push_str(super::validate::NO_TRUST_NOTE);
+                out.push('\n');
+            }
+        }
+    }
     print!("{out}");
-    Ok(ExitCode::from(exit_code(inspected.as_ref(), &problems)))
+    Ok(ExitCode::from(code))
 }
 
 /// 0 read completely, 1 read with problems, 2 not readable at all.
@@ -289,6 +313,7 @@ mod tests {
         let err = run(Args {
             file: "/nonexistent/kantakoe-inspect.xml".into(),
             json: false,
+            checks: Default::default(),
         })
         .unwrap_err();
         assert_eq!(
@@ -305,6 +330,7 @@ mod tests {
         let code = run(Args {
             file: path.clone(),
             json: true,
+            checks: Default::default(),
         })
         .unwrap();
         assert_eq!(code, ExitCode::from(2));

@@ -38,6 +38,9 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// How long the connection test waits for the archive.
+    #[command(flatten)]
+    pub timeouts: super::TimeoutArgs,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -97,6 +100,7 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         ca,
         identity: if args.no_client_cert { None } else { identity },
         now: OffsetDateTime::now_utc(),
+        timeouts: args.timeouts.timeouts(),
     };
     match preflight::run(&p).await {
         Ok(report) => {

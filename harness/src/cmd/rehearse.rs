@@ -73,8 +73,16 @@ pub struct Args {
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
     /// The HTTP path messages are posted to.
-    #[arg(long, value_name = "PATH", default_value = mock_archive::format::codes::DEFAULT_MESSAGE_PATH.value)]
+    #[arg(long, value_name = "PATH", default_value = kanta_profile::format::codes::DEFAULT_MESSAGE_PATH.value)]
     pub message_path: String,
+    /// SUT mode: save each judged submission of your system (its bytes, step and verdict) as a
+    /// test case, DIR/case.toml, that `rehearse --case DIR/case.toml --pki <same PKI>` replays
+    /// verbatim with the reference client.
+    #[arg(long, value_name = "DIR", requires = "sut")]
+    pub record: Option<PathBuf>,
+    /// How long the harness waits for the archive.
+    #[command(flatten)]
+    pub timeouts: super::TimeoutArgs,
 }
 
 /// Runs `kantakoe rehearse`.
@@ -118,7 +126,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let outcome = report::write_after_run(&results, &options)?;
     println!("{outcome}");
+    if let Some(dir) = &args.record {
+        println!(
+            "recorded: {} (replay: kantakoe rehearse --case {})",
+            dir.display(),
+            dir.join(rehearse::record::CASE_FILE).display()
+        );
+    }
     Ok(match outcome {
+        // The environment failed: not the vendor's fault, and not a verdict on its system.
+        _ if results.environment_failed() => ExitCode::from(2),
         ReportOutcome::Draft { .. } if results.all_passed() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
@@ -134,7 +151,12 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         None => {
             let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
             let pki = Pki::init(dir.path(), &PkiSpec::default(), false)?;
-            _tempdir = Some(dir);
+            if args.serve {
+                // The browser may need the CA file after the run too: the PKI is kept.
+                let _ = dir.keep();
+            } else {
+                _tempdir = Some(dir);
+            }
             pki
         }
     };
@@ -162,10 +184,14 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             }
             let mut builder = mock_archive::MockArchive::builder().config(config);
             if args.serve {
-                builder = builder.view_listen(
-                    args.view_listen
-                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-                );
+                // The view's sign-in instructions name the fixture's archivists, so their
+                // tokens sign in here (a plain `mock-archive serve` needs --fixture-tokens).
+                builder = builder
+                    .view_listen(
+                        args.view_listen
+                            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                    )
+                    .fixture_tokens();
             }
             let archive = builder
                 .start()
@@ -191,15 +217,37 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         mode: if args.sut { Mode::Sut } else { Mode::Reference },
         step_timeout: Duration::from_secs(args.step_timeout),
         message_path: args.message_path.clone(),
+        timeouts: args.timeouts.timeouts(),
+        record: args.record.clone(),
     };
+    // Every mode checks the archive before the first step: a run never starts against
+    // nothing, and a negative step never passes because nothing answered.
+    rehearse::check_archive(&setup)
+        .await
+        .map_err(|e| anyhow::anyhow!("no step was run: {e}"))?;
+    if args.sut {
+        let plan = rehearse::plan::document(&setup, cases);
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot make {}", args.out.display()))?;
+        let path = args.out.join(rehearse::plan::PLAN_FILE);
+        std::fs::write(&path, &plan).with_context(|| format!("cannot write {}", path.display()))?;
+        print!(
+            "{}",
+            rehearse::plan::render(&setup, cases, rehearse::plan::Lang::En)
+        );
+        println!(
+            "\nthe plan in Finnish, Swedish and English / suunnitelma / planen: {}\n",
+            path.display()
+        );
+        let _ = std::io::stdout().flush();
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut watch =
-        |event: Event<'_>| {
-            match event {
+    let mut watch = |event: Event<'_>| {
+        match event {
         Event::Started { steps } => bar.set_length(steps as u64),
         Event::StepStarted { case, step } => bar.set_message(format!("{} / {}", case.id, step.id)),
         Event::Waiting {
@@ -207,7 +255,6 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             step,
             timeout,
         } => bar.suspend(|| {
-            let instruction = step.instruction.as_ref();
             println!(
                 ">> {} / {}: järjestelmäsi vuoro, odotetaan {} s / ditt systems tur, väntar {} s",
                 case.id,
@@ -215,45 +262,91 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
                 timeout.as_secs(),
                 timeout.as_secs()
             );
-            if let Some(i) = instruction {
+            if let Some(i) = &step.instruction {
                 println!("   fi: {}", i.fi);
                 println!("   sv: {}", i.sv);
             }
             let _ = std::io::stdout().flush();
         }),
+        Event::Countdown { left } => {
+            let secs = left.as_secs();
+            bar.set_message(format!("waiting for your system: {secs} s left"));
+            if secs > 0 && secs % 10 == 0 {
+                bar.suspend(|| {
+                    println!("   … {secs} s left");
+                    let _ = std::io::stdout().flush();
+                });
+            }
+        }
+        Event::Attempt {
+            case,
+            step,
+            failure,
+            left,
+        } => bar.suspend(|| {
+            println!(
+                "   {} / {}: your system's submission did not pass: {failure}; waiting {} s more for a corrected resend",
+                case.id,
+                step.id,
+                left.as_secs()
+            );
+            let _ = std::io::stdout().flush();
+        }),
         Event::Stray(stray) => bar.suspend(|| {
             println!(
-                "!! a submission arrived that matches no step: message {} (document {}): {}",
+                "!! a submission arrived that matches no step: message {} (document {}): {}; {}",
                 stray.message_id.as_deref().unwrap_or("?"),
                 stray.document_id.as_deref().unwrap_or("?"),
-                stray.outcome
+                stray.outcome,
+                stray.reason
             );
             let _ = std::io::stdout().flush();
         }),
         Event::StepDone { case, result } => {
+            let why = result
+                .failures
+                .first()
+                .map(|f| format!(": {f}"))
+                .unwrap_or_default();
             if args.sut {
                 bar.suspend(|| {
-                    println!("   {} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    println!(
+                        "   {} / {}: {}{why}",
+                        case.id,
+                        result.id,
+                        result.outcome.as_str()
+                    );
                     let _ = std::io::stdout().flush();
                 });
             } else if result.outcome != Outcome::Passed {
                 bar.suspend(|| {
-                    eprintln!("{} / {}: {}", case.id, result.id, result.outcome.as_str());
+                    eprintln!("{} / {}: {}{why}", case.id, result.id, result.outcome.as_str());
                 });
             }
             bar.inc(1);
         }
     }
-        };
+    };
     let mut results = rehearse::run(&setup, cases, &mut watch).await?;
     bar.finish_and_clear();
-    print!("{}", output::table(&results));
+    print!("{}", output::table(&results, table_width()));
     if let Some((archive, _)) = &_embedded
         && args.serve
     {
         results.confirmation = serve(&setup, cases, &results, archive).await?;
     }
     Ok(results)
+}
+
+/// The width to fit the results table to: the terminal's, else `COLUMNS`, else none.
+fn table_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    if term.is_term()
+        && let Some((_, cols)) = term.size_checked()
+    {
+        return Some(cols as usize);
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
 }
 
 /// `--serve`: puts the checklists into the archive, shows where to look, waits for Ctrl-C
@@ -270,6 +363,10 @@ async fn serve(
         .view_url()
         .context("the embedded archive has no archivist view")?;
     println!("\narchivist view: {url}");
+    println!(
+        "  its certificate is from the test CA {}: trust that file in your browser (or accept the warning)",
+        setup.pki.ca().display()
+    );
     for (holder, _, list) in &lists {
         let name = cases[0]
             .fixture
@@ -295,7 +392,7 @@ async fn serve(
     }
     println!("confirm the checkpoints in the view, then press Ctrl-C to finish the run");
     let _ = std::io::stdout().flush();
-    mock_archive::server::shutdown_signal().await;
+    mock_archive::shutdown_signal().await;
     let confirmation = rehearse::confirmations(setup, &cases[0].fixture, &lists).await?;
     match &confirmation {
         Some(c) => println!(

@@ -1,18 +1,21 @@
-//! `kantakoe sign`: adds a system signature (Kanta profile, 2026 form) to a CDA document.
-//! Exit codes: 0 signed, 2 usage or environment error.
+//! `kantakoe sign`: adds a system signature (Kanta profile, 2026 form) to a CDA document, or
+//! to the CDA inside an HL7 V3 message (the MIME part in `clinicalDocument/text` is re-encoded
+//! with the signed CDA; the rest of the message stays as it was). Exit codes: 0 signed, 2 usage
+//! or environment error.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mock_archive::signature::{self, Signer};
+use kanta_profile::signature::{self, Signer};
 use time::OffsetDateTime;
 
 /// Arguments of `kantakoe sign`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The CDA document to sign.
+    /// The CDA document to sign, or an HL7 V3 message: then the CDA in its
+    /// clinicalDocument/text MIME part is signed and put back in place (base64).
     pub file: PathBuf,
     /// The signer certificate (PEM; intermediates may follow it).
     #[arg(long, value_name = "PEM", requires = "key", conflicts_with = "pki")]
@@ -44,15 +47,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::read(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
     let signer = Signer::from_pem(&cert, &key)
         .with_context(|| format!("loading {} and {}", cert_path.display(), key_path.display()))?;
-    let cda =
+    let input =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let at = args.at.unwrap_or_else(OffsetDateTime::now_utc);
-    let signed = signature::sign(&cda, &signer, at)
-        .with_context(|| format!("signing {}", args.file.display()))?;
+    let in_message = super::verify::message_cda(&input)
+        .with_context(|| format!("in {}", args.file.display()))?;
+    let signed = match &in_message {
+        None => signature::sign(&input, &signer, at)
+            .with_context(|| format!("signing {}", args.file.display()))?,
+        Some(m) => {
+            if !m.base64 {
+                bail!(
+                    "in {}: the MIME part {} holds the CDA without Content-Transfer-Encoding: base64; sign the bare CDA and build the message again",
+                    args.file.display(),
+                    m.cid
+                );
+            }
+            let cda = signature::sign(&m.cda, &signer, at).with_context(|| {
+                format!(
+                    "signing the CDA in {} (MIME part {})",
+                    args.file.display(),
+                    m.cid
+                )
+            })?;
+            // `message_cda` read the file as UTF-8.
+            let text = String::from_utf8_lossy(&input);
+            m.replace(&text, &cda).into_bytes()
+        }
+    };
     match &args.output {
         Some(out) => {
             std::fs::write(out, &signed).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("signed {} -> {}", args.file.display(), out.display());
+            match &in_message {
+                None => eprintln!("signed {} -> {}", args.file.display(), out.display()),
+                Some(m) => eprintln!(
+                    "signed the CDA in MIME part {} of {} -> {}",
+                    m.cid,
+                    args.file.display(),
+                    out.display()
+                ),
+            }
         }
         None => std::io::stdout()
             .write_all(&signed)

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use mock_archive::ack::AckCode;
 use mock_archive::signature::{
     self, Entitlement, Trust, Verification, VerifyOptions, certificates_from_pem,
 };
@@ -127,7 +128,12 @@ fn report(file: &str, origin: &str, v: &Verification, explain: bool) -> String {
     if let Some(m) = &v.signature_method {
         let _ = writeln!(out, "signature method: {m}");
     }
-    if !v.author_organisations.is_empty() {
+    if v.author_organisations.is_empty() {
+        let _ = writeln!(
+            out,
+            "author organisation: none named (no author organisation or service unit; the signer's entitlement is not checked)"
+        );
+    } else {
         let _ = writeln!(
             out,
             "author organisation: {}",
@@ -180,9 +186,15 @@ fn report(file: &str, origin: &str, v: &Verification, explain: bool) -> String {
     if v.is_valid() {
         let _ = writeln!(out, "result: VALID");
     } else {
-        let _ = writeln!(out, "result: INVALID ({} problems)", v.problems.len());
+        let n = v.problems.len();
+        let _ = writeln!(
+            out,
+            "result: INVALID ({n} problem{})",
+            if n == 1 { "" } else { "s" }
+        );
+        // The acknowledgement's code is the problem's one name (`SIG-NOT-ALLOWED`, ...).
         for p in &v.problems {
-            let _ = writeln!(out, "{p}");
+            let _ = writeln!(out, "{}: {}", AckCode::for_signature(p.code), p.message);
         }
     }
     out
@@ -194,16 +206,96 @@ fn fmt(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// Where the CDA sits inside an HL7 V3 message, so that `kantakoe sign` can put a signed one
+/// back in its place.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageCda {
+    /// The CDA's bytes (decoded from the MIME part).
+    pub cda: Vec<u8>,
+    /// The MIME part's `Content-ID`.
+    pub cid: String,
+    /// Whether the part is base64-encoded (`replace` always writes base64).
+    pub base64: bool,
+    /// The byte range of `clinicalDocument/text`'s content in the message.
+    pub content: std::ops::Range<usize>,
+    /// Whether that content is one CDATA section.
+    pub cdata: bool,
+    /// The MIME text (the content unescaped, line ends as written).
+    pub mime: String,
+    /// The byte range of the CDA part's base64 body in `mime`.
+    pub body: std::ops::Range<usize>,
+}
+
+impl MessageCda {
+    /// The message with `cda` in place of the old CDA: the same MIME part, its body the new
+    /// CDA in base64 (76-character lines, the MIME's own line ends), everything else as it was
+    /// (the MIME text is escaped afresh only if the old body cannot be found verbatim).
+    pub fn replace(&self, message: &str, cda: &[u8]) -> String {
+        let eol = if self.mime.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let b64 = STANDARD.encode(cda);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        let new_body = lines.join(eol);
+        // Base64 needs no escaping, so the old body is in the message as it is in the MIME:
+        // replace just that, and every other byte stays as written.
+        let raw = &message[self.content.clone()];
+        let old_body = &self.mime[self.body.clone()];
+        if !old_body.is_empty()
+            && let Some(at) = raw.find(old_body)
+            && raw.matches(old_body).count() == 1
+        {
+            let start = self.content.start + at;
+            return format!(
+                "{}{new_body}{}",
+                &message[..start],
+                &message[start + old_body.len()..]
+            );
+        }
+        let mime = format!(
+            "{}{new_body}{}",
+            &self.mime[..self.body.start],
+            &self.mime[self.body.end..]
+        );
+        let content = if self.cdata {
+            format!("<![CDATA[{mime}]]>")
+        } else {
+            mime.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        format!(
+            "{}{content}{}",
+            &message[..self.content.start],
+            &message[self.content.end..]
+        )
+    }
+}
+
 /// The CDA to verify: the file itself, or the CDA in the MIME part inside an HL7 V3 message's
 /// `clinicalDocument/text`. Also says where it came from.
+fn cda_of(input: &[u8]) -> anyhow::Result<(Vec<u8>, String)> {
+    match message_cda(input)? {
+        None => Ok((input.to_vec(), "bare CDA document".to_owned())),
+        Some(m) => Ok((m.cda, format!("CDA from the message's MIME part {}", m.cid))),
+    }
+}
+
+/// `None` for a bare CDA document; else where the CDA is inside the message.
 ///
 /// A small reader kept private here on purpose; the format layer's message reader replaces it.
-fn cda_of(input: &[u8]) -> anyhow::Result<(Vec<u8>, String)> {
+pub(crate) fn message_cda(input: &[u8]) -> anyhow::Result<Option<MessageCda>> {
     let text = std::str::from_utf8(input).context("the file is not UTF-8")?;
     let first = root_name(text).context("no root element found")?;
     let local = first.rsplit(':').next().unwrap_or(first);
     if local == "ClinicalDocument" {
-        return Ok((input.to_vec(), "bare CDA document".to_owned()));
+        return Ok(None);
     }
     let cd = find_tag(text, 0, "clinicalDocument").with_context(|| {
         format!(
@@ -212,9 +304,22 @@ fn cda_of(input: &[u8]) -> anyhow::Result<(Vec<u8>, String)> {
     })?;
     let (content_start, content_end) = element_content(text, cd, "text")
         .context("the message's clinicalDocument has no text element")?;
-    let mime = unescape(&text[content_start..content_end]).replace("\r\n", "\n");
-    let (cda, cid) = cda_from_mime(&mime)?;
-    Ok((cda, format!("CDA from the message's MIME part {cid}")))
+    let raw = &text[content_start..content_end];
+    let trimmed = raw.trim();
+    let cdata = trimmed.starts_with("<![CDATA[")
+        && trimmed.ends_with("]]>")
+        && trimmed.matches("<![CDATA[").count() == 1;
+    let mime = unescape(raw);
+    let (cda, cid, body, base64) = cda_from_mime(&mime)?;
+    Ok(Some(MessageCda {
+        cda,
+        cid,
+        base64,
+        content: content_start..content_end,
+        cdata,
+        mime,
+        body,
+    }))
 }
 
 /// The qualified name of the root element.
@@ -297,9 +402,10 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// The base64 CDA part of a `multipart/related` MIME text (`\n` line ends), and its
-/// Content-ID.
-fn cda_from_mime(mime: &str) -> anyhow::Result<(Vec<u8>, String)> {
+/// The base64 CDA part of a `multipart/related` MIME text (any line ends): its bytes, its
+/// Content-ID, the range of its body in `mime`, and whether it is base64-encoded.
+#[allow(clippy::type_complexity)]
+fn cda_from_mime(mime: &str) -> anyhow::Result<(Vec<u8>, String, std::ops::Range<usize>, bool)> {
     let boundary = mime
         .split("boundary=")
         .nth(1)
@@ -316,16 +422,34 @@ fn cda_from_mime(mime: &str) -> anyhow::Result<(Vec<u8>, String)> {
         .filter(|b| !b.is_empty())
         .context("clinicalDocument/text holds no multipart MIME (no boundary parameter)")?;
     let delimiter = format!("--{boundary}");
-    for part in mime.split(&delimiter).skip(1) {
-        if part.starts_with("--") {
+    // Where each delimiter line starts (the first is not preceded by a line end).
+    let starts: Vec<usize> = mime
+        .match_indices(&delimiter)
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || mime[..i].ends_with('\n'))
+        .collect();
+    for pair in starts.windows(2) {
+        let part_start = pair[0] + delimiter.len();
+        if mime[part_start..].starts_with("--") {
             break;
         }
-        let part = part
-            .trim_start_matches([' ', '\t'])
-            .trim_start_matches('\n');
-        let Some((headers, body)) = part.split_once("\n\n") else {
+        // The part ends at the line end before the next delimiter.
+        let mut part_end = pair[1];
+        if mime[..part_end].ends_with("\r\n") {
+            part_end -= 2;
+        } else if mime[..part_end].ends_with('\n') {
+            part_end -= 1;
+        }
+        let part = &mime[part_start..part_end];
+        let Some((blank, blank_len)) = ["\r\n\r\n", "\n\n", "\n\r\n"]
+            .iter()
+            .filter_map(|sep| part.find(sep).map(|i| (i, sep.len())))
+            .min()
+        else {
             continue;
         };
+        let headers = &part[..blank];
+        let body = part_start + blank + blank_len..part_end;
         let header = |name: &str| {
             headers.lines().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
@@ -336,16 +460,18 @@ fn cda_from_mime(mime: &str) -> anyhow::Result<(Vec<u8>, String)> {
         };
         let encoding = header("Content-Transfer-Encoding").unwrap_or_default();
         let cid = header("Content-ID").unwrap_or_else(|| "(no Content-ID)".into());
+        let text = &mime[body.clone()];
         let bytes = if encoding.eq_ignore_ascii_case("base64") {
-            let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+            let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
             STANDARD
                 .decode(clean)
                 .with_context(|| format!("MIME part {cid} is not valid base64"))?
         } else {
-            body.as_bytes().to_vec()
+            text.as_bytes().to_vec()
         };
         if std::str::from_utf8(&bytes).is_ok_and(|s| s.contains("ClinicalDocument")) {
-            return Ok((bytes, cid));
+            let base64 = encoding.eq_ignore_ascii_case("base64");
+            return Ok((bytes, cid, body, base64));
         }
     }
     bail!("no MIME part in clinicalDocument/text holds a ClinicalDocument")

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use mock_archive::ack::AckCode;
-use mock_archive::orgs::Registry;
+use kanta_profile::ack::AckCode;
+use kanta_profile::orgs::Registry;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -106,6 +106,17 @@ pub enum Action {
         /// The expected answer.
         expect: Expect,
     },
+    /// Sends a recorded message verbatim (`[step.replay]`, written by `rehearse --record`).
+    Replay {
+        /// The message bytes.
+        message: Vec<u8>,
+        /// Its `Content-Type`.
+        content_type: String,
+        /// The TLS client certificate's PKI role.
+        tls: Role,
+        /// The expected answer.
+        expect: Expect,
+    },
 }
 
 /// The expected acknowledgement.
@@ -171,11 +182,11 @@ pub enum WrappingName {
 
 impl WrappingName {
     /// The format layer's wrapping.
-    pub fn wrapping(self) -> mock_archive::format::Wrapping {
+    pub fn wrapping(self) -> kanta_profile::format::Wrapping {
         match self {
-            WrappingName::Bare => mock_archive::format::Wrapping::Bare,
-            WrappingName::Soap11 => mock_archive::format::Wrapping::Soap11,
-            WrappingName::Soap12 => mock_archive::format::Wrapping::Soap12,
+            WrappingName::Bare => kanta_profile::format::Wrapping::Bare,
+            WrappingName::Soap11 => kanta_profile::format::Wrapping::Soap11,
+            WrappingName::Soap12 => kanta_profile::format::Wrapping::Soap12,
         }
     }
 }
@@ -264,7 +275,7 @@ pub const CHECK_FIELDS: &[&str] = &[
 pub struct CaseProblem {
     /// The file.
     pub file: String,
-    /// 1-based line.
+    /// 1-based line; 0 when the problem is the file as a whole (e.g. it cannot be read).
     pub line: usize,
     /// The step, if the problem is inside one.
     pub step: Option<String>,
@@ -274,13 +285,13 @@ pub struct CaseProblem {
 
 impl fmt::Display for CaseProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
         match &self.step {
-            Some(step) => write!(
-                f,
-                "{}:{}: step {step}: {}",
-                self.file, self.line, self.message
-            ),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+            Some(step) => write!(f, ": step {step}: {}", self.message),
+            None => write!(f, ": {}", self.message),
         }
     }
 }
@@ -301,61 +312,85 @@ fn render(problems: &[CaseProblem]) -> String {
 }
 
 // ----- the file as written --------------------------------------------------------------------
+//
+// Lenient on purpose: unknown keys are collected (`unknown`), names of choices are read as text
+// and titles as optional parts, so that one pass finds every problem of a case instead of
+// stopping at the first.
+
+/// Keys nobody asked for, collected to be reported.
+type Unknown = std::collections::BTreeMap<String, toml::Value>;
+
+#[derive(Debug, Default, Deserialize)]
+struct RawText {
+    fi: Option<String>,
+    sv: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCase {
-    title: Text,
+    title: Option<RawText>,
     fixture: Option<String>,
     defaults: Option<Spanned<RawDefaults>>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
+/// The top-level keys of a case file.
+const CASE_KEYS: &[&str] = &["title", "fixture", "defaults", "step"];
+
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawDefaults {
     sender: Option<String>,
     service_unit: Option<String>,
     tls: Option<String>,
     signer: Option<String>,
     effective_time: Option<String>,
-    wrapping: Option<WrappingName>,
+    wrapping: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawStep {
-    id: String,
-    title: Text,
-    #[serde(default = "reference")]
-    actor: StepActor,
-    instruction: Option<Text>,
+    id: Option<String>,
+    title: Option<RawText>,
+    actor: Option<String>,
+    instruction: Option<RawText>,
     timeout_seconds: Option<u64>,
     connect: Option<RawConnect>,
     submit: Option<RawSubmit>,
+    replay: Option<RawReplay>,
     expect: Option<RawExpect>,
     #[serde(default)]
     check: Vec<RawCheck>,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
-fn reference() -> StepActor {
-    StepActor::Reference
-}
-
+/// A recorded message, sent verbatim (`kantakoe rehearse --sut --record`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawConnect {
+struct RawReplay {
+    message_base64: String,
+    content_type: String,
     tls: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct RawConnect {
+    tls: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSubmit {
     resend: Option<String>,
-    template: Option<Template>,
+    template: Option<String>,
     client: Option<String>,
-    payment: Option<Payment>,
+    payment: Option<String>,
     organiser: Option<String>,
     sender: Option<String>,
     service_unit: Option<String>,
@@ -365,27 +400,29 @@ struct RawSubmit {
     tls: Option<String>,
     signer: Option<String>,
     effective_time: Option<String>,
-    wrapping: Option<WrappingName>,
+    wrapping: Option<String>,
     replaces: Option<String>,
-    reason: Option<Reason>,
+    reason: Option<String>,
     version: Option<u32>,
-    tamper: Option<Tamper>,
-    repository: Option<Repository>,
+    tamper: Option<String>,
+    repository: Option<String>,
     narrative: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawExpect {
     ack: Option<String>,
     #[serde(default)]
     codes: Vec<String>,
     connection: Option<String>,
     organisation: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCheck {
     document: Option<String>,
     register_holder: Option<String>,
@@ -398,6 +435,133 @@ struct RawCheck {
     organiser: Option<String>,
     #[serde(default)]
     hidden_from: Vec<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// The names of the wrappings.
+const WRAPPINGS: &[&str] = &["bare", "soap11", "soap12"];
+
+/// The keys of a `[[step]]`.
+const STEP_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "actor",
+    "instruction",
+    "timeout_seconds",
+    "connect",
+    "submit",
+    "expect",
+    "check",
+];
+
+/// The keys of a `[step.submit]`.
+const SUBMIT_KEYS: &[&str] = &[
+    "resend",
+    "template",
+    "client",
+    "payment",
+    "organiser",
+    "sender",
+    "service_unit",
+    "custodian",
+    "organiser_field",
+    "tls",
+    "signer",
+    "effective_time",
+    "wrapping",
+    "replaces",
+    "reason",
+    "version",
+    "tamper",
+    "repository",
+    "narrative",
+];
+
+/// The keys of a `[[step.check]]`.
+const CHECK_KEYS: &[&str] = &[
+    "document",
+    "register_holder",
+    "stored",
+    "status",
+    "version",
+    "client",
+    "service_unit",
+    "document_group",
+    "organiser",
+    "hidden_from",
+];
+
+/// The statuses a checkpoint may expect.
+pub const CHECK_STATUSES: &[&str] = &["active", "replaced", "invalidated"];
+
+/// Reads the name of a choice (`template = "service-task"`) into its enum, or says which names
+/// there are.
+fn choice<T: serde::de::DeserializeOwned>(
+    value: &str,
+    what: &str,
+    names: &[&str],
+) -> Result<T, String> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value))
+        .map_err(|_| format!("{what} {value:?} is not one of {}", names.join(", ")))
+}
+
+/// A problem for every key in `unknown`: `(key, message)`.
+fn unknown_keys(unknown: &Unknown, table: &str, known: &[&str]) -> Vec<(String, String)> {
+    unknown
+        .keys()
+        .map(|k| {
+            (
+                k.clone(),
+                format!(
+                    "unknown field `{k}` in {table}; expected one of {}",
+                    known.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A title or instruction: both languages present, no other keys.
+fn text_of(raw: Option<&RawText>, what: &str, p: &mut dyn FnMut(String)) -> Text {
+    let Some(raw) = raw else {
+        p(format!(
+            "{what} is missing: {what} = {{ fi = \"…\", sv = \"…\" }}"
+        ));
+        return Text {
+            fi: String::new(),
+            sv: String::new(),
+        };
+    };
+    for (_, message) in unknown_keys(&raw.unknown, what, &["fi", "sv"]) {
+        p(message);
+    }
+    let mut part = |v: &Option<String>, lang: &str| {
+        v.clone().unwrap_or_else(|| {
+            p(format!("{what}.{lang} is missing"));
+            String::new()
+        })
+    };
+    let fi = part(&raw.fi, "fi");
+    let sv = part(&raw.sv, "sv");
+    Text { fi, sv }
+}
+
+/// The line of `key = ` inside `span` of `text` (its first occurrence), else `fallback`.
+fn key_line(text: &str, span: std::ops::Range<usize>, key: &str, fallback: usize) -> usize {
+    let start = span.start.min(text.len());
+    let end = span.end.min(text.len()).max(start);
+    let mut offset = start;
+    for line in text[start..end].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return line_of(text, offset);
+        }
+        offset += line.len();
+    }
+    fallback
 }
 
 // ----- loading ----------------------------------------------------------------------------------
@@ -442,6 +606,25 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         CaseError(vec![problem(line, None, e.message().to_owned())])
     })?;
     let mut problems = Vec::new();
+    // Unknown top-level keys (the file parsed above, so it parses as a table too).
+    if let Ok(table) = text.parse::<toml::Table>() {
+        for key in table.keys().filter(|k| !CASE_KEYS.contains(&k.as_str())) {
+            problems.push(problem(
+                key_line(text, 0..text.len(), key, 1),
+                None,
+                format!(
+                    "unknown field `{key}` at the top of the case; expected one of {}",
+                    CASE_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    let title = {
+        let line = key_line(text, 0..text.len(), "title", 1);
+        text_of(raw.title.as_ref(), "title", &mut |m| {
+            problems.push(problem(line, None, m));
+        })
+    };
 
     let fixture_name = raw.fixture.as_deref().unwrap_or(BUNDLED_FIXTURE);
     let (fixture, fixture_text) = match read_fixture(fixture_name) {
@@ -467,6 +650,33 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         .defaults
         .as_ref()
         .map_or(1, |d| line_of(text, d.span().start));
+    if let Some(defaults) = &raw.defaults {
+        for (key, message) in unknown_keys(
+            &d.unknown,
+            "[defaults]",
+            &[
+                "sender",
+                "service_unit",
+                "tls",
+                "signer",
+                "effective_time",
+                "wrapping",
+            ],
+        ) {
+            let end = raw
+                .step
+                .first()
+                .map_or(text.len(), |s| s.span().start)
+                .max(defaults.span().end);
+            let line = key_line(text, defaults.span().start..end, &key, defaults_line);
+            problems.push(problem(line, None, message));
+        }
+    }
+    let d_wrapping: Option<WrappingName> = d.wrapping.as_deref().and_then(|w| {
+        choice(w, "defaults.wrapping", WRAPPINGS)
+            .map_err(|e| problems.push(problem(defaults_line, None, e)))
+            .ok()
+    });
     let mut check_default = |r: Result<Role, String>, fallback: Role| {
         r.unwrap_or_else(|e| {
             problems.push(problem(defaults_line, None, e));
@@ -487,18 +697,63 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
     let mut steps: Vec<Step> = Vec::new();
     // Step id → whether it submits a document (so later steps may refer to it).
     let mut earlier: HashMap<String, bool> = HashMap::new();
-    for spanned in &raw.step {
+    // A table's span may cover only its header: a step's keys are between its header and the
+    // next step's (or the end of the file).
+    let step_starts: Vec<usize> = raw.step.iter().map(|s| s.span().start).collect();
+    for (index, spanned) in raw.step.iter().enumerate() {
+        let region =
+            spanned.span().start..step_starts.get(index + 1).copied().unwrap_or(text.len());
         let line = line_of(text, spanned.span().start);
         let s = spanned.get_ref();
-        let id = s.id.clone();
+        let id = s.id.clone().unwrap_or_default();
+        // Unknown keys, each at its own line.
+        let mut tables: Vec<(&Unknown, &str, &[&str])> = vec![(&s.unknown, "[[step]]", STEP_KEYS)];
+        if let Some(c) = &s.connect {
+            tables.push((&c.unknown, "[step.connect]", &["tls"]));
+        }
+        if let Some(c) = &s.submit {
+            tables.push((&c.unknown, "[step.submit]", SUBMIT_KEYS));
+        }
+        if let Some(c) = &s.expect {
+            tables.push((
+                &c.unknown,
+                "[step.expect]",
+                &["ack", "codes", "connection", "organisation"],
+            ));
+        }
+        tables.extend(
+            s.check
+                .iter()
+                .map(|c| (&c.unknown, "[[step.check]]", CHECK_KEYS)),
+        );
+        for (unknown, table, known) in tables {
+            for (key, message) in unknown_keys(unknown, table, known) {
+                let at = key_line(text, region.clone(), &key, line);
+                problems.push(problem(at, Some(&id), message));
+            }
+        }
         let mut p = |message: String| problems.push(problem(line, Some(&id), message));
-        if id.trim().is_empty() {
+        if s.id.is_none() {
+            p("the step has no id".to_owned());
+        } else if id.trim().is_empty() {
             p("the step id is empty".to_owned());
         }
+        let step_title = text_of(s.title.as_ref(), "title", &mut p);
+        let instruction = s
+            .instruction
+            .as_ref()
+            .map(|i| text_of(Some(i), "instruction", &mut p));
+        let actor: StepActor = match s.actor.as_deref() {
+            None => StepActor::Reference,
+            Some(a) => choice(a, "actor", &["reference", "your-system"]).unwrap_or_else(|e| {
+                p(e);
+                StepActor::Reference
+            }),
+        };
         if earlier.contains_key(&id) {
             p(format!("the step id {id:?} is used twice"));
         }
-        if s.actor == StepActor::YourSystem && s.instruction.is_none() {
+        if actor == StepActor::YourSystem && s.instruction.is_none() {
             p("a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })".to_owned());
         }
         let refers = |name: &str, what: &str, p: &mut dyn FnMut(String)| match earlier.get(name) {
@@ -547,6 +802,38 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
             }
         };
         let action = match (&s.connect, &s.submit) {
+            (None, None) if s.replay.is_some() => {
+                let r = s.replay.as_ref().expect("matched");
+                let tls = r
+                    .tls
+                    .as_deref()
+                    .map_or(Ok(d_tls), role)
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        d_tls
+                    });
+                use base64::Engine as _;
+                let message = base64::engine::general_purpose::STANDARD
+                    .decode(r.message_base64.trim())
+                    .unwrap_or_else(|e| {
+                        p(format!("replay.message_base64 is not base64: {e}"));
+                        Vec::new()
+                    });
+                let expect = expect_ack(&s.expect, &mut p);
+                Some(Action::Replay {
+                    message,
+                    content_type: r.content_type.clone(),
+                    tls,
+                    expect,
+                })
+            }
+            (_, _) if s.replay.is_some() => {
+                p(
+                    "[step.replay] stands alone: no [step.connect] or [step.submit] beside it"
+                        .to_owned(),
+                );
+                None
+            }
             (Some(_), Some(_)) => {
                 p("a step has either [step.connect] or [step.submit], not both".to_owned());
                 None
@@ -555,7 +842,7 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 if s.expect.is_some() {
                     p("a step with only checkpoints expects no acknowledgement; remove [step.expect]".to_owned());
                 }
-                if s.actor == StepActor::YourSystem {
+                if actor == StepActor::YourSystem {
                     p("a step with only checkpoints is made by the reference client (actor = \"reference\")".to_owned());
                 }
                 Some(Action::Inspect)
@@ -604,7 +891,7 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 if sub.template.is_some() || sub.client.is_some() || sub.replaces.is_some() {
                     p("submit.resend sends the earlier message as it was; it takes no other submission fields".to_owned());
                 }
-                if s.actor == StepActor::YourSystem {
+                if actor == StepActor::YourSystem {
                     p(
                         "a resend is made by the reference client (actor = \"reference\")"
                             .to_owned(),
@@ -625,10 +912,49 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 let sender = need(&sender, "sender (or defaults.sender)");
                 let unit = sub.service_unit.clone().or_else(|| d.service_unit.clone());
                 let service_unit = need(&unit, "service_unit (or defaults.service_unit)");
-                let payment = sub.payment.unwrap_or_else(|| {
-                    p("submit.payment is missing: self-paying, purchased-service or service-voucher".to_owned());
-                    Payment::SelfPaying
+                let template: Option<Template> = sub.template.as_deref().and_then(|v| {
+                    choice(
+                        v,
+                        "submit.template",
+                        &["client-relationship", "service-task"],
+                    )
+                    .map_err(&mut p)
+                    .ok()
                 });
+                let wrapping: Option<WrappingName> = sub
+                    .wrapping
+                    .as_deref()
+                    .and_then(|v| choice(v, "submit.wrapping", WRAPPINGS).map_err(&mut p).ok());
+                let reason: Option<Reason> = sub.reason.as_deref().and_then(|v| {
+                    choice(v, "submit.reason", &["correction", "invalidation"])
+                        .map_err(&mut p)
+                        .ok()
+                });
+                let tamper: Option<Tamper> = sub.tamper.as_deref().and_then(|v| {
+                    choice(v, "submit.tamper", &["body-after-signing"])
+                        .map_err(&mut p)
+                        .ok()
+                });
+                let repository: Option<Repository> = sub.repository.as_deref().and_then(|v| {
+                    choice(v, "submit.repository", &["social", "patient-archive"])
+                        .map_err(&mut p)
+                        .ok()
+                });
+                let payment: Payment = match sub.payment.as_deref() {
+                    None => {
+                        p("submit.payment is missing: self-paying, purchased-service or service-voucher".to_owned());
+                        Payment::SelfPaying
+                    }
+                    Some(v) => choice(
+                        v,
+                        "submit.payment",
+                        &["self-paying", "purchased-service", "service-voucher"],
+                    )
+                    .unwrap_or_else(|e| {
+                        p(e);
+                        Payment::SelfPaying
+                    }),
+                };
                 if payment != Payment::SelfPaying && sub.organiser.is_none() {
                     p(
                         "submit.organiser is required for a purchased service or a service voucher"
@@ -691,7 +1017,7 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 let expect = expect_ack(&s.expect, &mut p);
                 Some(Action::Submit {
                     submission: Box::new(Submission {
-                        template: sub.template.unwrap_or(Template::ClientRelationship),
+                        template: template.unwrap_or(Template::ClientRelationship),
                         client,
                         payment,
                         organiser: sub.organiser.clone(),
@@ -705,21 +1031,21 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                         tls,
                         signer,
                         effective_time,
-                        wrapping: sub.wrapping.or(d.wrapping).unwrap_or(WrappingName::Soap12),
+                        wrapping: wrapping.or(d_wrapping).unwrap_or(WrappingName::Soap12),
                         replaces: sub.replaces.clone(),
-                        reason: sub.reason,
+                        reason,
                         version: sub.version,
-                        tamper: sub.tamper,
-                        repository: sub.repository.unwrap_or(Repository::Social),
+                        tamper,
+                        repository: repository.unwrap_or(Repository::Social),
                         narrative: sub.narrative.clone().unwrap_or_else(|| {
-                            format!("{} (TESTIAINEISTO)\nKantakoe, vaihe {id}.", s.title.fi)
+                            format!("{} (TESTIAINEISTO)\nKantakoe, vaihe {id}.", step_title.fi)
                         }),
                     }),
                     expect,
                 })
             }
         };
-        let stores = matches!(action, Some(Action::Submit { .. }));
+        let stores = matches!(action, Some(Action::Submit { .. } | Action::Replay { .. }));
         let mut checks = Vec::new();
         for c in &s.check {
             let document = c.document.clone().unwrap_or_else(|| id.clone());
@@ -729,6 +1055,14 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 p("check without check.document on a step that stores no document".to_owned());
             }
             let stored = c.stored.unwrap_or(true);
+            if let Some(status) = &c.status
+                && !CHECK_STATUSES.contains(&status.as_str())
+            {
+                p(format!(
+                    "check.status {status:?} is not one of {}",
+                    CHECK_STATUSES.join(", ")
+                ));
+            }
             let mut fields = Vec::new();
             for (name, value) in [
                 ("status", c.status.clone()),
@@ -787,9 +1121,9 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
             steps.push(Step {
                 id,
                 line,
-                title: s.title.clone(),
-                actor: s.actor,
-                instruction: s.instruction.clone(),
+                title: step_title,
+                actor,
+                instruction,
                 timeout_seconds: s.timeout_seconds,
                 action,
                 checks,
@@ -806,7 +1140,7 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| file.to_owned()),
             file: file.to_owned(),
-            title: raw.title,
+            title,
             fixture,
             fixture_text,
             steps,
@@ -840,7 +1174,7 @@ mod tests {
     fn bundled_fixture(name: &str) -> Result<(String, String), String> {
         if name == BUNDLED_FIXTURE {
             Ok((
-                mock_archive::config::BUNDLED_ORGS.to_owned(),
+                mock_archive::BUNDLED_ORGS.to_owned(),
                 "orgs.toml".to_owned(),
             ))
         } else {
@@ -949,9 +1283,12 @@ register_holder = "2.999.5851.2.3"
     fn a_syntax_error_or_unknown_field_names_its_line() {
         let err = load_str(&format!("{HEAD}\n[[step]]\nid = \"a\"\ntitel = \"x\"\n")).unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.starts_with("the test case has 1 problem:\n  case.toml:10: unknown field `titel`"),
-            "{text}"
+        assert_eq!(
+            text,
+            "the test case has 3 problems:
+  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:8: step a: title is missing: title = { fi = \"…\", sv = \"…\" }
+  case.toml:8: step a: a step needs [step.connect], [step.submit] or [[step.check]]",
         );
     }
 
@@ -967,6 +1304,48 @@ register_holder = "2.999.5851.2.3"
                 "the test case has 3 problems:\n  case.toml:3: \"nobody\" is not a PKI certificate; one of: {}\n  case.toml:3: \"eilen\" is not an RFC 3339 time, e.g. 2026-02-02T10:00:00+02:00\n  case.toml:1: the case has no [[step]]",
                 Role::stems()
             )
+        );
+    }
+
+    #[test]
+    fn every_shape_problem_comes_in_one_pass() {
+        let err = load_str(&format!(
+            r#"{HEAD}
+[[step]]
+id = "a"
+title = {{ fi = "A" }}
+colour = "red"
+[step.submit]
+template = "letter"
+client = "010190-901R"
+payment = "self-paying"
+[step.expect]
+ack = "AA"
+[[step.check]]
+register_holder = "2.999.5851.2.1"
+status = "deleted"
+"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the test case has 4 problems:
+  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:8: step a: title.sv is missing
+  case.toml:8: step a: submit.template \"letter\" is not one of client-relationship, service-task
+  case.toml:8: step a: check.status \"deleted\" is not one of active, replaced, invalidated"
+        );
+    }
+
+    #[test]
+    fn a_missing_case_file_is_named_without_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("puuttuu.toml");
+        let err = load(&path).unwrap_err();
+        assert_eq!(
+            err.to_string()
+                .replace(&dir.path().display().to_string(), "[dir]"),
+            "the test case has 1 problem:\n  [dir]/puuttuu.toml: cannot read the test case: No such file or directory (os error 2)"
         );
     }
 

@@ -6,29 +6,30 @@
 //!
 //! Architecture invariant: everything here reaches the archive through [`crate::client`] only.
 
-pub mod ack;
 pub mod case;
 pub mod output;
+pub mod plan;
+pub mod record;
 pub mod suite;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use mock_archive::ack::hl7_timestamp;
-use mock_archive::format::codes;
-use mock_archive::orgs::Registry;
+use kanta_profile::ack::{self, hl7_timestamp};
+use kanta_profile::format::codes;
+use kanta_profile::orgs::Registry;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::client::{ClientError, Connection, Identity, Target, TlsClient};
+use crate::client::{ClientError, Connection, Identity, Target, Timeouts, TlsClient};
 use crate::compose::{
     self, DocumentTemplate, MessageValues, Org, PaymentType, PersonValues, ReplacementReason,
     Replaces, UsageSituation,
 };
 use crate::pki::{Pki, Role};
 use crate::results::{
-    Actor, ActualAck, ArchiveTarget, CaseResult, CheckpointResult, ExpectedAck, Mode, Outcome,
-    RESULTS_FORMAT, RunResults, StepResult, Stray, Summary, ack_text,
+    Actor, ActualAck, ArchiveTarget, Attempt, CaseResult, CheckpointResult, ExpectedAck, Mode,
+    Outcome, RESULTS_FORMAT, RunResults, Sender, StepResult, Stray, Summary, ack_text,
 };
 use crate::signing::SystemSigner;
 use case::{
@@ -55,19 +56,57 @@ pub struct Setup {
     pub step_timeout: Duration,
     /// The path messages are posted to.
     pub message_path: String,
+    /// How long every request may take at each stage.
+    pub timeouts: Timeouts,
+    /// SUT mode: where to record your system's judged submissions as a replayable case.
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl Setup {
     /// A TLS client presenting the PKI certificate of `role`, trusting the PKI's CA.
     pub fn client(&self, role: Role) -> Result<TlsClient, ClientError> {
         let files = self.pki.files(role);
-        TlsClient::new(
+        Ok(TlsClient::new(
             &self.pki.ca(),
             Some(&Identity {
                 cert: files.cert,
                 key: files.key,
             }),
-        )
+        )?
+        .with_timeouts(self.timeouts))
+    }
+}
+
+/// Checks, before the first step, that the archive can be reached and answers like a Kantakoe
+/// mock archive (mutual TLS with the PKI's client certificate, `GET /health` → 200 JSON), so a
+/// run never starts against nothing. The error is the one message to show.
+pub async fn check_archive(setup: &Setup) -> Result<(), String> {
+    let attempt = async {
+        let mut conn = setup.client(Role::Client)?.connect(&setup.target).await?;
+        conn.get("/health").await
+    };
+    match attempt.await {
+        Ok(reply)
+            if reply.status == 200
+                && serde_json::from_slice::<Value>(&reply.body)
+                    .is_ok_and(|v| v["service"].is_string()) =>
+        {
+            Ok(())
+        }
+        Ok(reply) => Err(format!(
+            "{} answered GET /health with HTTP {} and {}, not as a Kantakoe mock archive does",
+            setup.target,
+            reply.status,
+            if reply.body.is_empty() {
+                "no body".to_owned()
+            } else {
+                format!(
+                    "{:?}",
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(80)])
+                )
+            }
+        )),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -95,6 +134,23 @@ pub enum Event<'a> {
         /// How long.
         timeout: Duration,
     },
+    /// SUT mode: still waiting; this much time is left (sent about once a second).
+    Countdown {
+        /// Time left for the step.
+        left: Duration,
+    },
+    /// SUT mode: your system's submission for the step did not pass; the step waits for a
+    /// corrected resend until its time is up.
+    Attempt {
+        /// The case.
+        case: &'a Case,
+        /// The step.
+        step: &'a Step,
+        /// Why it did not pass.
+        failure: &'a str,
+        /// Time left for a corrected resend.
+        left: Duration,
+    },
     /// SUT mode: a submission arrived that matches no waiting step.
     Stray(&'a Stray),
     /// A step ended.
@@ -113,10 +169,29 @@ struct Record {
     set_id: Option<String>,
     version: Option<u32>,
     message: Option<Vec<u8>>,
-    content_type: Option<&'static str>,
+    content_type: Option<String>,
     tls: Option<Role>,
     ack_body: Option<Vec<u8>>,
 }
+
+/// Why a step could not be judged the way its case says.
+#[derive(Debug)]
+enum Fail {
+    /// The step failed on its own account (e.g. its message could not be built).
+    Step(String),
+    /// The environment failed: the archive could not be reached, timed out, or broke.
+    Env(String),
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::Step(why) | Fail::Env(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Fail {}
 
 /// One entry of an archive's audit log, as the inspection API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +218,10 @@ struct Runner<'s> {
     /// SUT mode: audit entries seen at the start (older than the run).
     baseline: i64,
     strays: Vec<Stray>,
+    /// The environment error that stopped the run, if any.
+    stopped: Option<String>,
+    /// SUT mode: your system's judged submissions, for `--record`.
+    recorded: Vec<record::Recorded>,
 }
 
 /// Runs `cases` against the archive of `setup`, telling `watch` as it goes.
@@ -166,6 +245,8 @@ pub async fn run(
         claimed: HashSet::new(),
         baseline: 0,
         strays: Vec::new(),
+        stopped: None,
+        recorded: Vec::new(),
     };
     watch(Event::Started {
         steps: cases.iter().map(|c| c.steps.len()).sum(),
@@ -183,15 +264,23 @@ pub async fn run(
     for case in cases {
         results.push(runner.run_case(case, watch).await);
     }
-    if setup.mode == Mode::Sut {
+    if setup.mode == Mode::Sut && runner.stopped.is_none() {
         // Whatever arrived during the run and no step claimed is a stray.
         for case in cases {
-            let entries = runner.audit(&case.fixture).await?;
-            runner.strays_from(entries, watch);
+            match runner.audit(&case.fixture).await {
+                Ok(entries) => runner.strays_from(entries, None, watch).await,
+                Err(Fail::Env(e) | Fail::Step(e)) => {
+                    runner.stopped = Some(format!("cannot read the archive's audit log: {e}"));
+                }
+            }
         }
+    }
+    if let Some(dir) = &setup.record {
+        record::write(dir, cases, &runner.recorded, &setup.pki)?;
     }
     let summary = Summary::of(&results);
     Ok(RunResults {
+        schema_version: RESULTS_FORMAT,
         format: RESULTS_FORMAT,
         tool: format!("kantakoe {}", env!("CARGO_PKG_VERSION")),
         started_at,
@@ -205,6 +294,7 @@ pub async fn run(
         cases: results,
         summary,
         strays: runner.strays,
+        stopped: runner.stopped,
         confirmation: None,
     })
 }
@@ -216,7 +306,26 @@ impl Runner<'_> {
         for step in &case.steps {
             watch(Event::StepStarted { case, step });
             let started = Instant::now();
-            let mut result = self.run_step(case, step, &mut records, watch).await;
+            let mut result = match &self.stopped {
+                // After an environment error nothing more is sent: one clear error, not a
+                // cascade of failures that are not the vendor's.
+                Some(why) => {
+                    let mut r = self.blank(step);
+                    r.outcome = Outcome::Skipped;
+                    r.failures
+                        .push(format!("not run: the run stopped at {why}"));
+                    r
+                }
+                None => self.run_step(case, step, &mut records, watch).await,
+            };
+            if result.outcome == Outcome::Error && self.stopped.is_none() {
+                self.stopped = Some(format!(
+                    "{} / {}: {}",
+                    case.id,
+                    step.id,
+                    result.failures.join("; ")
+                ));
+            }
             result.duration_ms = started.elapsed().as_millis() as u64;
             watch(Event::StepDone {
                 case,
@@ -233,21 +342,21 @@ impl Runner<'_> {
         }
     }
 
-    async fn run_step(
-        &mut self,
-        case: &Case,
-        step: &Step,
-        records: &mut HashMap<String, Record>,
-        watch: &mut dyn FnMut(Event<'_>),
-    ) -> StepResult {
-        let sut = self.setup.mode == Mode::Sut && step.actor == StepActor::YourSystem;
-        let mut result = StepResult {
+    /// A step's result before anything happened.
+    fn blank(&self, step: &Step) -> StepResult {
+        let sut = self.setup.mode == Mode::Sut;
+        StepResult {
             id: step.id.clone(),
             title_fi: step.title.fi.clone(),
             title_sv: step.title.sv.clone(),
             actor: match step.actor {
                 StepActor::Reference => Actor::Reference,
                 StepActor::YourSystem => Actor::YourSystem,
+            },
+            sent_by: match (step.actor, sut) {
+                (StepActor::Reference, _) => Sender::ReferenceClient,
+                (StepActor::YourSystem, false) => Sender::ReferenceStandingIn,
+                (StepActor::YourSystem, true) => Sender::YourSystem,
             },
             outcome: Outcome::Passed,
             expected: ExpectedAck {
@@ -260,14 +369,26 @@ impl Runner<'_> {
             checkpoints: vec![],
             failures: vec![],
             duration_ms: 0,
-        };
+            attempts: vec![],
+        }
+    }
+
+    async fn run_step(
+        &mut self,
+        case: &Case,
+        step: &Step,
+        records: &mut HashMap<String, Record>,
+        watch: &mut dyn FnMut(Event<'_>),
+    ) -> StepResult {
+        let sut = self.setup.mode == Mode::Sut && step.actor == StepActor::YourSystem;
+        let mut result = self.blank(step);
         // A step that refers to an earlier step's document needs that document.
         let depends: Vec<&str> = match &step.action {
             Action::Submit { submission, .. } => {
                 submission.replaces.iter().map(String::as_str).collect()
             }
             Action::Resend { of, .. } => vec![of.as_str()],
-            Action::Connect { .. } | Action::Inspect => vec![],
+            Action::Connect { .. } | Action::Inspect | Action::Replay { .. } => vec![],
         }
         .into_iter()
         .chain(
@@ -287,7 +408,42 @@ impl Runner<'_> {
                 return result;
             }
         }
+        if let Err(fail) = self.act(case, step, sut, records, &mut result, watch).await {
+            fail_step(&mut result, fail);
+            return result;
+        }
+        if result.outcome == Outcome::TimedOut {
+            return result;
+        }
+        for check in &step.checks {
+            let doc = records
+                .get(&check.document)
+                .and_then(|r| r.document_id.clone())
+                .unwrap_or_default();
+            if check.document == step.id {
+                result.register_holder = check.register_holder.clone().filter(|_| check.stored);
+            }
+            if let Err(fail) = self.checkpoint(case, check, &doc, &mut result).await {
+                fail_step(&mut result, fail);
+                return result;
+            }
+        }
+        if !result.failures.is_empty() && result.outcome == Outcome::Passed {
+            result.outcome = Outcome::Failed;
+        }
+        result
+    }
 
+    /// What the step does, up to its answer.
+    async fn act(
+        &mut self,
+        case: &Case,
+        step: &Step,
+        sut: bool,
+        records: &mut HashMap<String, Record>,
+        result: &mut StepResult,
+        watch: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), Fail> {
         match &step.action {
             Action::Connect {
                 tls,
@@ -298,7 +454,7 @@ impl Runner<'_> {
                     ack: if *accepted { "connected" } else { "refused" }.to_owned(),
                     codes: organisation.iter().cloned().collect(),
                 };
-                let (ack, codes) = self.connect(*tls).await;
+                let (ack, codes) = self.connect(*tls).await?;
                 if ack != result.expected.ack
                     || (*accepted && organisation.is_some() && codes != result.expected.codes)
                 {
@@ -328,93 +484,120 @@ impl Runner<'_> {
                     step,
                     timeout,
                 });
-                match self.wait_for(case, submission, timeout, watch).await {
-                    Err(e) => result.failures.push(e),
-                    Ok(None) => {
-                        result.outcome = Outcome::TimedOut;
-                        result.failures.push(format!(
-                            "timed out: no submission from your system arrived within {} s",
-                            timeout.as_secs()
-                        ));
-                        return result;
-                    }
-                    Ok(Some(entry)) => {
-                        let mut record = Record {
-                            document_id: entry.document_id.clone(),
-                            ..Record::default()
-                        };
-                        if let Some(id) = &entry.document_id
-                            && let Some(token) = token_for(&case.fixture, &entry.holder)
-                            && let Ok(Some(doc)) = self.document(id, token).await
-                        {
-                            record.set_id = doc["set_id"].as_str().map(str::to_owned);
-                            record.version = doc["version"].as_u64().map(|v| v as u32);
-                        }
-                        judge(
-                            &mut result,
-                            expect,
-                            ActualAck {
-                                ack: entry.outcome.clone(),
-                                codes: entry.codes.clone(),
-                                message_id: entry.message_id.clone(),
-                            },
-                        );
-                        result.document_id = entry.document_id.clone();
-                        records.insert(step.id.clone(), record);
-                    }
+                let (latest, attempts) = self
+                    .wait_for(case, step, submission, expect, records, timeout, watch)
+                    .await?;
+                result.attempts = attempts;
+                let Some(seen) = latest else {
+                    result.outcome = Outcome::TimedOut;
+                    result.failures.push(format!(
+                        "timed out: no submission from your system for this step arrived within {} s",
+                        timeout.as_secs()
+                    ));
+                    return Ok(());
+                };
+                let entry = &seen.entry;
+                let mut record = Record {
+                    document_id: entry.document_id.clone(),
+                    message: seen.request.as_ref().map(|r| r.body.clone()),
+                    content_type: seen
+                        .request
+                        .as_ref()
+                        .and_then(|r| r.content_type)
+                        .map(str::to_owned),
+                    tls: entry
+                        .tls_peer
+                        .as_deref()
+                        .and_then(|p| role_of(&self.setup.pki, p)),
+                    ..Record::default()
+                };
+                if let Some(id) = &entry.document_id
+                    && let Some(token) = token_for(&case.fixture, &entry.holder)
+                    && let Some(doc) = self.document(id, token).await?
+                {
+                    record.set_id = doc["set_id"].as_str().map(str::to_owned);
+                    record.version = doc["version"].as_u64().map(|v| v as u32);
                 }
+                judge(
+                    result,
+                    expect,
+                    ActualAck {
+                        ack: entry.outcome.clone(),
+                        codes: entry.codes.clone(),
+                        message_id: entry.message_id.clone(),
+                    },
+                );
+                if let Some(request) = &seen.request {
+                    self.recorded.push(record::Recorded {
+                        case: case.id.clone(),
+                        step: step.id.clone(),
+                        title: step.title.clone(),
+                        content_type: request.content_type.unwrap_or("text/xml").to_owned(),
+                        tls: record.tls.unwrap_or(Role::Client),
+                        body: request.body.clone(),
+                        expect: expect.clone(),
+                        actual: result.actual.clone(),
+                    });
+                }
+                result.document_id = entry.document_id.clone();
+                records.insert(step.id.clone(), record);
             }
             Action::Submit { submission, expect } => {
                 result.expected = expected(expect);
-                match self.submit(case, submission, records).await {
-                    Err(e) => result.failures.push(e),
-                    Ok((record, actual)) => {
-                        result.document_id = record.document_id.clone();
-                        judge(&mut result, expect, actual);
-                        records.insert(step.id.clone(), record);
-                    }
-                }
+                let (record, actual) = self.submit(case, submission, records).await?;
+                result.document_id = record.document_id.clone();
+                judge(result, expect, actual);
+                records.insert(step.id.clone(), record);
+            }
+            Action::Replay {
+                message,
+                content_type,
+                tls,
+                expect,
+                ..
+            } => {
+                result.expected = expected(expect);
+                let (body, actual) = self.post(*tls, content_type, message.clone()).await?;
+                let (read, _) = kanta_profile::format::read_message(message, &Default::default());
+                let doc = read.as_ref().map(|m| &m.document);
+                let record = Record {
+                    document_id: doc.and_then(|d| d.id.as_ref()).map(|i| i.root.clone()),
+                    set_id: doc.and_then(|d| d.set_id.as_ref()).map(|i| i.root.clone()),
+                    version: doc.and_then(|d| d.version_number),
+                    message: Some(message.clone()),
+                    content_type: None,
+                    tls: Some(*tls),
+                    ack_body: Some(body),
+                };
+                result.document_id = record.document_id.clone();
+                judge(result, expect, actual);
+                records.insert(step.id.clone(), record);
             }
             Action::Inspect => {}
             Action::Resend { of, expect } => {
                 result.expected = expected(expect);
                 let earlier = records.get(of).cloned().unwrap_or_default();
-                match (&earlier.message, earlier.tls, earlier.content_type) {
-                    (Some(message), Some(tls), Some(content_type)) => {
-                        match self.post(tls, content_type, message.clone()).await {
-                            Err(e) => result.failures.push(e),
-                            Ok((body, actual)) => {
-                                if earlier.ack_body.as_deref() != Some(body.as_slice()) {
-                                    result.failures.push(format!(
-                                        "the resend of step {of}'s message was answered differently from the first sending"
-                                    ));
-                                }
-                                result.document_id = earlier.document_id.clone();
-                                judge(&mut result, expect, actual);
-                            }
-                        }
-                    }
-                    _ => result.failures.push(format!(
-                        "step {of} was made by your system, so the harness has no message to resend"
-                    )),
+                let Some(message) = &earlier.message else {
+                    return Err(Fail::Step(format!(
+                        "the archive no longer keeps the message of step {of}, so the harness has nothing to resend"
+                    )));
+                };
+                let tls = earlier.tls.unwrap_or(Role::Client);
+                let content_type = earlier
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "text/xml".to_owned());
+                let (body, actual) = self.post(tls, &content_type, message.clone()).await?;
+                if earlier.ack_body.as_ref().is_some_and(|b| *b != body) {
+                    result.failures.push(format!(
+                        "the resend of step {of}'s message was answered differently from the first sending"
+                    ));
                 }
+                result.document_id = earlier.document_id.clone();
+                judge(result, expect, actual);
             }
         }
-
-        for check in &step.checks {
-            let doc = records
-                .get(&check.document)
-                .and_then(|r| r.document_id.clone())
-                .unwrap_or_default();
-            if check.document == step.id {
-                result.register_holder = check.register_holder.clone().filter(|_| check.stored);
-            }
-            self.checkpoint(case, check, &doc, &mut result).await;
-        }
-        if !result.failures.is_empty() && result.outcome == Outcome::Passed {
-            result.outcome = Outcome::Failed;
-        }
-        result
+        Ok(())
     }
 
     async fn connection(&mut self, role: Role) -> Result<&mut Connection, ClientError> {
@@ -425,10 +608,24 @@ impl Runner<'_> {
         Ok(self.connections.get_mut(&role).expect("inserted above"))
     }
 
+    /// `GET path` on the inspection API as an archivist; a failed connection is dropped, so the
+    /// next request starts afresh.
+    async fn inspect_get(&mut self, path: &str, token: &str) -> Result<crate::client::Reply, Fail> {
+        let reply = match self.connection(Role::Client).await {
+            Ok(conn) => conn.get_as(path, token).await,
+            Err(e) => Err(e),
+        };
+        reply.map_err(|e| {
+            self.connections.remove(&Role::Client);
+            Fail::Env(format!("the archive's inspection API did not answer: {e}"))
+        })
+    }
+
     /// The connection test of one certificate: a handshake and `GET /health`. Unlike
     /// `kantakoe preflight`, nothing is judged locally (e.g. an expired certificate is still
-    /// presented), so the step shows what the archive does.
-    async fn connect(&mut self, role: Role) -> (String, Vec<String>) {
+    /// presented), so the step shows what the archive does. "refused" only when the archive
+    /// itself refused with a TLS alert; a network failure is an environment error.
+    async fn connect(&mut self, role: Role) -> Result<(String, Vec<String>), Fail> {
         let attempt = async {
             let mut conn = self.setup.client(role)?.connect(&self.setup.target).await?;
             conn.get("/health").await
@@ -439,10 +636,14 @@ impl Runner<'_> {
                 let org = json["client"]["organisation_oid"]
                     .as_str()
                     .map(str::to_owned);
-                ("connected".to_owned(), org.into_iter().collect())
+                Ok(("connected".to_owned(), org.into_iter().collect()))
             }
-            Ok(reply) => ("refused".to_owned(), vec![format!("HTTP {}", reply.status)]),
-            Err(e) => ("refused".to_owned(), vec![e.to_string()]),
+            Ok(reply) => Err(Fail::Env(format!(
+                "the archive answered GET /health with HTTP {}",
+                reply.status
+            ))),
+            Err(e) if e.is_tls_refusal() => Ok(("refused".to_owned(), vec![e.to_string()])),
+            Err(e) => Err(Fail::Env(e.to_string())),
         }
     }
 
@@ -452,7 +653,7 @@ impl Runner<'_> {
         role: Role,
         content_type: &str,
         message: Vec<u8>,
-    ) -> Result<(Vec<u8>, ActualAck), String> {
+    ) -> Result<(Vec<u8>, ActualAck), Fail> {
         let path = self.setup.message_path.clone();
         let reply = match self.connection(role).await {
             Ok(conn) => conn.post(&path, content_type, message).await,
@@ -463,17 +664,28 @@ impl Runner<'_> {
             Err(e) => {
                 // A broken connection is not reused.
                 self.connections.remove(&role);
-                return Ok((
-                    Vec::new(),
-                    ActualAck {
-                        ack: "no answer".to_owned(),
-                        codes: vec![e.to_string()],
-                        message_id: None,
-                    },
-                ));
+                if e.is_tls_refusal() {
+                    // The archive refused the certificate: its verdict, judged like an answer.
+                    return Ok((
+                        Vec::new(),
+                        ActualAck {
+                            ack: "refused".to_owned(),
+                            codes: vec![e.to_string()],
+                            message_id: None,
+                        },
+                    ));
+                }
+                return Err(Fail::Env(format!("the message got no answer: {e}")));
             }
         };
         let body = reply.body.to_vec();
+        if reply.status >= 500 {
+            return Err(Fail::Env(format!(
+                "the archive failed with HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            )));
+        }
         if reply.status != 200 {
             // A transport-level fault (SOAP Fault with an HTTP error status): no
             // acknowledgement, so no codes.
@@ -495,9 +707,9 @@ impl Runner<'_> {
                     message_id: a.target_message,
                 },
             )),
-            Err(e) => Err(format!(
+            Err(e) => Err(Fail::Env(format!(
                 "the archive's answer is not an acknowledgement: {e}"
-            )),
+            ))),
         }
     }
 
@@ -527,7 +739,7 @@ impl Runner<'_> {
         case: &Case,
         sub: &Submission,
         records: &HashMap<String, Record>,
-    ) -> Result<(Record, ActualAck), String> {
+    ) -> Result<(Record, ActualAck), Fail> {
         let (message_id, document_id) = self.next_ids();
         let mut values = message_values(&case.fixture, sub, message_id, document_id.clone());
         if let Some(parent) = &sub.replaces {
@@ -552,17 +764,14 @@ impl Runner<'_> {
                 r.parent_version = v.saturating_sub(1).max(1);
             }
         }
-        let template = match sub.template {
-            Template::ClientRelationship => DocumentTemplate::client_relationship(),
-            Template::ServiceTask => DocumentTemplate::service_task_document(),
-        };
+        let template = template_of(sub.template);
         let wrapping = sub.wrapping.wrapping();
-        let signer = self.signer(sub.signer)?;
+        let signer = self.signer(sub.signer).map_err(Fail::Step)?;
         let built = compose::build_message(&template, &values, wrapping, Some(signer))
-            .map_err(|e| format!("cannot build the message: {e:#}"))?;
+            .map_err(|e| Fail::Step(format!("cannot build the message: {e:#}")))?;
         let mut message = built.message;
         if sub.tamper == Some(Tamper::BodyAfterSigning) {
-            let cda = tamper_body(&built.cda)?;
+            let cda = tamper_body(&built.cda).map_err(Fail::Step)?;
             message = compose::wrap_message(&values, wrapping, &cda).into_bytes();
         }
         if sub.repository == Repository::PatientArchive {
@@ -585,7 +794,7 @@ impl Runner<'_> {
                 set_id: Some(values.set_id.clone()),
                 version: Some(values.version),
                 message: Some(message),
-                content_type: Some(content_type),
+                content_type: Some(content_type.to_owned()),
                 tls: Some(sub.tls),
                 ack_body: Some(body),
             },
@@ -593,38 +802,38 @@ impl Runner<'_> {
         ))
     }
 
-    async fn document(&mut self, id: &str, token: &str) -> Result<Option<Value>, String> {
-        let conn = self
-            .connection(Role::Client)
-            .await
-            .map_err(|e| format!("cannot reach the inspection API: {e}"))?;
-        let reply = conn
-            .get_as(&format!("/inspect/documents/{id}"), token)
-            .await
-            .map_err(|e| format!("the inspection API did not answer: {e}"))?;
+    async fn document(&mut self, id: &str, token: &str) -> Result<Option<Value>, Fail> {
+        let reply = self
+            .inspect_get(&format!("/inspect/documents/{id}"), token)
+            .await?;
         match reply.status {
             200 => {
-                let json: Value = serde_json::from_slice(&reply.body)
-                    .map_err(|e| format!("the inspection API answered with bad JSON: {e}"))?;
+                let json: Value = serde_json::from_slice(&reply.body).map_err(|e| {
+                    Fail::Env(format!("the inspection API answered with bad JSON: {e}"))
+                })?;
                 Ok(Some(json["document"].clone()))
             }
             404 => Ok(None),
-            other => Err(format!(
+            other => Err(Fail::Env(format!(
                 "the inspection API answered HTTP {other}: {}",
                 String::from_utf8_lossy(&reply.body)
-            )),
+            ))),
         }
     }
 
-    async fn checkpoint(&mut self, case: &Case, check: &Check, doc: &str, result: &mut StepResult) {
+    async fn checkpoint(
+        &mut self,
+        case: &Case,
+        check: &Check,
+        doc: &str,
+        result: &mut StepResult,
+    ) -> Result<(), Fail> {
         if !check.stored {
             let holders: Vec<(String, String)> = holders(&case.fixture);
             let mut found = Vec::new();
             for (holder, token) in holders {
-                match self.document(doc, &token).await {
-                    Ok(Some(_)) => found.push(holder),
-                    Ok(None) => {}
-                    Err(e) => result.failures.push(e),
+                if self.document(doc, &token).await?.is_some() {
+                    found.push(holder);
                 }
             }
             let passed = found.is_empty();
@@ -645,23 +854,17 @@ impl Runner<'_> {
                 }),
                 passed,
             });
-            return;
+            return Ok(());
         }
         let holder = check.register_holder.clone().unwrap_or_default();
         let Some(token) = token_for(&case.fixture, &holder) else {
             result.failures.push(format!(
                 "no archivist in the fixture for the register of {holder}"
             ));
-            return;
+            return Ok(());
         };
         let token = token.to_owned();
-        let found = match self.document(doc, &token).await {
-            Ok(found) => found,
-            Err(e) => {
-                result.failures.push(e);
-                return;
-            }
-        };
+        let found = self.document(doc, &token).await?;
         let Some(meta) = found else {
             result.checkpoints.push(CheckpointResult {
                 field: "register_holder".to_owned(),
@@ -673,7 +876,7 @@ impl Runner<'_> {
                 "document {doc} of step {} is not in the register of {holder}",
                 check.document
             ));
-            return;
+            return Ok(());
         };
         result.checkpoints.push(CheckpointResult {
             field: "register_holder".to_owned(),
@@ -685,13 +888,7 @@ impl Runner<'_> {
             let Some(token) = token_for(&case.fixture, hidden).map(str::to_owned) else {
                 continue;
             };
-            let seen = match self.document(doc, &token).await {
-                Ok(found) => found.is_some(),
-                Err(e) => {
-                    result.failures.push(e);
-                    continue;
-                }
-            };
+            let seen = self.document(doc, &token).await?.is_some();
             if seen {
                 result.failures.push(format!(
                     "the archivist of {hidden} can see document {doc} of step {} in another register holder's register (R8)",
@@ -727,20 +924,23 @@ impl Runner<'_> {
                 passed,
             });
         }
+        Ok(())
     }
 
     /// The audit log entries of every register holder the fixture's archivists can see.
-    async fn audit(&mut self, fixture: &Registry) -> anyhow::Result<Vec<AuditSeen>> {
+    async fn audit(&mut self, fixture: &Registry) -> Result<Vec<AuditSeen>, Fail> {
         let mut out = Vec::new();
         for (holder, token) in holders(fixture) {
-            let conn = self.connection(Role::Client).await?;
-            let reply = conn.get_as("/inspect/audit", &token).await?;
-            anyhow::ensure!(
-                reply.status == 200,
-                "the archive's inspection API answered HTTP {} for the audit log of {holder}",
-                reply.status
-            );
-            let json: Value = serde_json::from_slice(&reply.body)?;
+            let reply = self.inspect_get("/inspect/audit", &token).await?;
+            if reply.status != 200 {
+                return Err(Fail::Env(format!(
+                    "the archive's inspection API answered HTTP {} for the audit log of {holder}",
+                    reply.status
+                )));
+            }
+            let json: Value = serde_json::from_slice(&reply.body).map_err(|e| {
+                Fail::Env(format!("the inspection API answered with bad JSON: {e}"))
+            })?;
             for e in json["audit"].as_array().into_iter().flatten() {
                 let text = |k: &str| e[k].as_str().map(str::to_owned);
                 out.push(AuditSeen {
@@ -765,6 +965,27 @@ impl Runner<'_> {
         Ok(out)
     }
 
+    /// The request of an audit entry as the archive received it, while the archive keeps it.
+    async fn request_of(&mut self, entry: &AuditSeen, fixture: &Registry) -> Option<Kept> {
+        use base64::Engine as _;
+        let token = token_for(fixture, &entry.holder)?.to_owned();
+        let reply = self
+            .inspect_get(&format!("/inspect/audit/{}/request", entry.id), &token)
+            .await
+            .ok()?;
+        if reply.status != 200 {
+            return None;
+        }
+        let json: Value = serde_json::from_slice(&reply.body).ok()?;
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(json["body_base64"].as_str()?)
+            .ok()?;
+        Some(Kept {
+            content_type: json["content_type"].as_str().and_then(known_content_type),
+            body,
+        })
+    }
+
     /// New audit entries: after the baseline, not claimed, not the harness's own.
     fn fresh(&self, entries: Vec<AuditSeen>) -> Vec<AuditSeen> {
         entries
@@ -778,67 +999,340 @@ impl Runner<'_> {
             .collect()
     }
 
-    fn strays_from(&mut self, entries: Vec<AuditSeen>, watch: &mut dyn FnMut(Event<'_>)) {
+    /// Reports `entries` as strays, each with why it matched no step (`reason`, or that no
+    /// step was waiting).
+    async fn strays_from(
+        &mut self,
+        entries: Vec<AuditSeen>,
+        reason: Option<&str>,
+        watch: &mut dyn FnMut(Event<'_>),
+    ) {
         for e in self.fresh(entries) {
             self.claimed.insert(e.id);
-            let stray = Stray {
-                at: e.at.clone(),
-                message_id: e.message_id.clone(),
-                document_id: e.document_id.clone(),
-                outcome: format!(
-                    "{}{} (from {})",
-                    e.outcome,
-                    if e.codes.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", e.codes.join(", "))
-                    },
-                    e.tls_peer.as_deref().unwrap_or("an unknown TLS client")
-                ),
-            };
-            watch(Event::Stray(&stray));
-            self.strays.push(stray);
+            self.stray(
+                &e,
+                reason
+                    .unwrap_or("it arrived when no step of your system was waiting")
+                    .to_owned(),
+                watch,
+            );
         }
     }
 
-    /// SUT mode: waits for the vendor's submission for a step, from the step's sender or a
-    /// vendor acting for it. Other new submissions are strays.
+    fn stray(&mut self, e: &AuditSeen, reason: String, watch: &mut dyn FnMut(Event<'_>)) {
+        let stray = Stray {
+            at: e.at.clone(),
+            message_id: e.message_id.clone(),
+            document_id: e.document_id.clone(),
+            outcome: format!(
+                "{} (from {})",
+                ack_text(&e.outcome, &e.codes),
+                e.tls_peer.as_deref().unwrap_or("an unknown TLS client")
+            ),
+            reason,
+        };
+        watch(Event::Stray(&stray));
+        self.strays.push(stray);
+    }
+
+    /// SUT mode: waits for your system's submission for a step. A new submission is the step's
+    /// when it comes from the step's sender (or a vendor acting for it) and is what the step
+    /// asks for (client, document group, the replaced document); anything else is a stray,
+    /// reported at once with why. A submission that does not pass is kept as an attempt and
+    /// the step waits on for a corrected resend until its time is up; the latest one counts.
+    #[allow(clippy::too_many_arguments)]
     async fn wait_for(
         &mut self,
         case: &Case,
+        step: &Step,
         sub: &Submission,
+        expect: &Expect,
+        records: &HashMap<String, Record>,
         timeout: Duration,
         watch: &mut dyn FnMut(Event<'_>),
-    ) -> Result<Option<AuditSeen>, String> {
+    ) -> Result<(Option<Seen>, Vec<Attempt>), Fail> {
         let deadline = Instant::now() + timeout;
+        let want = Wanted::of(sub, records);
+        let mut latest: Option<Seen> = None;
+        let mut attempts = Vec::new();
+        let mut last_tick = None;
         loop {
-            let entries = self
-                .audit(&case.fixture)
-                .await
-                .map_err(|e| format!("cannot read the archive's audit log: {e:#}"))?;
-            let mut fresh = self.fresh(entries).into_iter();
-            let mut others = Vec::new();
-            let mut found = None;
-            for e in fresh.by_ref() {
-                let from_sender = e
-                    .tls_peer
-                    .as_deref()
-                    .is_some_and(|peer| case.fixture.may_connect_for(peer, &sub.sender));
-                if from_sender {
-                    self.claimed.insert(e.id);
-                    found = Some(e);
-                    break;
+            let entries = self.audit(&case.fixture).await?;
+            for e in self.fresh(entries) {
+                self.claimed.insert(e.id);
+                let request = self.request_of(&e, &case.fixture).await;
+                if let Err(reason) = want.matches(&e, request.as_ref(), &case.fixture, &step.id) {
+                    // A refused document is not stored, so the audit log names none: take its
+                    // id from the message itself.
+                    let mut e = e;
+                    if e.document_id.is_none()
+                        && let Some(kept) = &request
+                        && let (Some(m), _) =
+                            kanta_profile::format::read_message(&kept.body, &Default::default())
+                    {
+                        e.document_id = m.document.id.map(|i| i.root);
+                    }
+                    self.stray(&e, reason, watch);
+                    continue;
                 }
-                others.push(e);
+                if let Some(prev) = latest.take() {
+                    attempts.push(prev.attempt(expect));
+                }
+                let seen = Seen { entry: e, request };
+                let failure = seen.failure(expect);
+                latest = Some(seen);
+                match failure {
+                    None => return Ok((latest, attempts)),
+                    Some(why) => watch(Event::Attempt {
+                        case,
+                        step,
+                        failure: &why,
+                        left: deadline.saturating_duration_since(Instant::now()),
+                    }),
+                }
             }
-            self.strays_from(others, watch);
-            if found.is_some() {
-                return Ok(found);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok((latest, attempts));
             }
-            if Instant::now() >= deadline {
-                return Ok(None);
+            let whole = left.as_secs();
+            if last_tick != Some(whole) {
+                last_tick = Some(whole);
+                watch(Event::Countdown { left });
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100).min(left)).await;
+        }
+    }
+}
+
+/// A request body the archive kept, as the inspection API gives it back.
+#[derive(Debug, Clone)]
+struct Kept {
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+}
+
+/// The content types the archive accepts, as `'static` names (from [`compose::content_type`]).
+fn known_content_type(ct: &str) -> Option<&'static str> {
+    let base = ct.split(';').next().unwrap_or(ct).trim();
+    [
+        kanta_profile::format::Wrapping::Soap11,
+        kanta_profile::format::Wrapping::Soap12,
+        kanta_profile::format::Wrapping::Bare,
+    ]
+    .into_iter()
+    .map(compose::content_type)
+    // Compare media types only: ours carry `; charset=utf-8`.
+    .find(|known| {
+        known
+            .split(';')
+            .next()
+            .unwrap_or(known)
+            .trim()
+            .eq_ignore_ascii_case(base)
+    })
+}
+
+/// A submission of your system, with its request when the archive still had it.
+#[derive(Debug, Clone)]
+struct Seen {
+    entry: AuditSeen,
+    request: Option<Kept>,
+}
+
+impl Seen {
+    fn actual(&self) -> ActualAck {
+        ActualAck {
+            ack: self.entry.outcome.clone(),
+            codes: self.entry.codes.clone(),
+            message_id: self.entry.message_id.clone(),
+        }
+    }
+
+    /// Why the answer is not the expected one; `None` when it is.
+    fn failure(&self, expect: &Expect) -> Option<String> {
+        let mut probe = StepResult {
+            failures: Vec::new(),
+            ..blank_result()
+        };
+        judge(&mut probe, expect, self.actual());
+        probe.failures.into_iter().next()
+    }
+
+    fn attempt(&self, expect: &Expect) -> Attempt {
+        Attempt {
+            at: self.entry.at.clone(),
+            actual: self.actual(),
+            failure: self
+                .failure(expect)
+                .unwrap_or_else(|| "superseded by a later submission".to_owned()),
+        }
+    }
+}
+
+fn blank_result() -> StepResult {
+    StepResult {
+        id: String::new(),
+        title_fi: String::new(),
+        title_sv: String::new(),
+        actor: Actor::YourSystem,
+        sent_by: Sender::YourSystem,
+        outcome: Outcome::Passed,
+        expected: ExpectedAck {
+            ack: String::new(),
+            codes: vec![],
+        },
+        actual: None,
+        document_id: None,
+        register_holder: None,
+        checkpoints: vec![],
+        failures: vec![],
+        duration_ms: 0,
+        attempts: vec![],
+    }
+}
+
+/// What a "your system" step asks for, to tell its submission from others.
+struct Wanted<'a> {
+    sender: &'a str,
+    client: &'a str,
+    document_group: &'static str,
+    /// `Some(parent document id)` for a replacement; `None` for a new document.
+    replaces: Option<(String, &'a str)>,
+}
+
+impl<'a> Wanted<'a> {
+    fn of(sub: &'a Submission, records: &HashMap<String, Record>) -> Self {
+        Self {
+            sender: &sub.sender,
+            client: &sub.client,
+            document_group: template_of(sub.template).document_group.code,
+            replaces: sub.replaces.as_deref().map(|parent| {
+                (
+                    records
+                        .get(parent)
+                        .and_then(|r| r.document_id.clone())
+                        .unwrap_or_default(),
+                    parent,
+                )
+            }),
+        }
+    }
+
+    /// `Ok` when the submission is this step's; else why not, in one sentence.
+    fn matches(
+        &self,
+        e: &AuditSeen,
+        request: Option<&Kept>,
+        fixture: &Registry,
+        step: &str,
+    ) -> Result<(), String> {
+        let mut why = Vec::new();
+        let peer = e.tls_peer.as_deref().unwrap_or("an unknown TLS client");
+        if !e
+            .tls_peer
+            .as_deref()
+            .is_some_and(|p| fixture.may_connect_for(p, self.sender))
+        {
+            why.push(format!(
+                "it came with the TLS certificate of {peer}, which may not send for {}",
+                self.sender
+            ));
+        }
+        if let Some(kept) = request {
+            let (message, _) = kanta_profile::format::read_message(&kept.body, &Default::default());
+            match message {
+                None => why.push("it is not a readable message".to_owned()),
+                Some(m) => {
+                    let client = m
+                        .document
+                        .record_target
+                        .as_ref()
+                        .and_then(|p| p.id.as_ref())
+                        .and_then(|i| i.extension.clone());
+                    if client.as_deref() != Some(self.client) {
+                        why.push(format!(
+                            "it is about client {}, not {}",
+                            client.as_deref().unwrap_or("(none)"),
+                            self.client
+                        ));
+                    }
+                    let group = m
+                        .cda
+                        .as_ref()
+                        .and_then(|c| c.header.as_ref())
+                        .and_then(|h| h.document_group.as_ref())
+                        .map(|c| c.code.clone());
+                    if group.as_deref() != Some(self.document_group) {
+                        why.push(format!(
+                            "its document group is {}, not {}",
+                            group.as_deref().unwrap_or("(none)"),
+                            self.document_group
+                        ));
+                    }
+                    let parent = m
+                        .document
+                        .replaces
+                        .as_ref()
+                        .and_then(|p| p.id.as_ref())
+                        .map(|i| i.root.clone());
+                    match (&self.replaces, parent) {
+                        (None, Some(p)) => why.push(format!(
+                            "it replaces document {p}, but the step stores a new document"
+                        )),
+                        (Some((want, of)), None) => why.push(format!(
+                            "it is a new document, but the step replaces step {of}'s document {want}"
+                        )),
+                        (Some((want, of)), Some(p)) if p != *want => why.push(format!(
+                            "it replaces document {p}, but the step replaces step {of}'s document {want}"
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if why.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "not what step {step} waits for: {}",
+                why.join("; ")
+            ))
+        }
+    }
+}
+
+/// The PKI role whose TLS certificate names organisation `oid` (the provider's or the
+/// vendor's first).
+fn role_of(pki: &Pki, oid: &str) -> Option<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| !matches!(r, Role::Ca | Role::Server))
+        .find(|role| {
+            crate::client::read_certs(&pki.files(*role).cert, "certificate")
+                .ok()
+                .and_then(|certs| kanta_profile::cert::CertInfo::from_der(&certs[0]).ok())
+                .is_some_and(|info| info.organisation_oid.as_deref() == Some(oid))
+        })
+}
+
+pub(crate) fn template_of(t: Template) -> DocumentTemplate {
+    match t {
+        Template::ClientRelationship => DocumentTemplate::client_relationship(),
+        Template::ServiceTask => DocumentTemplate::service_task_document(),
+    }
+}
+
+/// Marks a step failed by `fail`: an environment error, or a failure of its own.
+fn fail_step(result: &mut StepResult, fail: Fail) {
+    match fail {
+        Fail::Env(why) => {
+            result.outcome = Outcome::Error;
+            result.failures.push(why);
+        }
+        Fail::Step(why) => {
+            result.outcome = Outcome::Failed;
+            result.failures.push(why);
         }
     }
 }
@@ -896,7 +1390,7 @@ fn org(fixture: &Registry, oid: &str) -> Org {
 
 /// The message values of a submission, routed the way the submitter chose, then changed by
 /// the step's overrides.
-fn message_values(
+pub(crate) fn message_values(
     fixture: &Registry,
     sub: &Submission,
     message_id: String,
@@ -1003,8 +1497,8 @@ fn field_label(field: &str) -> &str {
 pub fn checklists(
     cases: &[Case],
     results: &RunResults,
-) -> Vec<(String, String, mock_archive::store::Checklist)> {
-    use mock_archive::store::{Checklist, ChecklistStep, Checkpoint};
+) -> Vec<(String, String, mock_archive::Checklist)> {
+    use mock_archive::{Checklist, ChecklistStep, Checkpoint};
     let mut out = Vec::new();
     let Some(first) = cases.first() else {
         return out;
@@ -1030,18 +1524,21 @@ pub fn checklists(
                     let mut checkpoints = vec![Checkpoint {
                         id: id("register_holder"),
                         label: field_label("register_holder").to_owned(),
+                        field: Some("register_holder".to_owned()),
                         expected: Some(holder.clone()),
                         confirmed: None,
                     }];
                     checkpoints.extend(check.fields.iter().map(|(field, expected)| Checkpoint {
                         id: id(field),
                         label: field_label(field).to_owned(),
+                        field: Some(field.clone()),
                         expected: Some(expected.clone()),
                         confirmed: None,
                     }));
                     checkpoints.extend(check.hidden_from.iter().map(|h| Checkpoint {
                         id: id(&format!("hidden_from/{h}")),
                         label: field_label("hidden_from").to_owned(),
+                        field: Some("hidden_from".to_owned()),
                         expected: Some(h.clone()),
                         confirmed: None,
                     }));
@@ -1052,6 +1549,7 @@ pub fn checklists(
                             format!("{}/{}", step.id, check.document)
                         },
                         title: step.title.fi.clone(),
+                        title_sv: Some(step.title.sv.clone()),
                         document_id: Some(document_id),
                         checkpoints,
                     });
@@ -1070,6 +1568,13 @@ pub fn checklists(
                     .map(|c| c.title.fi.as_str())
                     .collect::<Vec<_>>()
                     .join(" / "),
+                title_sv: Some(
+                    cases
+                        .iter()
+                        .map(|c| c.title.sv.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                ),
                 steps,
             };
             out.push((holder, token, checklist));
@@ -1085,7 +1590,7 @@ async fn inspection_connection(setup: &Setup) -> anyhow::Result<Connection> {
 /// Puts each register holder's checklist into the archive (`PUT /inspect/checklist`).
 pub async fn put_checklists(
     setup: &Setup,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<()> {
     let mut conn = inspection_connection(setup).await?;
     for (holder, token, list) in lists {
@@ -1107,7 +1612,7 @@ pub async fn put_checklists(
 pub async fn confirmations(
     setup: &Setup,
     fixture: &Registry,
-    lists: &[(String, String, mock_archive::store::Checklist)],
+    lists: &[(String, String, mock_archive::Checklist)],
 ) -> anyhow::Result<Option<crate::results::ArchivistConfirmation>> {
     let mut conn = inspection_connection(setup).await?;
     let (mut confirmed, mut total) = (0, 0);
@@ -1121,7 +1626,7 @@ pub async fn confirmations(
             "the archive did not give the checklist of {holder}: HTTP {}",
             reply.status
         );
-        let list: mock_archive::store::Checklist = serde_json::from_slice(&reply.body)?;
+        let list: mock_archive::Checklist = serde_json::from_slice(&reply.body)?;
         for cp in list.steps.iter().flat_map(|s| &s.checkpoints) {
             total += 1;
             if let Some(c) = &cp.confirmed {

@@ -23,8 +23,8 @@ pub fn bundled() -> Result<Vec<Case>, CaseError> {
         match case::parse(text, file, &|name| {
             if name == BUNDLED_FIXTURE {
                 Ok((
-                    mock_archive::config::BUNDLED_ORGS.to_owned(),
-                    mock_archive::config::BUNDLED_ORGS_NAME.to_owned(),
+                    mock_archive::BUNDLED_ORGS.to_owned(),
+                    mock_archive::BUNDLED_ORGS_NAME.to_owned(),
                 ))
             } else {
                 Err(format!(

@@ -32,6 +32,21 @@ fn reasons(lang: Lang, step: &StepResult) -> Vec<String> {
             )
             .to_owned(),
         ),
+        // The run stopped at an environment error before this step (see the rehearsal).
+        Outcome::Skipped if step.failures.iter().any(|f| f.starts_with("not run:")) => out.push(
+            t(
+                "vaihetta ei tehty, koska ajo pysähtyi ympäristövirheeseen",
+                "steget utfördes inte eftersom körningen stannade på ett miljöfel",
+            )
+            .to_owned(),
+        ),
+        Outcome::Error => out.push(
+            t(
+                "ympäristövirhe: arkistoon ei saatu yhteyttä tai se ei vastannut oikein; vika ei ole järjestelmässäsi",
+                "miljöfel: arkivet kunde inte nås eller svarade inte rätt; felet ligger inte i ditt system",
+            )
+            .to_owned(),
+        ),
         Outcome::Skipped => out.push(
             t(
                 "vaihetta ei tehty, koska aiempi vaihe, johon se viittaa, ei jättänyt asiakirjaa",

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use mock_archive::format::oid::{check_oid, check_ytunnus};
+use kanta_profile::format::oid::{check_oid, check_ytunnus};
 use serde::Deserialize;
 use thiserror::Error;
 use time::Date;

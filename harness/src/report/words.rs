@@ -20,6 +20,7 @@ pub fn outcome(lang: Lang, outcome: Outcome) -> &'static str {
         Outcome::Failed => pick(lang, "epäonnistui", "misslyckades"),
         Outcome::TimedOut => pick(lang, "aikaraja ylittyi", "tidsgränsen överskreds"),
         Outcome::Skipped => pick(lang, "ohitettiin", "hoppades över"),
+        Outcome::Error => pick(lang, "ympäristövirhe", "miljöfel"),
     }
 }
 

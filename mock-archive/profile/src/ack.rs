@@ -7,7 +7,7 @@
 //! specification can change them in one edit.
 //!
 //! Each [`AckCode`] has a stable string (never renamed once released, tests and reports key on
-//! it), a Finnish text and an English text. [`render`] writes one `acknowledgementDetail` per
+//! it), a Finnish, a Swedish and an English text. [`render`] writes one `acknowledgementDetail` per
 //! problem: `code@code` is the stable string, `code@displayName` the Finnish text, `text` the
 //! English text followed by the specific detail, and `location` the XPath of the offending
 //! element when known.
@@ -278,6 +278,127 @@ ack_codes! {
         "the archive could not store the document (internal error)";
 }
 
+impl AckCode {
+    /// The Swedish text (for Swedish pages and reports; the acknowledgement itself carries the
+    /// Finnish and English ones). \[conv\] Like the whole list, a translation of this project.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            AckCode::MessageUnreadable => "Meddelandet kunde inte läsas som ett HL7 V3-meddelande",
+            AckCode::UnknownInteraction => "Okänd meddelandetyp (interactionId)",
+            AckCode::MissingElement => "En obligatorisk uppgift saknas i meddelandet",
+            AckCode::CdaUnreadable => "CDA-handlingen i meddelandet kunde inte läsas",
+            AckCode::MetadataMismatch => {
+                "Meddelandets beskrivningsuppgifter avviker från handlingens"
+            }
+            AckCode::MessageIdReused => {
+                "Meddelandets identifierare har redan använts i ett annat meddelande"
+            }
+            AckCode::SignatureMissing => "Handlingen saknar systemsignatur",
+            AckCode::SignatureInvalid => "Systemsignaturen är inte intakt",
+            AckCode::SignatureReferences => {
+                "Systemsignaturens referenser avviker från Kanta-profilen (exakt två: tidsstämpeln och handlingens innehåll)"
+            }
+            AckCode::SignatureTooCostly => {
+                "Kontrollen av systemsignaturen skulle kräva för mycket arbete; meddelandet avvisades"
+            }
+            AckCode::SignerUntrusted => {
+                "Signeringscertifikatet har inte utfärdats av en betrodd certifikatutfärdare"
+            }
+            AckCode::SignerExpired => {
+                "Signeringscertifikatet var inte giltigt vid signeringstidpunkten"
+            }
+            AckCode::SignerNotAllowed => {
+                "Undertecknarens organisation får inte signera för upprättarens organisation"
+            }
+            AckCode::IdentityCodeInvalid => "Klientens personbeteckning är felaktig",
+            AckCode::IdentityCodeNotTest => {
+                "Klientens personbeteckning är inte en testpersonbeteckning (individnummer 900-999)"
+            }
+            AckCode::SenderUnknown => "Meddelandets avsändarorganisation är okänd",
+            AckCode::TlsNotSender => {
+                "Servercertifikatets organisation är varken avsändaren eller en förmedlare som agerar för den"
+            }
+            AckCode::ServiceUnitUnknown => "Serviceenheten är okänd",
+            AckCode::ServiceUnitNotProducer => "Serviceenheten hör inte till tjänsteproducenten",
+            AckCode::CustodianUnknown => {
+                "Den personuppgiftsansvariga (custodian) är en okänd organisation"
+            }
+            AckCode::UnknownRegister => "Okänd registerkod",
+            AckCode::NoServiceRelationship => {
+                "Klienten har ingen tjänsterelation till tjänsteproducenten"
+            }
+            AckCode::OrganiserMismatch => {
+                "Anordnaren (outsourcingServiceCustomer) motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::UsageSituationMismatch => {
+                "Användningssituationen motsvarar inte den personuppgiftsansvariga"
+            }
+            AckCode::SelfPayingNotProvider => {
+                "En självbetalande klients handlingar hör till tjänsteproducentens eget register"
+            }
+            AckCode::OrganiserMissing => "Anordnaren saknas; tjänsteproducenten antas",
+            AckCode::OrganiserRegisterRequired => {
+                "Handlingar om köpta tjänster och servicesedlar hör till anordnarens register"
+            }
+            AckCode::NoUsageRight => "Tjänsteproducenten har ingen giltig registeranvändningsrätt",
+            AckCode::NoOwnRegister => "Tjänsteproducenten har inget eget klientregister",
+            AckCode::CustodianNotLicensed => {
+                "Den personuppgiftsansvariga har inget tillstånd eller ingen registrering"
+            }
+            AckCode::KelaCustodian => {
+                "FPA är inte personuppgiftsansvarig för tjänster som FPA upphandlar"
+            }
+            AckCode::WrongRepository => {
+                "Fel arkiv: hälso- och sjukvårdens patienthandlingar arkiveras i Patientdataarkivet"
+            }
+            AckCode::OutsideKanta => {
+                "Tjänsten är inte social- eller hälsovård och dess handlingar arkiveras inte i Kanta"
+            }
+            AckCode::VersionNotFirst => {
+                "En ny handling ska ha version 1 och ett setId som är lika med handlingens identifierare"
+            }
+            AckCode::ReplacementMissing => {
+                "Den ersättande handlingen saknar hänvisning till den ersatta handlingen (RPLC)"
+            }
+            AckCode::ReplacementUnexpected => {
+                "Arkivering av en ny handling får inte innehålla en ersättningshänvisning (RPLC)"
+            }
+            AckCode::ReplacementReasonUnknown => "Okänd orsak till ersättningen",
+            AckCode::ReplacedUnknown => "Den ersatta handlingen finns inte i arkivet",
+            AckCode::ReplacesNotLatest => {
+                "Den ersatta handlingen är inte handlingens senaste version"
+            }
+            AckCode::VersionNotNext => "Versionsnumret ska vara den senaste versionen + 1",
+            AckCode::SetIdMismatch => {
+                "Den ersättande handlingens setId avviker från den ersatta handlingens setId"
+            }
+            AckCode::SetInvalidated => {
+                "Handlingen har ogiltigförklarats och kan inte få nya versioner"
+            }
+            AckCode::SetIdExists => "En handlingshelhet med detta setId finns redan i arkivet",
+            AckCode::RegisterHolderChanged => {
+                "En ersättande handling kan inte byta personuppgiftsansvarig"
+            }
+            AckCode::ClientChanged => "En ersättande handling kan inte byta klient",
+            AckCode::DocumentIdExists => {
+                "En handling med denna identifierare finns redan i arkivet"
+            }
+            AckCode::StorageFailed => {
+                "Arkiveringen misslyckades på grund av ett internt fel i arkivet"
+            }
+        }
+    }
+}
+
+impl AckCode {
+    /// The code a system-signature problem is acknowledged with: the one name of that problem
+    /// everywhere (the acknowledgement, `kantakoe verify`, reports). The signature module's
+    /// finer distinctions stay in the detail text.
+    pub fn for_signature(code: crate::signature::ProblemCode) -> AckCode {
+        code.ack_code()
+    }
+}
+
 impl fmt::Display for AckCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -490,6 +611,190 @@ fn write_detail(w: &mut Writer<Vec<u8>>, detail: &AckDetail) -> io::Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// The reader, beside the writer: what the harness reads from any archive's answer.
+// ---------------------------------------------------------------------------------------------
+
+/// What an acknowledgement says, as read from an answer by [`read`]: the parts a rehearsal
+/// judges. Strings, not [`AckType`]/[`AckCode`], because a real archive answers with codes this
+/// project does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// `AA`, `AE` or `AR` (or whatever the archive wrote).
+    pub type_code: String,
+    /// The detail codes (`acknowledgementDetail/code@code`), in order.
+    pub codes: Vec<String>,
+    /// The acknowledged message's id (`targetMessage/id`): `root`, or `root:extension`.
+    pub target_message: Option<String>,
+}
+
+impl From<&AckInput> for Ack {
+    /// What [`read`] returns for the acknowledgement [`render`] writes from `input`.
+    fn from(input: &AckInput) -> Self {
+        Ack {
+            type_code: input.type_code.as_str().to_owned(),
+            codes: input
+                .details
+                .iter()
+                .map(|d| d.code.code().to_owned())
+                .collect(),
+            target_message: input.target_message.as_ref().map(|id| match &id.extension {
+                Some(ext) => format!("{}:{ext}", id.root),
+                None => id.root.clone(),
+            }),
+        }
+    }
+}
+
+/// Why an answer is not an acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// The body is not well-formed XML.
+    #[error("the answer is not well-formed XML: {0}")]
+    Xml(String),
+    /// No `acknowledgement` element with a `typeCode`.
+    #[error("the answer has no acknowledgement typeCode")]
+    NoAcknowledgement,
+}
+
+fn local(name: &[u8]) -> &[u8] {
+    name.rsplit(|b| *b == b':').next().unwrap_or(name)
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| local(a.key.as_ref()) == name)
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+}
+
+/// Reads an acknowledgement (`MCCI_IN000002UV01`, DESIGN §3.5) from an answer body in any
+/// wrapping (bare, SOAP envelope, MTOM part): its type code, detail codes and the acknowledged
+/// message id. A streaming read that ignores namespace prefixes and envelopes; a DOCTYPE is
+/// refused (no DTDs, no entities); anything else missing is an error naming it.
+pub fn read(body: &[u8]) -> Result<Ack, AckError> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut type_code = None;
+    let mut codes = Vec::new();
+    let mut target_message = None;
+    let mut buf = Vec::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| AckError::Xml(e.to_string()))?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            Event::End(_) => {
+                path.pop();
+                (None, false)
+            }
+            Event::DocType(_) => return Err(AckError::Xml("a DOCTYPE is not allowed".into())),
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = local(e.name().as_ref()).to_vec();
+            let parent = path.last().map(Vec::as_slice);
+            match (parent, name.as_slice()) {
+                (_, b"acknowledgement") if type_code.is_none() => {
+                    type_code = attr(&e, b"typeCode");
+                }
+                (Some(b"acknowledgementDetail"), b"code") => {
+                    if let Some(c) = attr(&e, b"code") {
+                        codes.push(c);
+                    }
+                }
+                (Some(b"targetMessage"), b"id") => {
+                    target_message = attr(&e, b"root").map(|root| match attr(&e, b"extension") {
+                        Some(ext) => format!("{root}:{ext}"),
+                        None => root,
+                    });
+                }
+                _ => {}
+            }
+            if !empty {
+                path.push(name);
+            }
+        }
+        buf.clear();
+    }
+    Ok(Ack {
+        type_code: type_code.ok_or(AckError::NoAcknowledgement)?,
+        codes,
+        target_message,
+    })
+}
+
+/// proptest strategies for the acknowledgement's types, beside them (tests only).
+#[cfg(test)]
+pub(crate) mod strategy {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An OID-shaped root and an optional extension.
+    pub fn instance_id() -> impl Strategy<Value = InstanceId> {
+        (
+            "[1-9][0-9]{0,3}(\\.[0-9]{1,5}){1,7}",
+            proptest::option::of("[A-Za-z0-9._-]{1,24}"),
+        )
+            .prop_map(|(root, extension)| InstanceId { root, extension })
+    }
+
+    /// Any code of the list.
+    pub fn ack_code() -> impl Strategy<Value = AckCode> {
+        proptest::sample::select(AckCode::ALL)
+    }
+
+    /// One detail with any text and location.
+    pub fn ack_detail() -> impl Strategy<Value = AckDetail> {
+        (
+            ack_code(),
+            proptest::option::of("[ -~äöåÄÖÅ]{0,40}"),
+            "[ -~äöåÄÖÅ]{0,60}",
+        )
+            .prop_map(|(code, location, detail)| AckDetail {
+                code,
+                location,
+                detail,
+            })
+    }
+
+    /// Any acknowledgement the archive could write.
+    pub fn ack_input() -> impl Strategy<Value = AckInput> {
+        (
+            instance_id(),
+            0i64..4_102_444_800,
+            -12i8..=14,
+            proptest::sample::select(&["P", "T", "D"][..]),
+            proptest::option::of(instance_id()),
+            instance_id(),
+            proptest::option::of(instance_id()),
+            proptest::sample::select(&[AckType::Aa, AckType::Ae, AckType::Ar][..]),
+            proptest::collection::vec(ack_detail(), 0..5),
+        )
+            .prop_map(
+                |(id, secs, hours, processing, receiver, sender, target, type_code, details)| {
+                    let offset = time::UtcOffset::from_hms(hours, 0, 0).expect("-12..=14 hours");
+                    AckInput {
+                        id,
+                        creation_time: OffsetDateTime::from_unix_timestamp(secs)
+                            .expect("in range")
+                            .to_offset(offset),
+                        processing_code: processing.to_owned(),
+                        receiver,
+                        sender,
+                        target_message: target,
+                        type_code,
+                        details,
+                    }
+                },
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -514,12 +819,58 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The reader reads what the writer wrote: `read(render(x)) == Ack::from(&x)`.
+        #[test]
+        fn read_reads_what_render_wrote(x in strategy::ack_input()) {
+            let xml = render(&x);
+            proptest::prop_assert_eq!(read(xml.as_bytes()), Ok(Ack::from(&x)), "{}", xml);
+        }
+    }
+
+    #[test]
+    fn reads_type_codes_and_target_in_a_soap_envelope() {
+        let body = br#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>
+<MCCI_IN000002UV01 xmlns="urn:hl7-org:v3"><acknowledgement typeCode="AE">
+<targetMessage><id root="1.2.3" extension="9"/></targetMessage>
+<acknowledgementDetail typeCode="E"><code code="R2-NOT-ORGANISER" codeSystem="2.999"/><text>x</text></acknowledgementDetail>
+<acknowledgementDetail typeCode="W"><code code="R1-ORGANISER-MISSING"/></acknowledgementDetail>
+</acknowledgement></MCCI_IN000002UV01></s:Body></s:Envelope>"#;
+        assert_eq!(
+            read(body).unwrap(),
+            Ack {
+                type_code: "AE".into(),
+                codes: vec!["R2-NOT-ORGANISER".into(), "R1-ORGANISER-MISSING".into()],
+                target_message: Some("1.2.3:9".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_body_without_acknowledgement_is_an_error() {
+        assert_eq!(
+            read(b"<soap:Fault xmlns:soap='x'/>"),
+            Err(AckError::NoAcknowledgement)
+        );
+        assert_eq!(
+            read(b"<a><b></a>").unwrap_err().to_string(),
+            "the answer is not well-formed XML: ill-formed document: expected `</b>`, but `</a>` was found"
+        );
+        assert_eq!(
+            read(b"<!DOCTYPE a [<!ENTITY x 'y'>]><a/>")
+                .unwrap_err()
+                .to_string(),
+            "the answer is not well-formed XML: a DOCTYPE is not allowed"
+        );
+    }
+
     #[test]
     fn codes_are_unique_and_texts_present() {
         let mut seen = HashSet::new();
         for code in AckCode::ALL {
             assert!(seen.insert(code.code()), "duplicate code {}", code.code());
             assert!(!code.finnish().is_empty() && !code.english().is_empty());
+            assert!(!code.swedish().is_empty());
             assert_eq!(code.to_string(), code.code());
             assert_eq!(AckCode::from_code(code.code()), Some(*code));
         }
@@ -531,10 +882,11 @@ mod tests {
         let mut table = format!("code system {ACK_CODE_SYSTEM} ({ACK_CODE_SYSTEM_NAME})\n");
         for code in AckCode::ALL {
             table.push_str(&format!(
-                "{} [{:?}]\n  fi: {}\n  en: {}\n",
+                "{} [{:?}]\n  fi: {}\n  sv: {}\n  en: {}\n",
                 code.code(),
                 code.severity(),
                 code.finnish(),
+                code.swedish(),
                 code.english()
             ));
         }

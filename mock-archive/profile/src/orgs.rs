@@ -63,6 +63,10 @@ pub enum PaymentType {
     PurchasedService,
     /// An organiser pays with a service voucher ("palveluseteli", R2).
     ServiceVoucher,
+    /// The organiser's own client: a public organiser serves the client itself, so producer,
+    /// custodian and organiser are all the organiser (usage situation `1`, own use; the public
+    /// 2026 social welfare sample's case).
+    OwnClient,
     /// A service outside social and health care, e.g. Kela rehabilitation or STEA-funded
     /// work: not stored in Kanta at all (R7).
     OutsideKanta,
@@ -75,6 +79,7 @@ impl PaymentType {
             PaymentType::SelfPaying => "self-paying",
             PaymentType::PurchasedService => "purchased-service",
             PaymentType::ServiceVoucher => "service-voucher",
+            PaymentType::OwnClient => "own-client",
             PaymentType::OutsideKanta => "outside-kanta",
         }
     }
@@ -91,6 +96,30 @@ impl PaymentType {
 impl fmt::Display for PaymentType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A text that is not a [`PaymentType`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown payment type {0:?}: self-paying, purchased-service, service-voucher or outside-kanta"
+)]
+pub struct UnknownPaymentType(pub String);
+
+impl std::str::FromStr for PaymentType {
+    type Err = UnknownPaymentType;
+
+    /// Reads the fixture spelling ([`PaymentType::as_str`]).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            PaymentType::SelfPaying,
+            PaymentType::PurchasedService,
+            PaymentType::ServiceVoucher,
+            PaymentType::OutsideKanta,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
+        .ok_or_else(|| UnknownPaymentType(text.to_owned()))
     }
 }
 
@@ -862,6 +891,19 @@ impl Checker<'_> {
                     ),
                     (None, false) => {}
                 }
+                if payment == PaymentType::OwnClient
+                    && orgs
+                        .get(rel.producer.get_ref().as_str())
+                        .is_some_and(|o| o.kind != OrgKind::PublicOrganiser)
+                {
+                    self.problem(
+                        &rel.producer.span(),
+                        format!(
+                            "an own-client relationship's producer must be a public organiser; {:?} is not",
+                            rel.producer.get_ref()
+                        ),
+                    );
+                }
                 if relationships
                     .iter()
                     .any(|r| &r.producer == rel.producer.get_ref())
@@ -981,7 +1023,12 @@ mod tests {
         assert!(reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.1"));
         assert!(!reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.2"));
         assert!(!reg.may_connect_for("2.999.5851.2.3", "2.999.5851.2.1"));
-        assert_eq!(reg.persons().count(), 8);
+        assert_eq!(reg.persons().count(), 9);
+        let own = reg.relationship("150915A931U", "2.999.5851.2.2").unwrap();
+        assert_eq!(
+            (own.payment, own.organiser.as_deref()),
+            (PaymentType::OwnClient, None)
+        );
         let r7 = reg.relationship("111111-9116", "2.999.5851.2.1").unwrap();
         assert_eq!(r7.payment, PaymentType::OutsideKanta);
         let rel = reg.relationship("030312A903K", "2.999.5851.2.1").unwrap();
@@ -1291,5 +1338,24 @@ register_holder = "2.999.9"
             prop_assert_eq!(accepted, vec![expected]);
             prop_assert_eq!(is_test_identity_code(&format!("{stem}{expected}")), n >= 900);
         }
+    }
+
+    #[test]
+    fn payment_type_text_round_trips_and_unknown_is_named() {
+        for p in [
+            PaymentType::SelfPaying,
+            PaymentType::PurchasedService,
+            PaymentType::ServiceVoucher,
+            PaymentType::OutsideKanta,
+        ] {
+            assert_eq!(p.to_string().parse::<PaymentType>(), Ok(p));
+            let value = toml::Value::try_from(p.as_str()).unwrap();
+            assert_eq!(value.try_into::<PaymentType>().unwrap(), p);
+        }
+        assert_eq!(
+            "voucher".parse::<PaymentType>().unwrap_err().to_string(),
+            "unknown payment type \"voucher\": self-paying, purchased-service, service-voucher \
+             or outside-kanta"
+        );
     }
 }

@@ -23,8 +23,11 @@ pub const MAX_CHECKPOINTS: usize = 1000;
 pub struct Checklist {
     /// The test case, e.g. `kayttoonottokoe`.
     pub case: String,
-    /// A title for people.
+    /// A title for people (Finnish).
     pub title: String,
+    /// The title in Swedish, for Swedish pages; `None`: the Finnish one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_sv: Option<String>,
     /// The steps, in order.
     pub steps: Vec<ChecklistStep>,
 }
@@ -35,8 +38,11 @@ pub struct Checklist {
 pub struct ChecklistStep {
     /// The step's id, e.g. `own-1`.
     pub step: String,
-    /// A title for people.
+    /// A title for people (Finnish).
     pub title: String,
+    /// The title in Swedish, for Swedish pages; `None`: the Finnish one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_sv: Option<String>,
     /// The document the step stored, if any; must be in the holder's register.
     pub document_id: Option<String>,
     /// What the archivist checks.
@@ -51,6 +57,12 @@ pub struct Checkpoint {
     pub id: String,
     /// What to look at, e.g. `Tila`.
     pub label: String,
+    /// The description field it checks, when it is one the view knows (`register_holder`,
+    /// `status`, `version`, `client`, `service_unit`, `document_group`, `organiser`,
+    /// `hidden_from`): the view then shows the field's name and the expected value in words in
+    /// the page's language instead of `label` and `expected` as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The expected value, if there is one.
     #[serde(default)]
     pub expected: Option<String>,

@@ -6,7 +6,9 @@
 //! durably and only then replies to every caller (group commit). The version rules that need the
 //! archive's state run inside that transaction, so of two concurrent replacements of one version
 //! exactly one wins, and the acknowledgement is rendered and stored in the same transaction as
-//! the document, so a replayed message id gets the very same bytes back.
+//! the document, so a resent accepted message gets the very same acknowledgement back. Only an
+//! acceptance is remembered per message id: a refusal stored nothing, so the same message is
+//! judged afresh (DESIGN §2 "Resends"); the audit log keeps every attempt.
 //!
 //! Reads ([`Store::documents`], [`Store::versions`], [`Store::document`], [`Store::audit`]) use
 //! a separate connection and are always scoped to one register holder (R8). A third connection
@@ -128,6 +130,14 @@ pub struct Description {
     pub author_name: Option<String>,
     /// The client's name, as the document wrote it.
     pub client_name: Option<String>,
+    /// The service task ("palvelutehtävä"): the local header's `functionCode` (schema 3).
+    pub service_task_code: Option<String>,
+    /// The service task's display name, as the document wrote it.
+    pub service_task_name: Option<String>,
+    /// The service event: the phase of the service process (`serviceProcess/code`, schema 3).
+    pub service_event_code: Option<String>,
+    /// The service event's display name, as the document wrote it.
+    pub service_event_name: Option<String>,
     /// The system signature's verdict: `valid`, or `invalid:` and the problem codes.
     pub signature_verdict: Option<String>,
     /// The signer certificate's subject (RFC 4514).
@@ -137,6 +147,15 @@ pub struct Description {
 }
 
 impl Description {
+    /// The author's name from the message (`authorOrPerformer/assignedPerson`) when the CDA
+    /// names none (the public 2026 sample's CDA author is `nullFlavor`).
+    pub fn with_message_author(mut self, name: Option<&String>) -> Self {
+        if self.author_name.is_none() {
+            self.author_name = name.filter(|s| !s.trim().is_empty()).cloned();
+        }
+        self
+    }
+
     /// What the CDA names and what the signature verification found.
     pub fn from_cda(
         cda: Option<&crate::format::Cda>,
@@ -165,6 +184,13 @@ impl Description {
                     )
                 });
             out.client_name = non_empty(cda.record_target.as_ref().and_then(|p| p.name.as_ref()));
+            let header = cda.header.as_ref();
+            let task = header.and_then(|h| h.function_code.as_ref());
+            out.service_task_code = task.map(|c| c.code.clone());
+            out.service_task_name = task.and_then(|c| non_empty(c.display_name.as_ref()));
+            let event = header.and_then(|h| h.service_process.as_ref());
+            out.service_event_code = event.map(|c| c.code.clone());
+            out.service_event_name = event.and_then(|c| non_empty(c.display_name.as_ref()));
         }
         if let Some(v) = signature {
             out.signature_verdict = Some(if v.is_valid() {
@@ -226,7 +252,8 @@ pub enum Action {
         /// Warnings from the rules (they do not refuse).
         warnings: Vec<Violation>,
     },
-    /// Record the refusal (audit and idempotency) without storing a document.
+    /// Record the refusal in the audit log without storing anything else: a refused message id
+    /// is judged afresh when it comes again (DESIGN §2 "Resends").
     Refuse(Vec<Violation>),
 }
 
@@ -259,9 +286,10 @@ pub struct Request {
     /// The message id (`id@root` and `@extension` joined as the pipeline chooses); `None` when
     /// the message could not be read that far (then no idempotency applies).
     pub message_id: Option<String>,
-    /// SHA-256 of the request body ([`request_hash`]): the same message id with another body is
-    /// refused.
-    pub request_sha256: [u8; 32],
+    /// The digest of the HL7 V3 message element's bytes ([`message_digest`]): a message id
+    /// accepted before is a resend when the digest is the same (whatever envelope carried it),
+    /// and refused as reused when it differs.
+    pub message_digest: MessageDigest,
     /// The register holder the request concerns, for the audit log's scoping; for
     /// [`Action::Store`] the document's register holder is used.
     pub register_holder: Option<String>,
@@ -292,18 +320,24 @@ pub struct Recorded {
     pub codes: Vec<AckCode>,
     /// The acknowledgement bytes to send.
     pub ack: Vec<u8>,
-    /// Whether this is a resend of a message id already answered (the stored answer).
+    /// Whether this is a resend of a message already accepted (the stored answer).
     pub replayed: bool,
     /// Whether this request stored a document.
     pub stored: bool,
+    /// The request's entry in the audit log (its `id`).
+    pub audit_id: i64,
 }
 
-/// SHA-256 of a request body, for [`Request::request_sha256`].
-pub fn request_hash(body: &[u8]) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+/// The digest of an HL7 V3 message's bytes: XXH3-128, a fixed, versioned algorithm, so the
+/// value stays comparable across restarts and releases. It is a resend detector, not a
+/// security check: the message id must match too, and the only gain of a crafted collision
+/// would be getting one's own stored acknowledgement back.
+pub type MessageDigest = [u8; 16];
+
+/// The [`MessageDigest`] of the HL7 V3 message element's bytes (the envelope left out), for
+/// [`Request::message_digest`]. Hash the bytes once, here.
+pub fn message_digest(message: &[u8]) -> MessageDigest {
+    xxhash_rust::xxh3::xxh3_128(message).to_be_bytes()
 }
 
 /// A storage failure.

@@ -121,10 +121,11 @@ const META: &str = "document_id, set_id, version, status, replaces, register_hol
                     effective_time, service_unit, author, document_group, organiser, message_id, \
                     stored_at, replace_reason, title, document_type_code, document_type_name, \
                     service_unit_name, author_name, client_name, signature_verdict, \
-                    signer_subject, signed_at";
+                    signer_subject, signed_at, service_task_code, service_task_name, \
+                    service_event_code, service_event_name";
 
 /// How many columns [`META`] has.
-const META_COLUMNS: usize = 24;
+const META_COLUMNS: usize = 28;
 
 fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| StoreError::Corrupt {
@@ -135,13 +136,7 @@ fn time_of(text: String, column: &'static str) -> Result<OffsetDateTime, StoreEr
 
 /// Reads back [`super::writer::replace_reason_text`].
 pub(crate) fn replace_reason_of(text: &str) -> Option<ReplaceReason> {
-    match text {
-        "correction" => Some(ReplaceReason::Correction),
-        "invalidation" => Some(ReplaceReason::Invalidation),
-        other => other
-            .strip_prefix("other:")
-            .map(|code| ReplaceReason::Other(code.to_owned())),
-    }
+    text.parse().ok()
 }
 
 /// The raw columns of [`META`], converted outside rusqlite's row closure.
@@ -190,6 +185,10 @@ fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
         signature_verdict,
         signer_subject,
         signed_at,
+        service_task_code,
+        service_task_name,
+        service_event_code,
+        service_event_name,
     ] = text;
     let required = |value: Option<String>, column: &'static str| {
         value.ok_or(StoreError::Corrupt {
@@ -239,6 +238,10 @@ fn meta(raw: RawMeta) -> Result<DocumentMeta, StoreError> {
             signature_verdict,
             signer_subject,
             signed_at,
+            service_task_code,
+            service_task_name,
+            service_event_code,
+            service_event_name,
         },
     })
 }
@@ -409,6 +412,12 @@ impl Store {
         self.audit_where("register_holder IS NULL", None, limit)
     }
 
+    /// The whole archive's audit log, every register holder and none, newest first: for the
+    /// administrator and for tests (the newest entry is the last request answered).
+    pub fn audit_all(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_where("1 = 1", None, limit)
+    }
+
     fn audit_where(
         &self,
         condition: &str,
@@ -533,12 +542,13 @@ impl Store {
                 let (producer, from, until, scope) = row.map_err(sql("reading a usage right"))?;
                 let scope = scope
                     .split_whitespace()
-                    .map(|p| match p {
-                        "purchased-service" => Ok(PaymentType::PurchasedService),
-                        "service-voucher" => Ok(PaymentType::ServiceVoucher),
-                        other => Err(StoreError::Corrupt {
+                    .map(|p| match p.parse() {
+                        Ok(
+                            payment @ (PaymentType::PurchasedService | PaymentType::ServiceVoucher),
+                        ) => Ok(payment),
+                        _ => Err(StoreError::Corrupt {
                             column: "usage_rights.scope",
-                            value: other.to_owned(),
+                            value: p.to_owned(),
                         }),
                     })
                     .collect::<Result<Vec<_>, _>>()?;

@@ -14,7 +14,9 @@ use rusqlite::Connection;
 /// - 1: documents, messages, audit, organisations, service units, usage rights.
 /// - 2: what the archivist view shows ([`V2`]): document type, title, names, replacement
 ///   reason, the signature's verdict and signer; the deployment-test checklists.
-pub const SCHEMA_VERSION: i64 = 2;
+/// - 3: resends ([`V3`]): a message id is remembered only for an acceptance, keyed on the
+///   digest of the HL7 message (not of the request body); the service task and service event.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The version-1 tables, created when missing. Idempotent; [`migrate`] then brings them to
 /// [`SCHEMA_VERSION`].
@@ -116,6 +118,20 @@ CREATE TABLE IF NOT EXISTS checklist_confirmations (
 );
 "#;
 
+/// From version 2 to 3. Only an acceptance is a stored fact (DESIGN §2 "Resends"): the
+/// refusals remembered until now are forgotten, so those message ids are judged afresh. Rows of
+/// earlier acceptances keep the SHA-256 of their whole request body in `request_sha256` and no
+/// `message_digest`; new rows leave `request_sha256` empty. Service task and service event of
+/// documents stored before stay `NULL` (shown as unknown).
+pub const V3: &str = r#"
+ALTER TABLE messages ADD COLUMN message_digest BLOB;
+DELETE FROM messages WHERE outcome <> 'AA';
+ALTER TABLE documents ADD COLUMN service_task_code TEXT;
+ALTER TABLE documents ADD COLUMN service_task_name TEXT;
+ALTER TABLE documents ADD COLUMN service_event_code TEXT;
+ALTER TABLE documents ADD COLUMN service_event_name TEXT;
+"#;
+
 /// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
 /// checkpointer thread (`store::checkpoint`) normally keeps the WAL far smaller.
 pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
@@ -163,8 +179,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
+    let v2 = if found < 2 { V2 } else { "" };
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE;\n{SCHEMA}\n{V2}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{V3}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
     ))
     .inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");

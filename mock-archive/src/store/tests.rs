@@ -70,7 +70,7 @@ fn store_request(message_id: &str, document: NewDocument) -> Request {
         received_at: datetime!(2026-07-18 12:00:00 +03:00),
         tls_peer: Some(HOLDER.to_owned()),
         message_id: Some(message_id.to_owned()),
-        request_sha256: request_hash(&document.message),
+        message_digest: message_digest(&document.message),
         register_holder: None,
         action: Action::Store {
             document: Box::new(document),
@@ -359,7 +359,7 @@ fn same_message_id_returns_the_stored_ack_without_storing_twice() {
     assert_eq!(
         detail_texts(&other_body.ack),
         [
-            "the message id was already used by a different message: message id m1 was first received at 2026-07-18T12:00:00+03:00 with a different body"
+            "the message id was already used by a different message: message id m1 was accepted at 2026-07-18T12:00:00+03:00 for a different message"
         ]
     );
     assert!(store.document(HOLDER, "2.999.7.9").unwrap().is_none());
@@ -381,13 +381,13 @@ fn same_message_id_returns_the_stored_ack_without_storing_twice() {
 }
 
 #[test]
-fn refusals_are_audited_and_replayed() {
+fn refusals_are_audited_and_judged_afresh() {
     let store = Store::open_ephemeral().unwrap();
     let refuse = |message_id: Option<&str>, holder: Option<&str>| Request {
         received_at: datetime!(2026-07-18 12:00:00 +03:00),
         tls_peer: Some("2.999.5851.2.7".to_owned()),
         message_id: message_id.map(str::to_owned),
-        request_sha256: request_hash(b"body"),
+        message_digest: message_digest(b"body"),
         register_holder: holder.map(str::to_owned),
         action: Action::Refuse(vec![
             violation(AckCode::NoUsageRight, None, "none granted".to_owned()),
@@ -402,12 +402,18 @@ fn refusals_are_audited_and_replayed() {
         summary("r", &first),
         "r: AE [R2-NO-USAGE-RIGHT R1-ORGANISER-MISSING] stored=false replayed=false"
     );
+    // A refusal stored nothing: the same message id is judged afresh (here: refused again,
+    // not replayed), and once the rules allow it, stored.
     let again = store
         .submit_blocking(refuse(Some("m1"), Some(COUNTY)))
         .unwrap();
+    assert_eq!((again.replayed, again.type_code), (false, AckType::Ae));
+    let accepted = store
+        .submit_blocking(store_request("m1", doc("2.999.7.3", "2.999.7.3", 1, None)))
+        .unwrap();
     assert_eq!(
-        (again.ack == first.ack, again.replayed, again.type_code),
-        (true, true, AckType::Ae)
+        summary("now", &accepted),
+        "now: AA [] stored=true replayed=false"
     );
 
     // Only warnings still refuse: an AA must mean stored.
@@ -442,8 +448,12 @@ fn refusals_are_audited_and_replayed() {
         (unattributed[0].outcome, unattributed[0].message_id.clone()),
         (AckType::Ar, None)
     );
-    assert_eq!(store.audit(COUNTY, 10).unwrap().len(), 3);
-    assert!(store.audit(HOLDER, 10).unwrap().is_empty());
+    assert_eq!(
+        store.audit(COUNTY, 10).unwrap().len(),
+        3,
+        "every attempt is audited"
+    );
+    assert_eq!(store.audit(HOLDER, 10).unwrap().len(), 1, "the acceptance");
 }
 
 #[test]
@@ -1159,6 +1169,45 @@ fn a_version_1_database_is_migrated_and_keeps_its_documents() {
 }
 
 #[test]
+fn a_version_2_database_forgets_its_refusals_and_keeps_its_acceptances() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let body = doc("2.999.7.1", "2.999.7.1", 1, None).message;
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::SCHEMA).unwrap();
+        conn.execute_batch(schema::V2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
+        conn.execute(
+            "INSERT INTO messages (message_id, request_sha256, outcome, codes, ack, at) VALUES \
+             ('accepted', ?1, 'AA', '', x'41', '2026-07-18T12:00:00+03:00'), \
+             ('refused', ?1, 'AE', 'R2-NO-USAGE-RIGHT', x'42', '2026-07-18T12:00:00+03:00')",
+            [sha.as_ref()],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let replay = store
+        .submit_blocking(store_request(
+            "accepted",
+            doc("2.999.7.1", "2.999.7.1", 1, None),
+        ))
+        .unwrap();
+    assert_eq!((replay.replayed, replay.ack.as_slice()), (true, &b"A"[..]));
+    let afresh = store
+        .submit_blocking(store_request(
+            "refused",
+            doc("2.999.7.2", "2.999.7.2", 1, None),
+        ))
+        .unwrap();
+    assert_eq!(
+        summary("afresh", &afresh),
+        "afresh: AA [] stored=true replayed=false"
+    );
+}
+
+#[test]
 fn a_database_from_a_newer_archive_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v9.db");
@@ -1170,7 +1219,7 @@ fn a_database_from_a_newer_archive_is_refused() {
     assert_eq!(
         err,
         format!(
-            "cannot open database {}: schema version 9 is newer than this archive's (2)",
+            "cannot open database {}: schema version 9 is newer than this archive's (3)",
             path.display()
         )
     );
@@ -1180,20 +1229,24 @@ fn checklist(document_id: Option<&str>) -> Checklist {
     Checklist {
         case: "kayttoonottokoe".to_owned(),
         title: "Käyttöönottokoe".to_owned(),
+        title_sv: None,
         steps: vec![ChecklistStep {
             step: "own-1".to_owned(),
             title: "Asiakkuusasiakirja".to_owned(),
+            title_sv: None,
             document_id: document_id.map(str::to_owned),
             checkpoints: vec![
                 Checkpoint {
                     id: "own-1/status".to_owned(),
                     label: "Tila".to_owned(),
+                    field: Some("status".to_owned()),
                     expected: Some("active".to_owned()),
                     confirmed: None,
                 },
                 Checkpoint {
                     id: "own-1/holder".to_owned(),
                     label: "Rekisterinpitäjä".to_owned(),
+                    field: None,
                     expected: None,
                     confirmed: None,
                 },
@@ -1279,6 +1332,7 @@ fn checklist_shape_problems_are_named() {
         .map(|n| Checkpoint {
             id: n.to_string(),
             label: String::new(),
+            field: None,
             expected: None,
             confirmed: None,
         })

@@ -1,4 +1,4 @@
-//! The writer thread: group commit, idempotency and the version rules.
+//! The writer thread: group commit, resend detection and the version rules.
 //!
 //! The thread owns the only write connection. It blocks for one job, drains whatever else is
 //! queued (up to [`MAX_BATCH`]), runs every job in one transaction (each inside its own
@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 
 use super::checklist::{self, Checklist, ChecklistProblem, Confirmation};
 use super::{
-    AckRenderer, Action, Counters, DocumentStatus, NewDocument, Recorded, Request, StoreError, sql,
+    AckRenderer, Action, Counters, DocumentStatus, MessageDigest, NewDocument, Recorded, Request,
+    StoreError, sql,
 };
 use crate::ack::{AckCode, AckDetail, AckType};
 use crate::orgs::Registry;
@@ -275,23 +276,45 @@ fn cached(
     conn.prepare_cached(sql_text)?.execute(params)
 }
 
-/// A message id answered before.
+/// A message id accepted before.
 struct Answered {
-    hash: Vec<u8>,
+    /// The [`MessageDigest`] of its HL7 message; `None` for a row written before schema
+    /// version 3, which kept the SHA-256 of the whole request body in `legacy_sha256`.
+    digest: Option<Vec<u8>>,
+    legacy_sha256: Vec<u8>,
     outcome: String,
     codes: String,
     ack: Vec<u8>,
     at: String,
 }
 
-/// Records one request: idempotency first, then the version rules and the document, then the
-/// acknowledgement, the message-id record and the audit entry.
+impl Answered {
+    /// Whether the request is the same HL7 message as the one accepted.
+    fn same_message(&self, digest: &MessageDigest, action: &Action) -> bool {
+        match &self.digest {
+            Some(stored) => stored.as_slice() == digest.as_slice(),
+            // A row from before schema version 3 compared whole request bodies; the body is at
+            // hand only when the rules would store the document again.
+            None => match action {
+                Action::Store { document, .. } => {
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &document.message)
+                        .as_ref()
+                        == self.legacy_sha256.as_slice()
+                }
+                Action::Refuse(_) => false,
+            },
+        }
+    }
+}
+
+/// Records one request: the resend check first, then the version rules and the document, then
+/// the acknowledgement, the message-id record (acceptances only) and the audit entry.
 fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
     let Request {
         received_at,
         tls_peer,
         message_id,
-        request_sha256,
+        message_digest,
         register_holder,
         action,
         acknowledge,
@@ -320,66 +343,63 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
             ],
         )
         .map_err(sql("writing the audit log"))?;
-        Ok::<(), StoreError>(())
+        Ok::<i64, StoreError>(conn.last_insert_rowid())
     };
 
     if let Some(id) = &message_id {
         let earlier = conn
             .prepare_cached(
-                "SELECT request_sha256, outcome, codes, ack, at FROM messages WHERE message_id = ?1",
+                "SELECT message_digest, request_sha256, outcome, codes, ack, at FROM messages \
+                 WHERE message_id = ?1",
             )
             .and_then(|mut statement| {
-                statement.query_row(
-                [id],
-                |row| {
+                statement.query_row([id], |row| {
                     Ok(Answered {
-                        hash: row.get(0)?,
-                        outcome: row.get(1)?,
-                        codes: row.get(2)?,
-                        ack: row.get(3)?,
-                        at: row.get(4)?,
+                        digest: row.get(0)?,
+                        legacy_sha256: row.get(1)?,
+                        outcome: row.get(2)?,
+                        codes: row.get(3)?,
+                        ack: row.get(4)?,
+                        at: row.get(5)?,
                     })
-                },
-            )
+                })
             })
             .optional()
             .map_err(sql("looking up the message id"))?;
-        if let Some(Answered {
-            hash,
-            outcome,
-            codes,
-            ack,
-            at,
-        }) = earlier
-        {
-            if hash == request_sha256 {
-                let type_code = AckType::parse(&outcome).ok_or(StoreError::Corrupt {
+        if let Some(answered) = earlier {
+            if answered.same_message(&message_digest, &action) {
+                let type_code = AckType::parse(&answered.outcome).ok_or(StoreError::Corrupt {
                     column: "messages.outcome",
-                    value: outcome,
+                    value: answered.outcome.clone(),
                 })?;
-                let codes = parse_codes(&codes, "messages.codes")?;
-                audit(type_code, &codes, true)?;
+                let codes = parse_codes(&answered.codes, "messages.codes")?;
+                let audit_id = audit(type_code, &codes, true)?;
                 return Ok(Recorded {
                     type_code,
                     codes,
-                    ack,
+                    ack: answered.ack,
                     replayed: true,
                     stored: false,
+                    audit_id,
                 });
             }
             let details = vec![violation(
                 AckCode::MessageIdReused,
                 Some("/*/hl7:id"),
-                format!("message id {id} was first received at {at} with a different body"),
+                format!(
+                    "message id {id} was accepted at {} for a different message",
+                    answered.at
+                ),
             )];
             let ack = render(acknowledge, AckType::Ae, &details)?;
-            audit(AckType::Ae, &[AckCode::MessageIdReused], false)?;
+            let audit_id = audit(AckType::Ae, &[AckCode::MessageIdReused], false)?;
             return Ok(Recorded {
                 type_code: AckType::Ae,
                 codes: vec![AckCode::MessageIdReused],
                 ack,
                 replayed: false,
                 stored: false,
+                audit_id,
             });
         }
     }
@@ -408,14 +428,15 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
     };
     let codes: Vec<AckCode> = details.iter().map(|d| d.code).collect();
     let ack = render(acknowledge, type_code, &details)?;
-    if let Some(id) = &message_id {
+    // Only an acceptance is a fact to replay; a refused message stored nothing.
+    if let (Some(id), true) = (&message_id, stored) {
         cached(
             conn,
-            "INSERT INTO messages (message_id, request_sha256, outcome, codes, ack, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO messages (message_id, request_sha256, message_digest, outcome, codes, \
+             ack, at) VALUES (?1, X'', ?2, ?3, ?4, ?5, ?6)",
             params![
                 id,
-                &request_sha256[..],
+                &message_digest[..],
                 type_code.as_str(),
                 codes_text(&codes),
                 ack,
@@ -424,13 +445,14 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
         )
         .map_err(sql("recording the message id"))?;
     }
-    audit(type_code, &codes, false)?;
+    let audit_id = audit(type_code, &codes, false)?;
     Ok(Recorded {
         type_code,
         codes,
         ack,
         replayed: false,
         stored,
+        audit_id,
     })
 }
 
@@ -573,14 +595,10 @@ fn version_violations(conn: &Connection, doc: &NewDocument) -> Result<Vec<Violat
     Ok(out)
 }
 
-/// The stored spelling of a replacement reason: `correction`, `invalidation`, or
-/// `other:<code as sent>` ([`super::read::replace_reason_of`] reads it back).
+/// The stored spelling of a replacement reason: its text form (`correction`, `invalidation`,
+/// `other:<code as sent>`; [`super::read::replace_reason_of`] reads it back).
 pub(crate) fn replace_reason_text(reason: &ReplaceReason) -> String {
-    match reason {
-        ReplaceReason::Correction => "correction".to_owned(),
-        ReplaceReason::Invalidation => "invalidation".to_owned(),
-        ReplaceReason::Other(code) => format!("other:{code}"),
-    }
+    reason.to_string()
 }
 
 fn insert_document(
@@ -608,9 +626,10 @@ fn insert_document(
          client, effective_time, service_unit, author, document_group, organiser, message_id, \
          stored_at, message, cda, title, document_type_code, document_type_name, \
          service_unit_name, author_name, client_name, replace_reason, signature_verdict, \
-         signer_subject, signed_at) \
+         signer_subject, signed_at, service_task_code, service_task_name, service_event_code, \
+         service_event_name) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
         params![
             doc.document_id,
             doc.set_id,
@@ -640,6 +659,10 @@ fn insert_document(
             d.signature_verdict,
             d.signer_subject,
             d.signed_at,
+            d.service_task_code,
+            d.service_task_name,
+            d.service_event_code,
+            d.service_event_name,
         ],
     )
     .map_err(sql("storing the document"))?;

@@ -57,6 +57,8 @@ pub struct Texts {
     pub sign_in_first: &'static str,
     /// Shown after a failed sign-in.
     pub wrong_token: &'static str,
+    /// Shown when an address must wait before its next sign-in (the wait follows in seconds).
+    pub too_many_sign_ins: &'static str,
     /// "Sign out".
     pub sign_out: &'static str,
     /// "Signed in".
@@ -107,7 +109,7 @@ pub struct Texts {
     pub title: &'static str,
     /// An empty list.
     pub no_documents: &'static str,
-    /// Service task and event are not read from documents.
+    /// Where the service task and service event come from.
     pub service_note: &'static str,
     /// "Document".
     pub document: &'static str,
@@ -195,6 +197,20 @@ pub struct Texts {
     pub server_error: &'static str,
     /// "Language".
     pub language: &'static str,
+    /// Shown on a data page asked for without a session (the heading already says "sign in").
+    pub sign_in_required: &'static str,
+    /// How to trust the view's certificate, before the CA file's path.
+    pub trust_before: &'static str,
+    /// How to trust the view's certificate, after the CA file's path.
+    pub trust_after: &'static str,
+    /// How to trust the view's certificate when its issuer's file is not known.
+    pub trust_unknown: &'static str,
+    /// The button confirming every checkpoint of a step.
+    pub confirm_step: &'static str,
+    /// "Document group" (a checkpoint).
+    pub document_group: &'static str,
+    /// The R8 checkpoint: the document must not be visible to this holder's archivist.
+    pub hidden_from: &'static str,
 }
 
 /// Finnish.
@@ -205,6 +221,7 @@ pub static FI: Texts = Texts {
     token_label: "Tunnus (arkistonhoitajan tai kertakäyttöinen)",
     sign_in_first: "Kirjaudu ensin sisään.",
     wrong_token: "Tunnusta ei tunneta, tai kertakäyttöinen tunnus on jo käytetty.",
+    too_many_sign_ins: "Liian monta väärää tunnusta tästä osoitteesta: yritä uudelleen hetken kuluttua",
     sign_out: "Kirjaudu ulos",
     signed_in_as: "Kirjautunut",
     register_holder: "Rekisterinpitäjä",
@@ -230,7 +247,7 @@ pub static FI: Texts = Texts {
     status: "Tila",
     title: "Otsikko",
     no_documents: "Ei asiakirjoja.",
-    service_note: "Palvelutehtävää ja palvelutapahtumaa ei lueta asiakirjasta tässä harjoitusarkistossa (julkisessa asiakkuusasiakirjan esimerkissä ne ovat tyhjiä).",
+    service_note: "Palvelutehtävä on asiakirjan functionCode ja palvelutapahtuma sen palveluprosessin vaihe (serviceProcess); asiakkuusasiakirjassa ne puuttuvat (—).",
     document: "Asiakirja",
     document_id: "Asiakirjan tunniste",
     set_id: "Asiakirjaversioiden tunniste (setId)",
@@ -253,7 +270,7 @@ pub static FI: Texts = Texts {
     narrative: "Asiakirjan sisältö (näyttömuoto tekstinä)",
     source: "Näyttömuodon XHTML-lähde",
     no_narrative: "Asiakirjassa ei ole näyttömuotoa.",
-    status_active: "voimassa",
+    status_active: "aktiivinen",
     status_replaced: "korvattu",
     status_invalidated: "mitätöity",
     audit_title: "Rekisterin pyyntöloki",
@@ -274,6 +291,13 @@ pub static FI: Texts = Texts {
     bad_request: "Virheellinen pyyntö.",
     server_error: "Arkisto ei pystynyt vastaamaan.",
     language: "Kieli",
+    sign_in_required: "Tämä sivu näkyy vain kirjautuneelle arkistonhoitajalle.",
+    trust_before: "Selain varoittaa tämän näkymän varmenteesta, koska sen on myöntänyt harjoituksen oma testivarmentaja. Luota siihen tuomalla tiedosto",
+    trust_after: "selaimen luotettuihin varmentajiin (esimerkiksi Firefox: Asetukset → Tietosuoja ja turvallisuus → Näytä varmenteet → Varmentajat → Tuo), tai hyväksy varoitus tälle osoitteelle.",
+    trust_unknown: "Jos selain varoittaa tämän näkymän varmenteesta, tuo sen myöntäjän varmenne selaimen luotettuihin varmentajiin tai hyväksy varoitus tälle osoitteelle.",
+    confirm_step: "Vahvista koko vaihe",
+    document_group: "Asiakirjaryhmä",
+    hidden_from: "Ei näy toisen rekisterinpitäjän arkistonhoitajalle",
 };
 
 /// Swedish.
@@ -284,6 +308,7 @@ pub static SV: Texts = Texts {
     token_label: "Kod (arkivariens eller engångskod)",
     sign_in_first: "Logga in först.",
     wrong_token: "Koden är okänd, eller engångskoden har redan använts.",
+    too_many_sign_ins: "För många felaktiga koder från den här adressen: försök igen om en stund",
     sign_out: "Logga ut",
     signed_in_as: "Inloggad",
     register_holder: "Personuppgiftsansvarig",
@@ -309,7 +334,7 @@ pub static SV: Texts = Texts {
     status: "Status",
     title: "Rubrik",
     no_documents: "Inga handlingar.",
-    service_note: "Serviceuppgift och servicehändelse läses inte ur handlingen i detta övningsarkiv (i det offentliga exemplet på en klientrelationshandling är de tomma).",
+    service_note: "Serviceuppgiften är handlingens functionCode och servicehändelsen fasen i dess serviceprocess (serviceProcess); en klientrelationshandling saknar dem (—).",
     document: "Handling",
     document_id: "Handlingens identifierare",
     set_id: "Versionernas identifierare (setId)",
@@ -320,7 +345,7 @@ pub static SV: Texts = Texts {
     change: "Ändring",
     first_version: "första versionen",
     correction: "korrigering",
-    invalidation: "makulering",
+    invalidation: "ogiltigförklaring",
     other_reason: "annan orsak",
     signature: "Systemsignatur",
     verdict: "Resultat",
@@ -332,9 +357,9 @@ pub static SV: Texts = Texts {
     narrative: "Handlingens innehåll (visningsformen som text)",
     source: "Visningsformens XHTML-källa",
     no_narrative: "Handlingen har ingen visningsform.",
-    status_active: "gällande",
+    status_active: "aktiv",
     status_replaced: "ersatt",
-    status_invalidated: "makulerad",
+    status_invalidated: "ogiltigförklarad",
     audit_title: "Registrets förfrågningslogg",
     outcome: "Svar",
     codes: "Koder",
@@ -353,6 +378,13 @@ pub static SV: Texts = Texts {
     bad_request: "Felaktig förfrågan.",
     server_error: "Arkivet kunde inte svara.",
     language: "Språk",
+    sign_in_required: "Sidan visas bara för en inloggad arkivarie.",
+    trust_before: "Webbläsaren varnar för denna vys certifikat, eftersom det har utfärdats av övningens egen testcertifikatutfärdare. Lita på den genom att importera filen",
+    trust_after: "bland webbläsarens betrodda certifikatutfärdare (till exempel Firefox: Inställningar → Integritet och säkerhet → Visa certifikat → Certifikatutfärdare → Importera), eller godkänn varningen för denna adress.",
+    trust_unknown: "Om webbläsaren varnar för denna vys certifikat, importera utfärdarens certifikat bland webbläsarens betrodda certifikatutfärdare eller godkänn varningen för denna adress.",
+    confirm_step: "Bekräfta hela steget",
+    document_group: "Handlingsgrupp",
+    hidden_from: "Syns inte för en annan personuppgiftsansvarigs arkivarie",
 };
 
 /// English.
@@ -363,6 +395,7 @@ pub static EN: Texts = Texts {
     token_label: "Token (an archivist's or a one-time token)",
     sign_in_first: "Sign in first.",
     wrong_token: "Unknown token, or the one-time token has already been used.",
+    too_many_sign_ins: "Too many wrong tokens from this address: try again in a moment",
     sign_out: "Sign out",
     signed_in_as: "Signed in",
     register_holder: "Register holder",
@@ -388,7 +421,7 @@ pub static EN: Texts = Texts {
     status: "Status",
     title: "Title",
     no_documents: "No documents.",
-    service_note: "This rehearsal archive does not read the service task and service event from documents (the public client relationship sample leaves them empty).",
+    service_note: "The service task is the document's functionCode and the service event its phase of the service process (serviceProcess); a client relationship document has neither (—).",
     document: "Document",
     document_id: "Document id",
     set_id: "Version set id (setId)",
@@ -432,4 +465,47 @@ pub static EN: Texts = Texts {
     bad_request: "Bad request.",
     server_error: "The archive could not answer.",
     language: "Language",
+    sign_in_required: "This page is shown only to a signed-in archivist.",
+    trust_before: "Your browser warns about this view's certificate because the rehearsal's own test CA issued it. Trust that CA by importing the file",
+    trust_after: "into your browser's trusted certificate authorities (for example Firefox: Settings → Privacy & Security → View Certificates → Authorities → Import), or accept the warning for this address.",
+    trust_unknown: "If your browser warns about this view's certificate, import its issuer's certificate into your browser's trusted certificate authorities or accept the warning for this address.",
+    confirm_step: "Confirm the whole step",
+    document_group: "Document group",
+    hidden_from: "Not visible to another register holder's archivist",
 };
+
+/// The name of a document group ("asiakirjaryhmä", code system
+/// [`DOCUMENT_GROUP_SYSTEM`](crate::format::codes::DOCUMENT_GROUP_SYSTEM)) in `lang`, for the
+/// groups this archive knows; `None` for any other code (a page then shows what the document
+/// wrote). The Finnish names are the code list's display names; the Swedish and English ones
+/// are this view's translations.
+pub fn document_group_name(code: &str, lang: Lang) -> Option<&'static str> {
+    use crate::format::codes::{DOCUMENT_GROUP_CLIENT_RELATIONSHIP, DOCUMENT_GROUP_FOLLOW_UP};
+    let names: [(&str, [&'static str; 3]); 2] = [
+        (
+            DOCUMENT_GROUP_CLIENT_RELATIONSHIP.code,
+            [
+                DOCUMENT_GROUP_CLIENT_RELATIONSHIP.display_name,
+                "Klientrelationshandling",
+                "Client relationship document",
+            ],
+        ),
+        (
+            DOCUMENT_GROUP_FOLLOW_UP.code,
+            [
+                DOCUMENT_GROUP_FOLLOW_UP.display_name,
+                "Klienthandling i ett andra eller senare skede",
+                "Client document of a second or later stage",
+            ],
+        ),
+    ];
+    let index = match lang {
+        Lang::Fi => 0,
+        Lang::Sv => 1,
+        Lang::En => 2,
+    };
+    names
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, texts)| texts[index])
+}

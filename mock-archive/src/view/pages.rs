@@ -3,13 +3,15 @@
 //! stylesheet needs a session; a data page without one answers 401 with the sign-in form.
 
 use askama::Template;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use super::i18n::{Lang, Texts};
+use super::clock;
+use super::i18n::{Lang, Texts, document_group_name};
 use super::session::{self, COOKIE, LIFETIME, Session};
-use super::{MAX_FORM_BYTES, Request, Response, View, form_pairs, narrative, percent_decode};
+use super::{
+    MAX_FORM_BYTES, Request, Response, SignInRefused, View, form_pairs, narrative, percent_decode,
+};
 use crate::ack::AckCode;
 use crate::format::{Limits, read_cda};
 use crate::orgs::Registry;
@@ -50,8 +52,12 @@ pub(crate) struct Frame {
 #[template(path = "message.html")]
 struct MessagePage {
     frame: Frame,
-    message: String,
+    /// What to say; `None` on the plain sign-in page, whose heading says it all.
+    message: Option<String>,
     sign_in: bool,
+    /// On the sign-in page: the file of the CA that issued the view's certificate, for the
+    /// hint on how to trust it.
+    ca_file: Option<String>,
 }
 
 struct Choice {
@@ -66,6 +72,7 @@ struct DocRow {
     title: String,
     document_type: String,
     client: String,
+    service_task: String,
     service_unit: String,
     author: String,
     time: String,
@@ -111,8 +118,8 @@ struct DocumentPage {
 
 struct CodeText {
     code: &'static str,
-    fi: &'static str,
-    en: &'static str,
+    /// The code's text in the page's language.
+    text: &'static str,
 }
 
 struct AuditRow {
@@ -140,14 +147,19 @@ struct CheckpointRow {
 }
 
 struct StepRow {
+    /// 1-based position, also the page anchor `step-<n>` and the value a whole-step
+    /// confirmation posts.
+    n: usize,
+    /// The step's id in the case (`data-step` for scripts and tests; not shown).
     step: String,
     title: String,
     document_id: Option<String>,
     checkpoints: Vec<CheckpointRow>,
+    /// Whether some checkpoint still waits for a confirmation.
+    open: bool,
 }
 
 struct ChecklistView {
-    case: String,
     title: String,
     done: usize,
     total: usize,
@@ -180,6 +192,11 @@ impl Ctx<'_> {
 
     fn registry(&self) -> &Registry {
         self.pipeline.registry()
+    }
+
+    /// A time as people read it in the page's language, in Finnish time.
+    fn time(&self, t: OffsetDateTime) -> String {
+        clock::shown(t, self.lang)
     }
 
     fn frame(&self, title: impl Into<String>, active: &'static str) -> Frame {
@@ -224,6 +241,10 @@ impl Ctx<'_> {
     }
 
     fn message(&self, status: u16, message: &str, sign_in: bool) -> Response {
+        self.page(status, Some(message), sign_in)
+    }
+
+    fn page(&self, status: u16, message: Option<&str>, sign_in: bool) -> Response {
         let title = if sign_in {
             self.t().sign_in
         } else {
@@ -236,8 +257,13 @@ impl Ctx<'_> {
         }
         let page = MessagePage {
             frame,
-            message: message.to_owned(),
+            message: message.map(str::to_owned),
             sign_in,
+            ca_file: self
+                .view
+                .ca_file()
+                .filter(|_| sign_in)
+                .map(|p| p.display().to_string()),
         };
         self.html(status, page.render())
     }
@@ -341,7 +367,7 @@ pub(crate) fn handle(view: &View, pipeline: &Pipeline, request: &Request) -> Res
             },
             Vec::new(),
         ),
-        ("GET" | "HEAD", "/signin") => ctx.message(200, ctx.t().sign_in_first, true),
+        ("GET" | "HEAD", "/signin") => ctx.page(200, None, true),
         ("POST", "/signin") => sign_in(&ctx),
         ("POST", "/signout") => sign_out(&ctx),
         _ => {
@@ -353,7 +379,7 @@ pub(crate) fn handle(view: &View, pipeline: &Pipeline, request: &Request) -> Res
                 return ctx.not_found();
             }
             let Some((_, session)) = ctx.session.clone() else {
-                return ctx.message(401, ctx.t().sign_in_first, true);
+                return ctx.message(401, ctx.t().sign_in_required, true);
             };
             match (method, path) {
                 ("GET" | "HEAD", "/register") => register(&ctx, &session, &query),
@@ -391,8 +417,8 @@ fn sign_in(ctx: &Ctx<'_>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return ctx.message(401, ctx.t().wrong_token, true);
     };
-    match ctx.view.sign_in(ctx.registry(), &token) {
-        Some((name, holder)) => {
+    match ctx.view.sign_in(ctx.registry(), &token, ctx.request.remote) {
+        Ok((name, holder)) => {
             // A fresh session id at every sign-in (no fixation); an old session ends.
             if let Some((old, _)) = &ctx.session {
                 ctx.view.sessions.end(old);
@@ -400,7 +426,14 @@ fn sign_in(ctx: &Ctx<'_>) -> Response {
             let id = ctx.view.sessions.start(&name, &holder);
             ctx.redirect("/register", vec![session_cookie(&id, LIFETIME.as_secs())])
         }
-        None => ctx.message(401, ctx.t().wrong_token, true),
+        Err(SignInRefused::Wrong) => ctx.message(401, ctx.t().wrong_token, true),
+        Err(SignInRefused::Wait(wait)) => {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let text = format!("{} ({secs} s)", ctx.t().too_many_sign_ins);
+            let mut answer = ctx.message(429, &text, true);
+            answer.headers.push(("retry-after", secs.to_string()));
+            answer
+        }
     }
 }
 
@@ -420,13 +453,6 @@ fn day(value: Option<&str>) -> Option<Date> {
     Date::parse(value?, format_description!("[year]-[month]-[day]")).ok()
 }
 
-fn shown_time(t: OffsetDateTime) -> String {
-    t.format(format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
-    ))
-    .unwrap_or_else(|_| t.to_string())
-}
-
 fn or_dash(value: Option<&String>) -> String {
     value.cloned().unwrap_or_else(|| "—".to_owned())
 }
@@ -439,12 +465,28 @@ fn status_text(t: &Texts, status: DocumentStatus) -> (&'static str, &'static str
     }
 }
 
-fn document_type(m: &DocumentMeta) -> String {
+/// The document type in the page's language: a known document group's name there, else the
+/// name the document wrote.
+fn document_type(m: &DocumentMeta, lang: Lang) -> String {
     let d = &m.description;
-    match (&d.document_type_code, &d.document_type_name) {
+    let code = d.document_type_code.as_ref().or(m.document_group.as_ref());
+    let name = code
+        .and_then(|c| document_group_name(c, lang))
+        .map(str::to_owned)
+        .or_else(|| d.document_type_name.clone());
+    match (code, name) {
         (Some(code), Some(name)) => format!("{name} ({code})"),
         (Some(code), None) => code.clone(),
-        (None, _) => m.document_group.clone().unwrap_or_else(|| "—".to_owned()),
+        (None, _) => "—".to_owned(),
+    }
+}
+
+/// A code with its display name, `name (code)`; `—` when the document has none.
+fn coded(code: Option<&String>, name: Option<&String>) -> String {
+    match (code, name) {
+        (Some(code), Some(name)) => format!("{name} ({code})"),
+        (Some(code), None) => code.clone(),
+        (None, _) => "—".to_owned(),
     }
 }
 
@@ -494,7 +536,10 @@ fn register(ctx: &Ctx<'_>, session: &Session, query: &[(String, String)]) -> Res
             .into_iter()
             .map(|(code, name)| Choice {
                 selected: filter.document_type.as_deref() == Some(code.as_str()),
-                name: name.unwrap_or_default(),
+                name: document_group_name(&code, ctx.lang)
+                    .map(str::to_owned)
+                    .or(name)
+                    .unwrap_or_default(),
                 code,
                 count: 0,
             })
@@ -512,11 +557,15 @@ fn register(ctx: &Ctx<'_>, session: &Session, query: &[(String, String)]) -> Res
                         .title
                         .clone()
                         .unwrap_or_else(|| m.document_id.clone()),
-                    document_type: document_type(m),
+                    document_type: document_type(m, ctx.lang),
                     client: named(m.description.client_name.as_ref(), &m.client),
                     service_unit: named(m.description.service_unit_name.as_ref(), &m.service_unit),
+                    service_task: coded(
+                        m.description.service_task_code.as_ref(),
+                        m.description.service_task_name.as_ref(),
+                    ),
                     author: named(m.description.author_name.as_ref(), &m.author),
-                    time: shown_time(m.effective_time),
+                    time: ctx.time(m.effective_time),
                     version: m.version,
                     status,
                     status_class,
@@ -569,16 +618,22 @@ fn document(ctx: &Ctx<'_>, session: &Session, id: &str) -> Response {
     let metadata = vec![
         (t.document_id, m.document_id.clone()),
         (t.title, or_dash(d.title.as_ref())),
-        (t.document_type, document_type(m)),
+        (t.document_type, document_type(m, ctx.lang)),
         (t.client, named(d.client_name.as_ref(), &m.client)),
-        (t.service_task, "—".to_owned()),
-        (t.service_event, "—".to_owned()),
+        (
+            t.service_task,
+            coded(d.service_task_code.as_ref(), d.service_task_name.as_ref()),
+        ),
+        (
+            t.service_event,
+            coded(d.service_event_code.as_ref(), d.service_event_name.as_ref()),
+        ),
         (
             t.service_unit,
             named(d.service_unit_name.as_ref(), &m.service_unit),
         ),
         (t.author, named(d.author_name.as_ref(), &m.author)),
-        (t.time, shown_time(m.effective_time)),
+        (t.time, ctx.time(m.effective_time)),
         (t.version, m.version.to_string()),
         (t.status, status.to_owned()),
         (t.change, change_text(t, m)),
@@ -591,7 +646,7 @@ fn document(ctx: &Ctx<'_>, session: &Session, id: &str) -> Response {
         ),
         (t.set_id, m.set_id.clone()),
         (t.message_id, or_dash(m.message_id.as_ref())),
-        (t.stored_at, shown_time(m.stored_at)),
+        (t.stored_at, ctx.time(m.stored_at)),
     ];
     let signature_verdict = match d.signature_verdict.as_deref() {
         Some("valid") => t.valid.to_owned(),
@@ -625,15 +680,19 @@ fn document(ctx: &Ctx<'_>, session: &Session, id: &str) -> Response {
                     status,
                     status_class,
                     change: change_text(t, v),
-                    time: shown_time(v.effective_time),
-                    stored_at: shown_time(v.stored_at),
+                    time: ctx.time(v.effective_time),
+                    stored_at: ctx.time(v.stored_at),
                     current: v.document_id == m.document_id,
                 }
             })
             .collect(),
         signature_verdict,
         signer: or_dash(d.signer_subject.as_ref()),
-        signed_at: or_dash(d.signed_at.as_ref()),
+        signed_at: match d.signed_at.as_deref() {
+            Some(text) => crate::signature::parse_time(text)
+                .map_or_else(|| text.to_owned(), |at| ctx.time(at)),
+            None => "—".to_owned(),
+        },
         paragraphs,
         source,
     };
@@ -655,7 +714,7 @@ fn audit(ctx: &Ctx<'_>, session: &Session) -> Response {
         entries: entries
             .into_iter()
             .map(|e| AuditRow {
-                at: shown_time(e.at),
+                at: ctx.time(e.at),
                 outcome: e.outcome.as_str(),
                 replayed: e.replayed,
                 codes: e
@@ -663,45 +722,127 @@ fn audit(ctx: &Ctx<'_>, session: &Session) -> Response {
                     .iter()
                     .map(|c: &AckCode| CodeText {
                         code: c.code(),
-                        fi: c.finnish(),
-                        en: c.english(),
+                        text: match ctx.lang {
+                            Lang::Fi => c.finnish(),
+                            Lang::Sv => c.swedish(),
+                            Lang::En => c.english(),
+                        },
                     })
                     .collect(),
                 message_id: e.message_id.unwrap_or_default(),
                 document_id: e.document_id,
-                tls_peer: e.tls_peer.unwrap_or_default(),
+                tls_peer: e
+                    .tls_peer
+                    .map(|oid| org_named(ctx.registry(), &oid))
+                    .unwrap_or_default(),
             })
             .collect(),
     };
     ctx.html(200, page.render())
 }
 
-fn checklist_view(list: Checklist) -> ChecklistView {
+/// An organisation's name beside its OID; a service unit's too.
+fn org_named(registry: &Registry, oid: &str) -> String {
+    let name = registry
+        .organisation(oid)
+        .map(|o| o.name.as_str())
+        .or_else(|| {
+            registry.service_unit_owner(oid).and_then(|o| {
+                o.service_units
+                    .iter()
+                    .find(|u| u.oid == oid)
+                    .map(|u| u.name.as_str())
+            })
+        });
+    match name {
+        Some(name) => format!("{name} ({oid})"),
+        None => oid.to_owned(),
+    }
+}
+
+/// A checkpoint's name and expected value as an archivist reads them in `lang`: the field's
+/// name, a status in words, organisations and clients by name beside their ids.
+fn checkpoint_text(ctx: &Ctx<'_>, c: &crate::store::Checkpoint) -> (String, String) {
+    let t = ctx.t();
+    let registry = ctx.registry();
+    let expected = c.expected.clone().unwrap_or_default();
+    let Some(field) = c.field.as_deref() else {
+        return (c.label.clone(), expected);
+    };
+    let label = match field {
+        "register_holder" => t.register_holder,
+        "status" => t.status,
+        "version" => t.version,
+        "client" => t.client,
+        "service_unit" => t.service_unit,
+        "document_group" => t.document_group,
+        "organiser" => t.organiser,
+        "hidden_from" => t.hidden_from,
+        _ => return (c.label.clone(), expected),
+    };
+    let value = match field {
+        "status" => match expected.as_str() {
+            "active" => t.status_active.to_owned(),
+            "replaced" => t.status_replaced.to_owned(),
+            "invalidated" => t.status_invalidated.to_owned(),
+            _ => expected,
+        },
+        "register_holder" | "organiser" | "service_unit" | "hidden_from" => {
+            org_named(registry, &expected)
+        }
+        "client" => match registry.person(&expected) {
+            Some(p) => format!("{} ({expected})", p.name),
+            None => expected,
+        },
+        "document_group" => match document_group_name(&expected, ctx.lang) {
+            Some(name) => format!("{name} ({expected})"),
+            None => expected,
+        },
+        _ => expected,
+    };
+    (label.to_owned(), value)
+}
+
+fn checklist_view(ctx: &Ctx<'_>, list: Checklist) -> ChecklistView {
     let (done, total) = list.progress();
+    let sv = ctx.lang == Lang::Sv;
+    let in_lang = |fi: String, sv_text: Option<String>| match sv_text {
+        Some(text) if sv => text,
+        _ => fi,
+    };
     ChecklistView {
-        case: list.case,
-        title: list.title,
+        title: in_lang(list.title, list.title_sv),
         done,
         total,
         steps: list
             .steps
             .into_iter()
-            .map(|s| StepRow {
-                step: s.step,
-                title: s.title,
-                document_id: s.document_id,
-                checkpoints: s
+            .enumerate()
+            .map(|(i, s)| {
+                let checkpoints: Vec<CheckpointRow> = s
                     .checkpoints
-                    .into_iter()
-                    .map(|c| CheckpointRow {
-                        id: c.id,
-                        label: c.label,
-                        expected: c.expected.unwrap_or_default(),
-                        confirmed: c.confirmed.map(|by| {
-                            format!("{}, {}", by.by, by.at.format(&Rfc3339).unwrap_or_default())
-                        }),
+                    .iter()
+                    .map(|c| {
+                        let (label, expected) = checkpoint_text(ctx, c);
+                        CheckpointRow {
+                            id: c.id.clone(),
+                            label,
+                            expected,
+                            confirmed: c
+                                .confirmed
+                                .as_ref()
+                                .map(|by| format!("{}, {}", by.by, ctx.time(by.at))),
+                        }
                     })
-                    .collect(),
+                    .collect();
+                StepRow {
+                    n: i + 1,
+                    step: s.step,
+                    title: in_lang(s.title, s.title_sv),
+                    document_id: s.document_id,
+                    open: checkpoints.iter().any(|c| c.confirmed.is_none()),
+                    checkpoints,
+                }
             })
             .collect(),
     }
@@ -715,30 +856,61 @@ fn checklist(ctx: &Ctx<'_>, session: &Session) -> Response {
     let page = ChecklistPage {
         frame: ctx.frame(ctx.t().nav_checklist, "checklist"),
         csrf: session.csrf.clone(),
-        checklist: list.map(checklist_view),
+        checklist: list.map(|l| checklist_view(ctx, l)),
     };
     ctx.html(200, page.render())
 }
 
+/// Confirms one checkpoint (`checkpoint=<id>`) or every open checkpoint of one step
+/// (`step=<n>`, 1-based), then goes back to that step's place on the checklist page.
 fn confirm(ctx: &Ctx<'_>, session: &Session) -> Response {
     let form = ctx.form().unwrap_or_default();
     if !session::csrf_matches(session, field(&form, "csrf")) {
         return ctx.message(403, ctx.t().csrf_refused, false);
     }
-    let Some(checkpoint) = field(&form, "checkpoint") else {
-        return ctx.message(400, ctx.t().bad_request, false);
+    let store = ctx.pipeline.store();
+    let list = match store.checklist(&session.register_holder) {
+        Ok(Some(list)) => list,
+        Ok(None) => return ctx.not_found(),
+        Err(e) => return ctx.store_failed(e),
     };
-    let confirmation = Confirmation {
-        by: session.name.clone(),
-        at: OffsetDateTime::now_utc(),
+    // (the step's 1-based position, the checkpoints to confirm)
+    let wanted: Option<(usize, Vec<String>)> =
+        match (field(&form, "step"), field(&form, "checkpoint")) {
+            (Some(n), None) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .and_then(|n| list.steps.get(n - 1).map(|s| (n, s)))
+                .map(|(n, s)| {
+                    let open = s
+                        .checkpoints
+                        .iter()
+                        .filter(|c| c.confirmed.is_none())
+                        .map(|c| c.id.clone());
+                    (n, open.collect())
+                }),
+            (None, Some(id)) => list
+                .steps
+                .iter()
+                .position(|s| s.checkpoints.iter().any(|c| c.id == id))
+                .map(|i| (i + 1, vec![id.to_owned()])),
+            _ => return ctx.message(400, ctx.t().bad_request, false),
+        };
+    let Some((n, ids)) = wanted else {
+        return ctx.not_found();
     };
-    match ctx.pipeline.store().confirm_checkpoint(
-        &session.register_holder,
-        checkpoint,
-        confirmation,
-    ) {
-        Ok(true) => ctx.redirect("/checklist", Vec::new()),
-        Ok(false) => ctx.not_found(),
-        Err(e) => ctx.store_failed(e),
+    let at = OffsetDateTime::now_utc();
+    for id in &ids {
+        let confirmation = Confirmation {
+            by: session.name.clone(),
+            at,
+        };
+        match store.confirm_checkpoint(&session.register_holder, id, confirmation) {
+            Ok(true) => {}
+            Ok(false) => return ctx.not_found(),
+            Err(e) => return ctx.store_failed(e),
+        }
     }
+    ctx.redirect(&format!("/checklist#step-{n}"), Vec::new())
 }

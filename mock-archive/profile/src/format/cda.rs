@@ -230,6 +230,10 @@ fn read_header(f: &mut Fields, kind: HeaderKind, h: &Node<'_>) -> LocalHeader {
     let special_content = code(f, "specialContent", false);
     let document_type = code(f, "documentType", false);
     let function_code = code(f, "functionCode", false);
+    let specific_document_type = code(f, "specificDocumentType", false);
+    let service_process = fi("serviceProcess")
+        .and_then(|p| p.child_ns(&Ns::Hl7Fi, "code"))
+        .and_then(|c| f.code(Some(&c)));
     let creation_time = fi("creationTime").and_then(|n| f.time(Some(&n), "creationTime"));
     let software_support = fi("softwareSupport").map(|s| SoftwareSupport {
         moderator: s.attr("moderator").map(str::to_owned),
@@ -259,6 +263,8 @@ fn read_header(f: &mut Fields, kind: HeaderKind, h: &Node<'_>) -> LocalHeader {
             .and_then(|n| f.id(Some(&n))),
         document_type,
         function_code,
+        specific_document_type,
+        service_process,
     }
 }
 

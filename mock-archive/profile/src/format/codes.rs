@@ -107,6 +107,9 @@ const HUS_REPLACE: &str =
     "interop/RCMR_IN100016FI01.xml (tietolaurip/HUS-tietoallas-integration, 2017)";
 const HUS_BOTH: &str = "interop/RCMR_IN100002FI01.xml and RCMR_IN100016FI01.xml (HUS, 2017)";
 const ALL_FILES: &str = "every file in interop/ (HUS 2017 and the 2026 social welfare sample)";
+const CASE_FRAME: &str = "`asia ja rajoitukset testi K.xml` (Warc0ck/SH-Kanta-validator, 2026 Apotti message frame of a client plan)";
+const CASE_CDA: &str = "`asia ja rajoitukset testi S.xml` (Warc0ck/SH-Kanta-validator, 2026 Apotti CDA of a client plan)";
+const BOTH_FRAMES: &str = "interop/social/Asiakkuusasiakirja_K.xml and `asia ja rajoitukset testi K.xml` (Warc0ck/SH-Kanta-validator, 2026 message frames)";
 
 const fn public(source: &'static str) -> Provenance {
     Provenance::Public { source }
@@ -204,6 +207,36 @@ pub const TRIGGER_EVENT_SYSTEM: CodeSystem = CodeSystem {
     name: "HL7 trigger event id",
     provenance: public(ALL_FILES),
 };
+/// Service tasks of social welfare ("palvelutehtävä"), the local header's `functionCode`.
+pub const SERVICE_TASK_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.6.1221.201601",
+    name: "Sosiaalihuolto - Palvelutehtävä",
+    provenance: public(CASE_CDA),
+};
+/// Client document types ("asiakasasiakirjatyyppi"): CDA `code` and `specificDocumentType`.
+pub const CLIENT_DOCUMENT_TYPE_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.6.1506.201701",
+    name: "Sosiaalihuolto - Asiakasasiakirjatyyppi",
+    provenance: public(CASE_CDA),
+};
+/// Phases of the social welfare service process (`serviceProcess/code`).
+pub const SERVICE_PROCESS_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.6.1277.201701",
+    name: "Sosiaalihuolto - Sosiaalihuollon palveluprosessi",
+    provenance: public(CASE_CDA),
+};
+/// Document storage codes (message-level `storageCode`).
+pub const STORAGE_CODE_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.5.40116.2006",
+    name: "KanTa-palvelut - Dokumentin arkistointikoodi (DocumentStorage)",
+    provenance: public(BOTH_FRAMES),
+};
+/// Document completion codes (message-level `completionCode`).
+pub const COMPLETION_CODE_SYSTEM: CodeSystem = CodeSystem {
+    oid: "1.2.246.537.5.40115.2006",
+    name: "KanTa-palvelut - Dokumentin valmiusaste",
+    provenance: public(BOTH_FRAMES),
+};
 /// Acknowledgement detail codes of this archive (`crate::ack::AckCode`; each detail's text
 /// also names the reader's own [`super::ProblemCode`] where one applies).
 pub const ACK_DETAIL_SYSTEM: CodeSystem = CodeSystem {
@@ -222,6 +255,14 @@ pub const SERVICE_REQUEST_SP1: Code = Code {
     system: SERVICE_REQUEST_SYSTEM,
     display_name: "Asiakkuusasiakirjan arkistointi",
     provenance: public(SOCIAL_MESSAGE),
+};
+/// Service request `SP17`: archive a client document (a document beyond the client
+/// relationship document).
+pub const SERVICE_REQUEST_SP17: Code = Code {
+    code: "SP17",
+    system: SERVICE_REQUEST_SYSTEM,
+    display_name: "Asiakasasiakirjan arkistointi",
+    provenance: public(CASE_FRAME),
 };
 /// Patient service request `PP1`: archive the provider's own documents.
 pub const PATIENT_SERVICE_REQUEST_PP1: Code = Code {
@@ -268,15 +309,57 @@ pub const DOCUMENT_GROUP_CLIENT_RELATIONSHIP: Code = Code {
     display_name: "Asiakkuusasiakirja",
     provenance: public(SOCIAL_CDA),
 };
-/// A further document of a service task ("palvelutehtäväkohtainen asiakirja"), for a
-/// client's second document in the rehearsal.
-pub const DOCUMENT_GROUP_SERVICE_TASK: Code = Code {
-    code: "2",
+/// Document group `5`: a client document of a second or later phase ("toisen tai myöhemmän
+/// vaiheen asiakasasiakirja"), what a client's further documents are.
+pub const DOCUMENT_GROUP_FOLLOW_UP: Code = Code {
+    code: "5",
     system: DOCUMENT_GROUP_SYSTEM,
-    display_name: "Palvelutehtäväkohtainen asiakirja",
-    provenance: Provenance::Convention {
-        note: "public material shows only document group `1` (client relationship document); `2` for a further service-task document is ours",
-    },
+    display_name: "Toisen tai myöhemmän vaiheen asiakasasiakirja",
+    provenance: public(CASE_CDA),
+};
+/// Service task `24`: services for families with children (the one service task public
+/// material shows).
+pub const SERVICE_TASK_FAMILIES: Code = Code {
+    code: "24",
+    system: SERVICE_TASK_SYSTEM,
+    display_name: "Lapsiperheiden palvelut",
+    provenance: public(CASE_CDA),
+};
+/// Client document type `15`: a plan (the CDA `code` of a follow-up document).
+pub const DOCUMENT_TYPE_PLAN: Code = Code {
+    code: "15",
+    system: CLIENT_DOCUMENT_TYPE_SYSTEM,
+    display_name: "Suunnitelma",
+    provenance: public(CASE_CDA),
+};
+/// Specific document type `15007`: the client plan of services for families with children.
+pub const SPECIFIC_DOCUMENT_TYPE_FAMILY_PLAN: Code = Code {
+    code: "15007",
+    system: CLIENT_DOCUMENT_TYPE_SYSTEM,
+    display_name: "Lapsiperheiden palvelujen asiakassuunnitelma",
+    provenance: public(CASE_CDA),
+};
+/// Service process phase `3`: planning the client relationship (the service event a
+/// follow-up document records).
+pub const SERVICE_PROCESS_PLANNING: Code = Code {
+    code: "3",
+    system: SERVICE_PROCESS_SYSTEM,
+    display_name: "Asiakkuuden suunnittelu",
+    provenance: public(CASE_CDA),
+};
+/// Storage code `AC`: active.
+pub const STORAGE_ACTIVE: Code = Code {
+    code: "AC",
+    system: STORAGE_CODE_SYSTEM,
+    display_name: "Active",
+    provenance: public(BOTH_FRAMES),
+};
+/// Completion code `LA`: legally authenticated.
+pub const COMPLETION_LEGALLY_AUTHENTICATED: Code = Code {
+    code: "LA",
+    system: COMPLETION_CODE_SYSTEM,
+    display_name: "Legally authenticated",
+    provenance: public(BOTH_FRAMES),
 };
 /// Display format `2`: XHTML 1.1.
 pub const FILE_FORMAT_XHTML: Code = Code {
@@ -355,14 +438,16 @@ pub const CONTROL_ACT_STORE: Code = Code {
     code: "RCMR_TE000102UV01",
     system: TRIGGER_EVENT_SYSTEM,
     display_name: "store a document",
-    provenance: public(SOCIAL_MESSAGE),
+    provenance: public(BOTH_FRAMES),
 };
 /// Control act trigger event of replacing a document.
 pub const CONTROL_ACT_REPLACE: Code = Code {
     code: "RCMR_TE000910UV01",
     system: TRIGGER_EVENT_SYSTEM,
     display_name: "replace a document",
-    provenance: public(HUS_REPLACE),
+    provenance: Provenance::Convention {
+        note: "the patient archive's replacement trigger event (interop/RCMR_IN100016FI01.xml, HUS 2017); no public social welfare replacement sample, so using it there is ours",
+    },
 };
 
 // ---- Fixed values -------------------------------------------------------------------------
@@ -428,6 +513,18 @@ pub const KANTA_RECEIVER: Value = Value {
     value: "1.2.246.556.18007.2",
     meaning: "receiver device of Kanta archive messages",
     provenance: public(ALL_FILES),
+};
+/// `processingModeCode` of the public social welfare test messages.
+pub const PROCESSING_MODE_CODE: Value = Value {
+    value: "T",
+    meaning: "processingModeCode (current processing) as sent in the public test messages",
+    provenance: public(BOTH_FRAMES),
+};
+/// `acceptAckCode` of the public social welfare test messages.
+pub const ACCEPT_ACK_CODE: Value = Value {
+    value: "ER",
+    meaning: "acceptAckCode (accept acknowledgement on error) as sent in the public test messages",
+    provenance: public(BOTH_FRAMES),
 };
 /// `processingCode` of the public test messages.
 pub const PROCESSING_CODE: Value = Value {
@@ -538,12 +635,36 @@ pub const ALL: &[Entry] = &[
         system: TRIGGER_EVENT_SYSTEM,
     },
     Entry::System {
+        name: "SERVICE_TASK_SYSTEM",
+        system: SERVICE_TASK_SYSTEM,
+    },
+    Entry::System {
+        name: "CLIENT_DOCUMENT_TYPE_SYSTEM",
+        system: CLIENT_DOCUMENT_TYPE_SYSTEM,
+    },
+    Entry::System {
+        name: "SERVICE_PROCESS_SYSTEM",
+        system: SERVICE_PROCESS_SYSTEM,
+    },
+    Entry::System {
+        name: "STORAGE_CODE_SYSTEM",
+        system: STORAGE_CODE_SYSTEM,
+    },
+    Entry::System {
+        name: "COMPLETION_CODE_SYSTEM",
+        system: COMPLETION_CODE_SYSTEM,
+    },
+    Entry::System {
         name: "ACK_DETAIL_SYSTEM",
         system: ACK_DETAIL_SYSTEM,
     },
     Entry::Code {
         name: "SERVICE_REQUEST_SP1",
         code: SERVICE_REQUEST_SP1,
+    },
+    Entry::Code {
+        name: "SERVICE_REQUEST_SP17",
+        code: SERVICE_REQUEST_SP17,
     },
     Entry::Code {
         name: "PATIENT_SERVICE_REQUEST_PP1",
@@ -570,8 +691,32 @@ pub const ALL: &[Entry] = &[
         code: DOCUMENT_GROUP_CLIENT_RELATIONSHIP,
     },
     Entry::Code {
-        name: "DOCUMENT_GROUP_SERVICE_TASK",
-        code: DOCUMENT_GROUP_SERVICE_TASK,
+        name: "DOCUMENT_GROUP_FOLLOW_UP",
+        code: DOCUMENT_GROUP_FOLLOW_UP,
+    },
+    Entry::Code {
+        name: "SERVICE_TASK_FAMILIES",
+        code: SERVICE_TASK_FAMILIES,
+    },
+    Entry::Code {
+        name: "DOCUMENT_TYPE_PLAN",
+        code: DOCUMENT_TYPE_PLAN,
+    },
+    Entry::Code {
+        name: "SPECIFIC_DOCUMENT_TYPE_FAMILY_PLAN",
+        code: SPECIFIC_DOCUMENT_TYPE_FAMILY_PLAN,
+    },
+    Entry::Code {
+        name: "SERVICE_PROCESS_PLANNING",
+        code: SERVICE_PROCESS_PLANNING,
+    },
+    Entry::Code {
+        name: "STORAGE_ACTIVE",
+        code: STORAGE_ACTIVE,
+    },
+    Entry::Code {
+        name: "COMPLETION_LEGALLY_AUTHENTICATED",
+        code: COMPLETION_LEGALLY_AUTHENTICATED,
     },
     Entry::Code {
         name: "FILE_FORMAT_XHTML",
@@ -660,6 +805,14 @@ pub const ALL: &[Entry] = &[
     Entry::Value {
         name: "KANTA_RECEIVER",
         value: KANTA_RECEIVER,
+    },
+    Entry::Value {
+        name: "PROCESSING_MODE_CODE",
+        value: PROCESSING_MODE_CODE,
+    },
+    Entry::Value {
+        name: "ACCEPT_ACK_CODE",
+        value: ACCEPT_ACK_CODE,
     },
     Entry::Value {
         name: "PROCESSING_CODE",
@@ -776,8 +929,8 @@ mod tests {
             [
                 "ACK_DETAIL_SYSTEM",
                 "USAGE_REGISTER_USAGE_RIGHT",
-                "DOCUMENT_GROUP_SERVICE_TASK",
                 "REPLACEMENT_INVALIDATION",
+                "CONTROL_ACT_REPLACE",
                 "INTERACTION_REPLACE",
                 "DEFAULT_MESSAGE_PATH",
                 "INTERACTION_ACK",

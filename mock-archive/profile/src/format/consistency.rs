@@ -92,31 +92,8 @@ pub fn check_consistency(message: &Message) -> Vec<Problem> {
         ),
         _ => {}
     }
-    if replace {
-        match &doc.replacement_reason {
-            None => push(
-                ProblemCode::Replacement,
-                format!("{doc_path}/reasonCode"),
-                "a replacement has no reasonCode (1.2.246.537.5.40178.2008)".to_owned(),
-            ),
-            Some(reason)
-                if !reason.is(&codes::REPLACEMENT_CORRECTION)
-                    && !reason.is(&codes::REPLACEMENT_INVALIDATION) =>
-            {
-                push(
-                    ProblemCode::Replacement,
-                    format!("{doc_path}/reasonCode"),
-                    format!(
-                        "replacement reason `{}` in `{}` is neither 1 (correction) nor 2 (invalidation) in {}",
-                        reason.code,
-                        reason.code_system.as_deref().unwrap_or("no code system"),
-                        codes::REPLACEMENT_REASON_SYSTEM.oid
-                    ),
-                );
-            }
-            Some(_) => {}
-        }
-    } else if known && doc.replaces.is_none() {
+    // The replacement reason is the rules' to judge (V-REASON, once, at its own location).
+    if !replace && known && doc.replaces.is_none() {
         if let Some(v) = doc.version_number.filter(|v| *v != 1) {
             push(
                 ProblemCode::NewDocumentVersion,

@@ -59,6 +59,40 @@ pub fn read_message(input: &[u8], limits: &Limits) -> (Option<Message>, Vec<Prob
     (Some(message), problems)
 }
 
+/// Reads a transport frame and a separate CDA document as one message, the way Kanta's
+/// validation service takes them. The frame's MIME payload may be a placeholder (for example
+/// `<mimeEncode><DXS …/></mimeEncode>`): problems of the MIME part itself are dropped and the
+/// separate document is read in its place, its locations continuing the frame's `text`
+/// element, exactly as if it had travelled inside.
+pub fn read_frame(
+    frame: &[u8],
+    document: &[u8],
+    limits: &Limits,
+) -> (Option<Message>, Vec<Problem>) {
+    let (message, problems) = read_message(frame, limits);
+    let Some(mut message) = message else {
+        return (None, problems);
+    };
+    let text_path = format!("/{}/{}", message.interaction, TEXT_PATH);
+    let in_mime_part = |p: &Problem| {
+        p.location.starts_with(&text_path)
+            && !matches!(
+                p.code,
+                ProblemCode::MimeMediaType | ProblemCode::MissingField
+            )
+    };
+    let mut problems: Vec<Problem> = problems.into_iter().filter(|p| !in_mime_part(p)).collect();
+    let (cda, cda_problems) = read_cda_at(document, limits, &text_path);
+    problems.extend(cda_problems);
+    message.mime = None;
+    message.cda = cda;
+    message.cda_bytes = Some(document.to_vec());
+    (Some(message), problems)
+}
+
+/// Where the MIME part sits below the message root.
+const TEXT_PATH: &str = "controlActProcess/subject/clinicalDocument/text";
+
 /// Finds the HL7 V3 element: the root itself, or the one child of a SOAP `Body`.
 fn unwrap<'a>(root: &'a Element, problems: &mut Vec<Problem>) -> Option<(Wrapping, &'a Element)> {
     let wrapping = match (&root.ns, root.name.as_ref()) {
@@ -208,6 +242,7 @@ fn read_fields(f: &mut Fields, wrapping: Wrapping, m: &Node<'_>, limits: &Limits
         mime: mime_part,
         cda,
         cda_bytes,
+        span: m.el.span.clone(),
     }
 }
 

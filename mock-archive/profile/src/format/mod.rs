@@ -26,7 +26,7 @@ mod xml;
 
 pub use cda::read_cda;
 pub use consistency::{check_consistency, check_test_identities};
-pub use message::read_message;
+pub use message::{read_frame, read_message};
 pub use model::{
     Body, BodyKind, Cda, CodeValue, HeaderKind, InstanceId, LocalHeader, Message, MessageDocument,
     MimePart, Organisation, ParentDocument, Person, SignatureSummary, SoftwareSupport, Wrapping,

@@ -191,6 +191,10 @@ pub struct Message {
     /// The decoded CDA bytes exactly as carried (for signature verification and storage).
     #[serde(skip)]
     pub cda_bytes: Option<Vec<u8>>,
+    /// The byte range of the HL7 V3 message element in the input (the SOAP envelope, if any,
+    /// left out): what a resend repeats whatever wrapping it travels in (DESIGN §2 "Resends").
+    #[serde(skip)]
+    pub span: std::ops::Range<usize>,
 }
 
 /// Which Finnish local header a CDA carries.
@@ -244,8 +248,14 @@ pub struct LocalHeader {
     pub encompassing_client_relationship: Option<InstanceId>,
     /// `documentType` (patient).
     pub document_type: Option<CodeValue>,
-    /// `functionCode` (patient).
+    /// `functionCode`: in a social welfare document the service task ("palvelutehtävä",
+    /// 1.2.246.537.6.1221.201601); in a patient document its function.
     pub function_code: Option<CodeValue>,
+    /// `specificDocumentType` (social, 1.2.246.537.6.1506.201701).
+    pub specific_document_type: Option<CodeValue>,
+    /// `serviceProcess/code` (social, 1.2.246.537.6.1277.201701): the phase of the service
+    /// process the document records, shown as its service event.
+    pub service_process: Option<CodeValue>,
 }
 
 /// What the `signatureCollection` holds (read only; the signature module verifies).

@@ -185,6 +185,8 @@ pub(crate) struct Element {
     pub attrs: Vec<(Name, String)>,
     pub children: Vec<Element>,
     pub text: String,
+    /// Byte range of the element in the input, from `<` of its start tag to `>` of its end tag.
+    pub span: std::ops::Range<usize>,
 }
 
 impl Element {
@@ -275,7 +277,12 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
             problems,
         };
     }
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let input = &input[bom..];
     let text = match std::str::from_utf8(input) {
         Ok(t) => t,
         Err(e) => {
@@ -420,6 +427,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                     attrs,
                     children: Vec::new(),
                     text: String::new(),
+                    span: bom + pos as usize..bom + reader.buffer_position() as usize,
                 };
                 if let Some(id) = element.attr("ID") {
                     let here = format!("{}/{}", path_of(&stack), element.name);
@@ -441,7 +449,10 @@ pub(crate) fn parse(input: &[u8], limits: &Limits, base: &str) -> Parsed {
                 }
             }
             Event::End(_) => match stack.pop() {
-                Some(element) => attach(&mut stack, &mut root, element),
+                Some(mut element) => {
+                    element.span.end = bom + reader.buffer_position() as usize;
+                    attach(&mut stack, &mut root, element)
+                }
                 None => stop!(
                     ProblemCode::XmlMalformed,
                     format!("an end tag without a start tag at byte {pos}")

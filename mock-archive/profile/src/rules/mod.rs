@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use crate::ack::{AckCode, AckDetail};
 use crate::orgs::Registry;
 
+pub mod extract;
 pub mod identity;
 pub mod organisation;
 pub mod repository;
@@ -74,7 +75,12 @@ pub enum UsageSituation {
 }
 
 /// Why a document replaces another (`reasonCode` in 1.2.246.537.5.40178.2008).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The one name for this concept in both programs. Its text form ([`Display`](std::fmt::Display),
+/// [`FromStr`](std::str::FromStr) and serde) is `correction`, `invalidation` or
+/// `other:<code as sent>`: the store, the inspection contract and case files use it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum ReplaceReason {
     /// `1` correction ("Korjaus") \[public\]: a new version.
     Correction,
@@ -82,6 +88,62 @@ pub enum ReplaceReason {
     Invalidation,
     /// Any other code, as sent.
     Other(String),
+}
+
+impl std::fmt::Display for ReplaceReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplaceReason::Correction => f.write_str("correction"),
+            ReplaceReason::Invalidation => f.write_str("invalidation"),
+            ReplaceReason::Other(code) => write!(f, "other:{code}"),
+        }
+    }
+}
+
+/// A text that is not a [`ReplaceReason`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown replacement reason {0:?}: correction, invalidation or other:<code>")]
+pub struct UnknownReplaceReason(pub String);
+
+impl std::str::FromStr for ReplaceReason {
+    type Err = UnknownReplaceReason;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "correction" => Ok(ReplaceReason::Correction),
+            "invalidation" => Ok(ReplaceReason::Invalidation),
+            other => other
+                .strip_prefix("other:")
+                .map(|code| ReplaceReason::Other(code.to_owned()))
+                .ok_or_else(|| UnknownReplaceReason(other.to_owned())),
+        }
+    }
+}
+
+impl From<ReplaceReason> for String {
+    fn from(reason: ReplaceReason) -> String {
+        reason.to_string()
+    }
+}
+
+impl TryFrom<String> for ReplaceReason {
+    type Error = UnknownReplaceReason;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+/// proptest strategy for [`ReplaceReason`], beside the type (tests only).
+#[cfg(test)]
+pub(crate) fn replace_reason_strategy() -> impl proptest::strategy::Strategy<Value = ReplaceReason>
+{
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(ReplaceReason::Correction),
+        Just(ReplaceReason::Invalidation),
+        "[ -~]{0,12}".prop_map(ReplaceReason::Other),
+    ]
 }
 
 /// The `relatedDocument typeCode="RPLC"` of a replacement.
@@ -158,9 +220,10 @@ pub mod xpath {
     /// The replaced document.
     pub const RPLC: &str =
         "//hl7:ClinicalDocument/hl7:relatedDocument[@typeCode='RPLC']/hl7:parentDocument/hl7:id";
-    /// The replacement reason code.
+    /// The replacement reason code: the message-level document's `reasonCode`, where the
+    /// archive reads it.
     pub const REPLACE_REASON: &str =
-        "/*/hl7:controlActProcess/hl7:reasonCode[@codeSystem='1.2.246.537.5.40178.2008']";
+        "/*/hl7:controlActProcess/hl7:subject/hl7:clinicalDocument/hl7:reasonCode";
 }
 
 /// A violation at `location`.

@@ -10,6 +10,8 @@
 //! - O present must equal K (the organiser is always the register holder).
 //! - R4 K must be able to hold a register (public organiser or licensed provider); R5 K is
 //!   never Kela; R7 services outside social and health care are not stored.
+//! - The organiser's own client (the organiser produces the service itself): K must be the
+//!   organiser; O absent is accepted with a warning, as for a self-paying client.
 //! - No known relationship: refused.
 //! - The usage situation is own use exactly when K is the sender's organisation.
 //!
@@ -127,6 +129,24 @@ pub fn check(registry: &Registry, submission: &Submission, out: &mut Vec<Violati
                             ),
                         ));
                     }
+                }
+            }
+            PaymentType::OwnClient => {
+                // The organiser serves its own client: the document is in its own register.
+                if custodian != producer {
+                    out.push(violation(
+                        AckCode::OrganiserRegisterRequired,
+                        Some(xpath::CUSTODIAN),
+                        format!(
+                            "client {client} is {producer}'s own client; custodian is {custodian}"
+                        ),
+                    ));
+                } else if submission.organiser.is_none() {
+                    out.push(violation(
+                        AckCode::OrganiserMissing,
+                        Some(xpath::ORGANISER),
+                        format!("assumed {producer}"),
+                    ));
                 }
             }
             PaymentType::OutsideKanta => out.push(violation(

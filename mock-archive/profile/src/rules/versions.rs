@@ -4,6 +4,7 @@
 
 use super::{Interaction, ReplaceReason, Submission, Violation, violation, xpath};
 use crate::ack::AckCode;
+use crate::format::codes;
 
 /// Checks the message-level version rules.
 pub fn check(submission: &Submission, out: &mut Vec<Violation>) {
@@ -42,10 +43,24 @@ pub fn check(submission: &Submission, out: &mut Vec<Violation>) {
             )),
             Some(replaces) => {
                 if let ReplaceReason::Other(code) = &replaces.reason {
+                    let detail = if code.is_empty() {
+                        format!(
+                            "a replacement has no reasonCode ({})",
+                            codes::REPLACEMENT_REASON_SYSTEM.oid
+                        )
+                    } else {
+                        format!(
+                            "reason code {code:?} is neither {} (correction) nor {} \
+                             (invalidation) in {}",
+                            codes::REPLACEMENT_CORRECTION.code,
+                            codes::REPLACEMENT_INVALIDATION.code,
+                            codes::REPLACEMENT_REASON_SYSTEM.oid
+                        )
+                    };
                     out.push(violation(
                         AckCode::ReplacementReasonUnknown,
                         Some(xpath::REPLACE_REASON),
-                        format!("reason code {code:?}"),
+                        detail,
                     ));
                 }
                 if replaces.document_id == submission.document_id {

@@ -268,6 +268,18 @@ pub(crate) fn issued_by(cert_der: &[u8], ca_der: &[u8]) -> Result<(), IssuedErro
     Ok(())
 }
 
+/// Whether `cert_der` was issued by `ca_der` (issuer name, CA flag, signature); `Err` says why not, in
+/// words (for `kantakoe pki check`).
+pub fn check_issuer(cert_der: &[u8], ca_der: &[u8]) -> Result<(), String> {
+    issued_by(cert_der, ca_der).map_err(|e| match e {
+        IssuedError::NameMismatch => "its issuer is not that CA's subject".to_owned(),
+        IssuedError::NotCa => "that certificate is not a CA".to_owned(),
+        IssuedError::BadSignature => "its signature does not verify with that CA's key".to_owned(),
+        IssuedError::Unsupported(what) => format!("unsupported: {what}"),
+        IssuedError::Malformed(what) => format!("unreadable: {what}"),
+    })
+}
+
 /// How many (certificate, CA) pairs [`issued_by`] remembers before starting over.
 const ISSUED_CACHE_CAPACITY: usize = 4096;
 

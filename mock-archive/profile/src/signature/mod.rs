@@ -21,11 +21,11 @@ mod tree;
 mod verify;
 
 pub use dsig::{SignError, TemplateOptions, sign, template};
-pub use keys::{KeyError, Signer, certificates_from_pem};
+pub use keys::{KeyError, Signer, certificates_from_pem, check_issuer};
 pub use tree::XmlError;
 pub use verify::{
     Entitlement, EntitlementRule, Problem, ProblemCode, ReferenceCheck, ReferenceRole, Trust,
-    Verification, VerifyOptions, parse_time, verify,
+    Verification, VerifyOptions, parse_time, verify, verify_for,
 };
 
 /// Profile constants: namespaces, algorithm URIs and the signature description code.

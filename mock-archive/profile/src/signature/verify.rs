@@ -343,12 +343,21 @@ impl Verification {
 /// Verifies the system signature of a CDA document.
 ///
 /// The author organisation is every `author/assignedAuthor/representedOrganization/id/@root`
-/// in the document; when no author names one (the 2026 social welfare document has
-/// `nullFlavor` authors), the custodian
-/// (`custodian/assignedCustodian/representedCustodianOrganization/id/@root`). The signer is
-/// entitled when its organisation OID (certificate subject `serialNumber`) equals one of them
-/// or [`VerifyOptions::entitlement`] allows it to act for one of them.
+/// in the document; when no author names one (the public 2026 social welfare document has a
+/// `nullFlavor` author), the service unit
+/// (`componentOf/encompassingEncounter/encounterParticipant[@typeCode='ADM']`) — never the
+/// custodian: a provider signs the documents it records on an organiser's behalf (DESIGN §2
+/// "Who may sign"). The signer is entitled when its organisation OID (certificate subject
+/// `serialNumber`) equals one of them or [`VerifyOptions::entitlement`] allows it to act for
+/// one of them. [`verify_for`] lets a caller that knows more name the author organisation.
 pub fn verify(cda: &[u8], opts: &VerifyOptions) -> Verification {
+    verify_for(cda, opts, None)
+}
+
+/// [`verify`], with `author` as the author organisation when no CDA author names one: the
+/// archive resolves it from its fixture (the owner of the service unit) or from the message
+/// (`authorOrPerformer`'s organisation), which the CDA alone does not show.
+pub fn verify_for(cda: &[u8], opts: &VerifyOptions, author: Option<&str>) -> Verification {
     let mut v = Verification::default();
     let doc = match Document::parse(cda) {
         Ok(d) => d,
@@ -424,7 +433,7 @@ pub fn verify(cda: &[u8], opts: &VerifyOptions) -> Verification {
     // The References are checked against the profile before anything is canonicalized: a
     // refused set costs nothing more, and an accepted one canonicalizes each node once.
     let Some(plan) = plan_references(&doc, &ids, timestamp, &parsed, &mut v) else {
-        check_certificate_and_value(&doc, &parsed, false, opts, &mut v);
+        check_certificate_and_value(&doc, &parsed, false, opts, author, &mut v);
         return v;
     };
     let mut budget = Budget::for_document(cda.len());
@@ -461,7 +470,7 @@ pub fn verify(cda: &[u8], opts: &VerifyOptions) -> Verification {
             ),
         );
     }
-    check_certificate_and_value(&doc, &parsed, digested.is_ok(), opts, &mut v);
+    check_certificate_and_value(&doc, &parsed, digested.is_ok(), opts, author, &mut v);
     v
 }
 
@@ -971,6 +980,7 @@ fn check_certificate_and_value(
     parsed: &ParsedSignature,
     value: bool,
     opts: &VerifyOptions,
+    author: Option<&str>,
     v: &mut Verification,
 ) {
     // The signer is the first certificate that is not a CA (X509Data may also carry the
@@ -1087,7 +1097,7 @@ fn check_certificate_and_value(
         );
     }
     // Entitlement.
-    let authors = author_organisations(doc);
+    let authors = author_organisations(doc, author);
     v.author_organisations = authors.clone();
     match &info.organisation_oid {
         None => v.problem(
@@ -1097,13 +1107,9 @@ fn check_certificate_and_value(
                 info.subject
             ),
         ),
-        Some(signer) if authors.is_empty() => v.problem(
-            ProblemCode::SignerNotEntitled,
-            format!(
-                "the document names no author organisation or custodian, so signer \
-                 organisation {signer} cannot be checked"
-            ),
-        ),
+        // Nothing names an author organisation: nothing to check the signer against. (The
+        // archive always names one: a message without a service unit is refused by the rules.)
+        Some(_) if authors.is_empty() => {}
         Some(signer) => {
             if !authors.iter().any(|a| opts.entitlement.allows(signer, a)) {
                 v.problem(
@@ -1168,8 +1174,9 @@ fn chain(
     Err("the chain is longer than 5 certificates".into())
 }
 
-/// The author organisation OIDs, or the custodian when no author names one.
-pub(crate) fn author_organisations(doc: &Document) -> Vec<String> {
+/// The author organisation OIDs; when no author names one, `fallback` (the caller's
+/// resolution, see [`verify_for`]), else the service unit. Never the custodian.
+pub(crate) fn author_organisations(doc: &Document, fallback: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for author in doc.children_named(doc.root, HL7_NS, "author") {
         let id = doc
@@ -1184,13 +1191,19 @@ pub(crate) fn author_organisations(doc: &Document) -> Vec<String> {
         }
     }
     if out.is_empty() {
-        let custodian = doc
-            .child(doc.root, HL7_NS, "custodian")
-            .and_then(|c| doc.child(c, HL7_NS, "assignedCustodian"))
-            .and_then(|a| doc.child(a, HL7_NS, "representedCustodianOrganization"))
-            .and_then(|o| doc.child(o, HL7_NS, "id"))
-            .and_then(|i| doc.element(i).attr("root"));
-        out.extend(custodian.map(str::to_owned));
+        let unit = || {
+            doc.child(doc.root, HL7_NS, "componentOf")
+                .and_then(|c| doc.child(c, HL7_NS, "encompassingEncounter"))
+                .and_then(|e| {
+                    doc.children_named(e, HL7_NS, "encounterParticipant")
+                        .find(|p| doc.element(*p).attr("typeCode") == Some("ADM"))
+                })
+                .and_then(|p| doc.child(p, HL7_NS, "assignedEntity"))
+                .and_then(|a| doc.child(a, HL7_NS, "representedOrganization"))
+                .and_then(|o| doc.child(o, HL7_NS, "id"))
+                .and_then(|i| doc.element(i).attr("root"))
+        };
+        out.extend(fallback.or_else(unit).map(str::to_owned));
     }
     out
 }
@@ -1205,6 +1218,34 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The public 2026 sample's shape: the author names no organisation.
+    const NO_AUTHOR_ORGANISATION: &str = r#"<ClinicalDocument xmlns="urn:hl7-org:v3">
+<author><time nullFlavor="NA"/><assignedAuthor><id nullFlavor="NA"/></assignedAuthor></author>
+<custodian><assignedCustodian><representedCustodianOrganization><id root="1.2.246.10.32213561.10.0"/></representedCustodianOrganization></assignedCustodian></custodian>
+<componentOf><encompassingEncounter><encounterParticipant typeCode="ADM"><assignedEntity><id nullFlavor="NA"/><representedOrganization><id root="1.2.246.10.1246109.10.2001213"/></representedOrganization></assignedEntity></encounterParticipant></encompassingEncounter></componentOf>
+</ClinicalDocument>"#;
+
+    #[test]
+    fn the_author_organisation_is_never_the_custodian() {
+        let doc = Document::parse(NO_AUTHOR_ORGANISATION.as_bytes()).unwrap();
+        // Alone, the document names its service unit.
+        assert_eq!(
+            author_organisations(&doc, None),
+            ["1.2.246.10.1246109.10.2001213"]
+        );
+        // The archive's resolution (the unit's owner, or the message's authorOrPerformer).
+        assert_eq!(author_organisations(&doc, Some("9.9.10.0")), ["9.9.10.0"]);
+        let named = NO_AUTHOR_ORGANISATION.replace(
+            "<id nullFlavor=\"NA\"/></assignedAuthor>",
+            "<id nullFlavor=\"NA\"/><representedOrganization><id root=\"7.7\"/></representedOrganization></assignedAuthor>",
+        );
+        let doc = Document::parse(named.as_bytes()).unwrap();
+        assert_eq!(author_organisations(&doc, Some("9.9.10.0")), ["7.7"]);
+        let neither = NO_AUTHOR_ORGANISATION.replace("typeCode=\"ADM\"", "typeCode=\"ATND\"");
+        let doc = Document::parse(neither.as_bytes()).unwrap();
+        assert!(author_organisations(&doc, None).is_empty());
+    }
 
     #[test]
     fn an_organisation_signs_for_itself_and_its_units_only() {
