@@ -72,7 +72,6 @@ struct DocRow {
     title: String,
     document_type: String,
     client: String,
-    service_task: String,
     service_unit: String,
     author: String,
     time: String,
@@ -560,10 +559,6 @@ fn register(ctx: &Ctx<'_>, session: &Session, query: &[(String, String)]) -> Res
                     document_type: document_type(m, ctx.lang),
                     client: named(m.description.client_name.as_ref(), &m.client),
                     service_unit: named(m.description.service_unit_name.as_ref(), &m.service_unit),
-                    service_task: coded(
-                        m.description.service_task_code.as_ref(),
-                        m.description.service_task_name.as_ref(),
-                    ),
                     author: named(m.description.author_name.as_ref(), &m.author),
                     time: ctx.time(m.effective_time),
                     version: m.version,
