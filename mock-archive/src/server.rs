@@ -2,8 +2,8 @@
 //! down gracefully. Two listeners: the message listener (mutual TLS, always) and, when
 //! configured, the archivist view's listener (HTTPS for browsers, no client certificate, token
 //! sign-in; [`crate::view`]). One accept loop serves both: every connection is admitted under
-//! the one cap and watched for its deadlines ([`crate::conn`]), then handed to the one
-//! connection server ([`crate::http::serve`]). The library entry for Rust tests is
+//! the one cap and watched for its deadlines (`conn`), then handed to the one
+//! connection server (`http::serve`). The library entry for Rust tests is
 //! [`MockArchive::builder`]; the binary only parses flags and calls [`run_ready`].
 
 use std::future::Future;

@@ -103,7 +103,7 @@ pub const MAX_THROTTLED_ADDRESSES: usize = 10_000;
 
 /// Slows down wrong sign-ins per client address: after [`FREE_WRONG_SIGN_INS`] wrong ones, the
 /// next attempt is refused unanswered (whatever its token) until 1 s after the last wrong one,
-/// then 2 s, 4 s, … up to [`MAX_SIGN_IN_WAIT`]; a right one clears the address. IPv6 addresses
+/// then 2 s, 4 s, … up to `MAX_SIGN_IN_WAIT`; a right one clears the address. IPv6 addresses
 /// count per /64 network (one host usually has a whole /64).
 #[derive(Debug, Default)]
 pub struct SignInThrottle {
