@@ -97,7 +97,6 @@ pub fn check(args: &Args) -> anyhow::Result<(String, bool)> {
         } else {
             Entitlement::Vendors(args.vendor.clone())
         },
-        keep_canonical: args.explain,
     };
     let v = signature::verify(&cda, &opts);
     let text = report(&args.file.display().to_string(), &origin, &v, args.explain);
