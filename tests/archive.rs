@@ -802,3 +802,91 @@ async fn a_provider_signs_an_organisers_document_whose_author_names_no_organisat
     let expected = format!("\"author_name\":\"{} {}\"", p.given, p.family);
     assert!(doc.to_string().contains(&expected), "{expected} in {doc}");
 }
+
+/// A self-paying client's message whose signed body is about 1.4 MB and whose SignedInfo has
+/// `references` References: the timestamp's and copies of the body's (issue 14: each copy
+/// used to canonicalize the whole body again and keep the copy).
+fn hostile_message(n: u32, references: usize) -> Vec<u8> {
+    let mut values = self_paying(n);
+    // ~1 MB of narrative: the base64 XHTML body is about 1.4 MB.
+    values.narrative =
+        "Asiakkaan tilanne käytiin läpi ja suunnitelma päivitettiin. ".repeat(17_000);
+    let built = compose::build_message(
+        &DocumentTemplate::client_relationship(),
+        &values,
+        Wrapping::Bare,
+        Some(&signer()),
+    )
+    .unwrap();
+    let cda = String::from_utf8(built.cda).unwrap();
+    let start = cda.find("<ds:SignatureMethod").unwrap();
+    let end = cda.find("</ds:SignedInfo>").unwrap();
+    let body_ref = &cda[start + cda[start..end].rfind("<ds:Reference").unwrap()..end];
+    let hostile = cda.replacen(body_ref, &body_ref.repeat(references - 1), 1);
+    compose::wrap_message(&values, Wrapping::Bare, hostile.as_bytes()).into_bytes()
+}
+
+#[tokio::test]
+async fn three_or_a_thousand_references_are_refused_naming_the_reference_set() {
+    let archive = start_archive().await;
+    let mut conn = support::client(Role::Client)
+        .connect(&target(&archive))
+        .await
+        .unwrap();
+    for (n, references) in [(31, 3), (32, 1000)] {
+        let reply = conn
+            .post(
+                "/archive",
+                "application/xml",
+                hostile_message(n, references),
+            )
+            .await
+            .unwrap();
+        let body = String::from_utf8(reply.body.to_vec()).unwrap();
+        let (type_code, codes) = ack(&body);
+        assert_eq!(type_code, "AE", "{body}");
+        assert_eq!(codes, vec!["SIG-REFERENCES".to_owned()], "{body}");
+        assert!(
+            body.contains(&format!(
+                "SignedInfo has {references} References; the Kanta profile \
+                 has exactly 2: the signatureTimestamp and the document body"
+            )),
+            "{body}"
+        );
+    }
+}
+
+/// While hostile messages are being judged (each refused before any canonicalization),
+/// `/health` is answered on another connection; then every hostile message is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_answered_while_hostile_verifications_run() {
+    let archive = start_archive().await;
+    let target = target(&archive);
+    let mut hostile = Vec::new();
+    for n in 0..4 {
+        let message = hostile_message(40 + n, 1000);
+        let mut conn = support::client(Role::Client)
+            .connect(&target)
+            .await
+            .unwrap();
+        hostile.push(tokio::spawn(async move {
+            let reply = conn
+                .post("/archive", "application/xml", message)
+                .await
+                .unwrap();
+            String::from_utf8(reply.body.to_vec()).unwrap()
+        }));
+    }
+    let mut health = support::client(Role::Client)
+        .connect(&target)
+        .await
+        .unwrap();
+    let reply = health.get("/health").await.unwrap();
+    assert_eq!(reply.status, 200);
+    for task in hostile {
+        let body = task.await.unwrap();
+        assert_eq!(ack(&body).1, vec!["SIG-REFERENCES".to_owned()], "{body}");
+    }
+    let reply = health.get("/health").await.unwrap();
+    assert_eq!(reply.status, 200);
+}

@@ -720,6 +720,15 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
     &s[start..end]
 }
 
+/// `signed` with `n` References in SignedInfo: the timestamp's and `n - 1` copies of the
+/// body's (the amplification attack of issue 14: each copy would canonicalize the body again).
+pub fn with_references(signed: &str, n: usize) -> String {
+    let refs = between(signed, "<ds:SignatureMethod", "</ds:SignedInfo>");
+    let second = refs.rfind("<ds:Reference").unwrap();
+    let body_ref = &refs[second..];
+    signed.replacen(body_ref, &body_ref.repeat(n - 1), 1)
+}
+
 /// One negative case: a name, the document, the options, and the exact codes expected.
 struct Case {
     name: &'static str,
@@ -861,17 +870,25 @@ fn negative_cases() -> Vec<Case> {
                 signed.replace(&refs[second..], "")
             },
             opts: good(),
-            expect: vec![ProblemCode::ReferenceSet, ProblemCode::Value],
+            expect: vec![ProblemCode::ReferenceSet],
         },
         Case {
             name: "reference to an unknown ID",
             doc: signed.replacen("URI=\"#OID", "URI=\"#NOID", 1),
             opts: good(),
-            expect: vec![
-                ProblemCode::ReferenceUnresolved,
-                ProblemCode::ReferenceSet,
-                ProblemCode::Value,
-            ],
+            expect: vec![ProblemCode::ReferenceUnresolved, ProblemCode::ReferenceSet],
+        },
+        Case {
+            name: "three References: the body's twice",
+            doc: with_references(&signed, 3),
+            opts: good(),
+            expect: vec![ProblemCode::ReferenceSet],
+        },
+        Case {
+            name: "a thousand References",
+            doc: with_references(&signed, 1000),
+            opts: good(),
+            expect: vec![ProblemCode::ReferenceSet],
         },
         Case {
             name: "SHA-1 digest",
@@ -881,7 +898,7 @@ fn negative_cases() -> Vec<Case> {
                 1,
             ),
             opts: good(),
-            expect: vec![ProblemCode::UnsupportedAlgorithm, ProblemCode::Value],
+            expect: vec![ProblemCode::UnsupportedAlgorithm],
         },
         Case {
             name: "inclusive C14N",
@@ -1035,6 +1052,56 @@ fn negative_cases() -> Vec<Case> {
         expect: vec![],
     });
     cases
+}
+
+/// The References are refused before anything is canonicalized: no digest computed, no
+/// canonical SignedInfo, and the archive's acknowledgement code is SIG-REFERENCES.
+#[test]
+fn a_reference_set_other_than_the_profiles_two_is_refused_before_canonicalizing() {
+    let signed = signed_plain();
+    for n in [1, 3, 1000] {
+        let v = signature::verify(with_references(&signed, n).as_bytes(), &rsa().options());
+        assert_eq!(
+            v.codes(),
+            [ProblemCode::ReferenceSet],
+            "{n}: {:?}",
+            v.problems
+        );
+        assert_eq!(
+            v.problems[0].message,
+            format!(
+                "SignedInfo has {n} References; the Kanta profile has exactly 2: the \
+                 signatureTimestamp and the document body"
+            )
+        );
+        assert!(v.references.iter().all(|r| r.computed.is_none()));
+        assert!(v.signed_info_canonical.is_empty());
+        assert_eq!(
+            ProblemCode::ReferenceSet.ack_code(),
+            mock_archive::ack::AckCode::SignatureReferences
+        );
+    }
+    // Two References, but both for the body: refused by target, again before any digest.
+    let refs = between(&signed, "<ds:SignatureMethod", "</ds:SignedInfo>");
+    let second = refs.rfind("<ds:Reference").unwrap();
+    let first = refs.find("<ds:Reference").unwrap();
+    let doc = signed.replacen(&refs[first..second], &refs[second..], 1);
+    let v = signature::verify(doc.as_bytes(), &rsa().options());
+    assert_eq!(
+        v.codes(),
+        [ProblemCode::ReferenceSet, ProblemCode::ReferenceSet],
+        "{:?}",
+        v.problems
+    );
+    assert_eq!(
+        v.problems[0].message,
+        "0 References cover the signatureTimestamp; exactly 1 is required"
+    );
+    assert_eq!(
+        v.problems[1].message,
+        "2 References cover the document body; exactly 1 is required"
+    );
+    assert!(v.references.iter().all(|r| r.computed.is_none()));
 }
 
 #[test]

@@ -97,6 +97,7 @@ pub fn check(args: &Args) -> anyhow::Result<(String, bool)> {
         } else {
             Entitlement::Vendors(args.vendor.clone())
         },
+        keep_canonical: args.explain,
     };
     let v = signature::verify(&cda, &opts);
     let text = report(&args.file.display().to_string(), &origin, &v, args.explain);

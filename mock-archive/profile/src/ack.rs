@@ -117,6 +117,17 @@ ack_codes! {
     SignatureInvalid = "SIG-INVALID", Error,
         "Järjestelmäallekirjoitus ei ole eheä",
         "the system signature does not verify";
+    /// The signature's References are not the profile's two (the signature timestamp and the
+    /// document body): another count, or another target. Refused before anything is
+    /// canonicalized.
+    SignatureReferences = "SIG-REFERENCES", Error,
+        "Allekirjoituksessa on oltava täsmälleen kaksi viittausta: allekirjoituksen aikaleimaan ja asiakirjan runkoon",
+        "the signature must have exactly two References: the signature timestamp and the document body";
+    /// Verifying the signature would take more work than the archive allows for one message
+    /// (canonical bytes or namespace lookups beyond the per-message budget).
+    SignatureTooCostly = "SIG-TOO-COSTLY", Error,
+        "Allekirjoituksen tarkistaminen vaatisi enemmän työtä kuin yhdelle sanomalle sallitaan",
+        "verifying the signature would take more work than one message is allowed";
     /// The signer certificate does not chain to the trusted signature CA.
     SignerUntrusted = "SIG-UNTRUSTED", Error,
         "Allekirjoitusvarmenne ei ole luotetun varmentajan myöntämä",
@@ -284,6 +295,12 @@ impl AckCode {
             }
             AckCode::SignatureMissing => "Handlingen saknar systemsignatur",
             AckCode::SignatureInvalid => "Systemsignaturen är inte intakt",
+            AckCode::SignatureReferences => {
+                "Systemsignaturens referenser avviker från Kanta-profilen (exakt två: tidsstämpeln och handlingens innehåll)"
+            }
+            AckCode::SignatureTooCostly => {
+                "Kontrollen av systemsignaturen skulle kräva för mycket arbete; meddelandet avvisades"
+            }
             AckCode::SignerUntrusted => {
                 "Signeringscertifikatet har inte utfärdats av en betrodd certifikatutfärdare"
             }
@@ -378,25 +395,7 @@ impl AckCode {
     /// everywhere (the acknowledgement, `kantakoe verify`, reports). The signature module's
     /// finer distinctions stay in the detail text.
     pub fn for_signature(code: crate::signature::ProblemCode) -> AckCode {
-        use crate::signature::ProblemCode as P;
-        match code {
-            P::Missing => AckCode::SignatureMissing,
-            P::CertUntrusted | P::CertMalformed => AckCode::SignerUntrusted,
-            P::CertNotValidAtTimestamp => AckCode::SignerExpired,
-            P::CertKeyUsage | P::SignerNotEntitled => AckCode::SignerNotAllowed,
-            P::DocumentUnreadable
-            | P::Multiple
-            | P::Description
-            | P::Timestamp
-            | P::Malformed
-            | P::UnsupportedAlgorithm
-            | P::DuplicateId
-            | P::ReferenceUnresolved
-            | P::Wrapping
-            | P::ReferenceSet
-            | P::ReferenceDigest
-            | P::Value => AckCode::SignatureInvalid,
-        }
+        code.ack_code()
     }
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::ack::AckCode;
+
 /// One problem found in a message or a CDA document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -175,6 +177,62 @@ problem_codes! {
     Replacement => "REPLACEMENT", "Asiakirjan korvaustiedot ovat virheelliset", "the replacement details are not valid";
     /// A new document that is not version 1 of its own set.
     NewDocumentVersion => "NEW_DOCUMENT_VERSION", "Uuden asiakirjan versio on väärä", "a new document has the wrong version";
+}
+
+impl ProblemCode {
+    /// The acknowledgement code the archive answers this problem with. Exhaustive on
+    /// purpose: a new problem code does not compile until it is given one.
+    pub fn ack_code(self) -> AckCode {
+        use ProblemCode as P;
+        match self {
+            P::UnknownInteraction | P::WrongDocumentKind => AckCode::UnknownInteraction,
+            P::MissingField => AckCode::MissingElement,
+            P::MimeMissing
+            | P::MimeMediaType
+            | P::MimeHeader
+            | P::MimeBoundary
+            | P::MimePartCount
+            | P::MimeContentType
+            | P::MimeTransferEncoding
+            | P::MimeContentIdMissing
+            | P::MimeContentIdMismatch
+            | P::CdaNoLocalHeader
+            | P::CdaNoBody
+            | P::CdaBodyId
+            | P::CdaNarrative => AckCode::CdaUnreadable,
+            P::MetadataMismatch
+            | P::InteractionMismatch
+            | P::Replacement
+            | P::NewDocumentVersion => AckCode::MetadataMismatch,
+            P::HetuNotTest => AckCode::IdentityCodeNotTest,
+            P::HetuFormat
+            | P::HetuCenturySign
+            | P::HetuDate
+            | P::HetuIndividualNumber
+            | P::HetuCheckCharacter => AckCode::IdentityCodeInvalid,
+            P::XmlTooLarge
+            | P::XmlInvalidUtf8
+            | P::XmlEncoding
+            | P::XmlDoctype
+            | P::XmlEntityDeclaration
+            | P::XmlUndefinedEntity
+            | P::XmlTooDeep
+            | P::XmlTooManyAttributes
+            | P::XmlTooManyElements
+            | P::XmlTruncated
+            | P::XmlMalformed
+            | P::XmlUnknownPrefix
+            | P::XmlDuplicateId
+            | P::XmlNoRoot
+            | P::SoapBody
+            | P::WrongNamespace
+            | P::BadValue
+            | P::OidSyntax
+            | P::YTunnusFormat
+            | P::YTunnusCheckDigit
+            | P::Base64Invalid => AckCode::MessageUnreadable,
+        }
+    }
 }
 
 impl Serialize for ProblemCode {

@@ -12,15 +12,78 @@ use super::tree::{Attr, Document, NodeId, NodeKind};
 /// The exclusive C14N algorithm URI.
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
+/// How much canonicalization one verification may do: canonical bytes produced and namespace
+/// bindings scanned, over every node it canonicalizes. A document whose canonical form is far
+/// larger than itself (one long namespace URI re-rendered on a hundred thousand elements, a
+/// long `InclusiveNamespaces` list) is refused instead of being hashed for seconds.
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    /// Canonical bytes still allowed.
+    pub bytes: usize,
+    /// Namespace-binding comparisons still allowed.
+    pub lookups: usize,
+}
+
+impl Budget {
+    /// The budget for verifying a document of `len` bytes: 4 canonical bytes per source byte
+    /// (at least 1 MiB) and 64 binding comparisons per source byte (at least 16 million). A
+    /// real CDA needs about 1 byte and fewer than 2 comparisons per source byte.
+    pub fn for_document(len: usize) -> Self {
+        Self {
+            bytes: len.saturating_mul(4).max(1 << 20),
+            lookups: len.saturating_mul(64).max(16 << 20),
+        }
+    }
+
+    /// No limit (signing our own documents, tests).
+    pub fn unlimited() -> Self {
+        Self {
+            bytes: usize::MAX,
+            lookups: usize::MAX,
+        }
+    }
+}
+
+/// Canonicalization stopped because it used up its [`Budget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OverBudget;
+
 /// Canonicalizes the subtree rooted at `apex`, leaving out `exclude` (and its descendants) if
 /// given. `inclusive_prefixes` is the InclusiveNamespaces PrefixList (`#default` for the
-/// default namespace).
+/// default namespace). The whole canonical form in memory: for the signer and for SignedInfo.
 pub(crate) fn canonicalize(
     doc: &Document,
     apex: NodeId,
     exclude: Option<NodeId>,
     inclusive_prefixes: &[String],
 ) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    let mut budget = Budget::unlimited();
+    let _ = stream(
+        doc,
+        apex,
+        exclude,
+        inclusive_prefixes,
+        &mut budget,
+        &mut |chunk| out.extend_from_slice(chunk),
+    );
+    out
+}
+
+/// How many canonical bytes are collected before they are handed to the sink.
+const CHUNK: usize = 16 * 1024;
+
+/// Canonicalizes like [`canonicalize`] but hands the canonical bytes to `sink` in chunks of
+/// about 16 KiB (a digest, usually), so that no copy of the canonical form is kept; stops with
+/// [`OverBudget`] as soon as `budget` is used up.
+pub(crate) fn stream(
+    doc: &Document,
+    apex: NodeId,
+    exclude: Option<NodeId>,
+    inclusive_prefixes: &[String],
+    budget: &mut Budget,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<(), OverBudget> {
     // Bindings in scope above the apex, outermost first.
     let mut chain = Vec::new();
     let mut cur = doc.parent(apex);
@@ -38,17 +101,18 @@ pub(crate) fn canonicalize(
         .iter()
         .map(|p| if p == "#default" { "" } else { p.as_str() })
         .collect();
-    let mut out = Vec::with_capacity(4096);
     let mut c = Canonicalizer {
         doc,
         exclude,
         inclusive: &inclusive,
-        out: &mut out,
+        out: Vec::with_capacity(CHUNK + 1024),
+        sink,
+        budget,
         in_scope,
         rendered: Vec::new(),
     };
-    c.node(apex);
-    out
+    c.node(apex)?;
+    c.flush()
 }
 
 /// The last binding of `prefix` in a stack of (prefix, URI) bindings.
@@ -69,7 +133,10 @@ struct Canonicalizer<'a, 'o> {
     doc: &'a Document<'a>,
     exclude: Option<NodeId>,
     inclusive: &'o [&'o str],
-    out: &'o mut Vec<u8>,
+    /// Canonical bytes not yet handed to `sink`.
+    out: Vec<u8>,
+    sink: &'o mut dyn FnMut(&[u8]),
+    budget: &'o mut Budget,
     /// Namespace bindings in scope (prefix `""` = default), innermost last.
     in_scope: Vec<(&'a str, &'a str)>,
     /// Namespace declarations rendered by output ancestors, innermost last.
@@ -77,13 +144,47 @@ struct Canonicalizer<'a, 'o> {
 }
 
 impl<'a> Canonicalizer<'a, '_> {
-    fn node(&mut self, id: NodeId) {
+    /// Hands the collected bytes to the sink, charging them to the budget.
+    fn flush(&mut self) -> Result<(), OverBudget> {
+        self.budget.bytes = self
+            .budget
+            .bytes
+            .checked_sub(self.out.len())
+            .ok_or(OverBudget)?;
+        if !self.out.is_empty() {
+            (self.sink)(&self.out);
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Flushes once a chunk has been collected.
+    fn maybe_flush(&mut self) -> Result<(), OverBudget> {
+        if self.out.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Charges `n` binding comparisons to the budget.
+    fn charge(&mut self, n: usize) -> Result<(), OverBudget> {
+        self.budget.lookups = self.budget.lookups.checked_sub(n).ok_or(OverBudget)?;
+        Ok(())
+    }
+
+    fn node(&mut self, id: NodeId) -> Result<(), OverBudget> {
         if Some(id) == self.exclude {
-            return;
+            return Ok(());
         }
         let doc = self.doc;
         match &doc.nodes[id].kind {
-            NodeKind::Text(t) => escape_text(t.as_ref(), self.out),
+            NodeKind::Text(t) => {
+                // Long text (a base64 body) goes out in chunks, never as one copy.
+                for piece in t.as_bytes().chunks(CHUNK) {
+                    escape_text(piece, &mut self.out);
+                    self.maybe_flush()?;
+                }
+            }
             NodeKind::Comment => {}
             NodeKind::Pi { target, data } => {
                 self.out.extend_from_slice(b"<?");
@@ -93,6 +194,7 @@ impl<'a> Canonicalizer<'a, '_> {
                     self.out.extend_from_slice(data.as_bytes());
                 }
                 self.out.extend_from_slice(b"?>");
+                self.maybe_flush()?;
             }
             NodeKind::Element(e) => {
                 let scope_mark = self.in_scope.len();
@@ -108,6 +210,7 @@ impl<'a> Canonicalizer<'a, '_> {
                         candidates.push(p);
                     }
                 }
+                self.charge(self.inclusive.len() * self.in_scope.len())?;
                 for p in self.inclusive {
                     if lookup(&self.in_scope, p).is_some() {
                         candidates.push(p);
@@ -115,8 +218,10 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
                 candidates.sort_unstable();
                 candidates.dedup();
+                // Each candidate is looked up in both stacks (twice in scope).
+                self.charge(candidates.len() * (2 * self.in_scope.len() + self.rendered.len()))?;
                 self.out.push(b'<');
-                write_qname(e.prefix, e.local, self.out);
+                write_qname(e.prefix, e.local, &mut self.out);
                 for p in candidates {
                     if p == "xml" {
                         continue;
@@ -138,7 +243,7 @@ impl<'a> Canonicalizer<'a, '_> {
                         self.out.extend_from_slice(p.as_bytes());
                         self.out.extend_from_slice(b"=\"");
                     }
-                    escape_attr(uri, self.out);
+                    escape_attr(uri, &mut self.out);
                     self.out.push(b'"');
                     // `p` and `uri` borrow from the document (via `in_scope`/`e`).
                     let p_doc = lookup_key(&self.in_scope, p).unwrap_or("");
@@ -148,26 +253,28 @@ impl<'a> Canonicalizer<'a, '_> {
                 // (a list of references) when they do not.
                 if e.attrs.is_sorted_by(|a, b| attr_order(a, b).is_le()) {
                     for a in &e.attrs {
-                        write_attr(a, self.out);
+                        write_attr(a, &mut self.out);
                     }
                 } else {
                     let mut attrs: Vec<_> = e.attrs.iter().collect();
                     attrs.sort_by(|a, b| attr_order(a, b));
                     for a in attrs {
-                        write_attr(a, self.out);
+                        write_attr(a, &mut self.out);
                     }
                 }
                 self.out.push(b'>');
+                self.maybe_flush()?;
                 for c in &e.children {
-                    self.node(*c);
+                    self.node(*c)?;
                 }
                 self.out.extend_from_slice(b"</");
-                write_qname(e.prefix, e.local, self.out);
+                write_qname(e.prefix, e.local, &mut self.out);
                 self.out.push(b'>');
                 self.rendered.truncate(render_mark);
                 self.in_scope.truncate(scope_mark);
             }
         }
+        Ok(())
     }
 }
 
@@ -216,7 +323,7 @@ fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
 }
 
 /// Text node escaping (C14N §2.3).
-fn escape_text(t: &str, out: &mut Vec<u8>) {
+fn escape_text(t: &[u8], out: &mut Vec<u8>) {
     escape_with(t, out, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
@@ -228,7 +335,7 @@ fn escape_text(t: &str, out: &mut Vec<u8>) {
 
 /// Attribute value escaping (C14N §2.3).
 fn escape_attr(t: &str, out: &mut Vec<u8>) {
-    escape_with(t, out, |b| match b {
+    escape_with(t.as_bytes(), out, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'"' => Some(b"&quot;"),
@@ -242,8 +349,7 @@ fn escape_attr(t: &str, out: &mut Vec<u8>) {
 /// Copies `t` to `out`, replacing each byte `escape` names; the runs between them are copied
 /// whole (one `extend_from_slice` per run, not one push per byte).
 #[inline(always)]
-fn escape_with(t: &str, out: &mut Vec<u8>, escape: impl Fn(u8) -> Option<&'static [u8]>) {
-    let bytes = t.as_bytes();
+fn escape_with(bytes: &[u8], out: &mut Vec<u8>, escape: impl Fn(u8) -> Option<&'static [u8]>) {
     out.reserve(bytes.len());
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -268,6 +374,44 @@ mod tests {
             .unwrap();
         let prefixes: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
         String::from_utf8(canonicalize(&doc, apex, None, &prefixes)).unwrap()
+    }
+
+    /// Streamed in chunks, the canonical form is the same bytes; a budget too small for them
+    /// stops canonicalization.
+    #[test]
+    fn streaming_gives_the_same_bytes_and_stops_at_the_budget() {
+        let text = "x&amp;y&lt;".repeat(20_000);
+        let src = format!(r#"<r xmlns:a="urn:a"><a:x b="1">{text}<y/></a:x></r>"#);
+        let doc = Document::parse(src.as_bytes()).unwrap();
+        let apex = doc
+            .elements()
+            .find(|e| doc.element(*e).local == "x")
+            .unwrap();
+        let whole = canonicalize(&doc, apex, None, &[]);
+        let mut chunks = Vec::new();
+        let mut budget = Budget::for_document(src.len());
+        stream(&doc, apex, None, &[], &mut budget, &mut |c| {
+            chunks.push(c.to_vec())
+        })
+        .unwrap();
+        assert!(chunks.len() > 1 && chunks.iter().all(|c| c.len() < 4 * CHUNK));
+        assert_eq!(chunks.concat(), whole);
+        let mut small = Budget {
+            bytes: whole.len() - 1,
+            lookups: usize::MAX,
+        };
+        assert_eq!(
+            stream(&doc, apex, None, &[], &mut small, &mut |_| {}),
+            Err(OverBudget)
+        );
+        let mut few_lookups = Budget {
+            bytes: usize::MAX,
+            lookups: 1,
+        };
+        assert_eq!(
+            stream(&doc, apex, None, &[], &mut few_lookups, &mut |_| {}),
+            Err(OverBudget)
+        );
     }
 
     #[test]

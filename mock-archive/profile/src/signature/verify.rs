@@ -18,13 +18,14 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::c14n;
+use super::c14n::{self, Budget, OverBudget};
 use super::keys::{self, IssuedError};
 use super::profile::{
     DSIG_NS, ENVELOPED_SIGNATURE, EXC_C14N, HL7_NS, HL7FI_NS, SHA256, SHA384, SHA512,
     SYSTEM_SIGNATURE_CODE,
 };
 use super::tree::{Document, NodeId};
+use crate::ack::AckCode;
 use crate::cert::CertInfo;
 
 /// Which certificates the verifier trusts.
@@ -102,6 +103,10 @@ pub struct VerifyOptions {
     pub at: Option<OffsetDateTime>,
     /// Who may sign for an author organisation other than their own.
     pub entitlement: Entitlement,
+    /// Keep each Reference's canonical bytes in [`ReferenceCheck::canonical`] (for a person
+    /// diffing them against their own); otherwise they are streamed into the digest and
+    /// dropped.
+    pub keep_canonical: bool,
 }
 
 impl VerifyOptions {
@@ -112,6 +117,7 @@ impl VerifyOptions {
             trust: Trust::Cas(cas),
             at: None,
             entitlement: Entitlement::OwnOnly,
+            keep_canonical: false,
         }
     }
 
@@ -121,6 +127,7 @@ impl VerifyOptions {
             trust: Trust::Embedded,
             at: None,
             entitlement: Entitlement::OwnOnly,
+            keep_canonical: false,
         }
     }
 }
@@ -150,7 +157,8 @@ pub enum ProblemCode {
     /// A Reference resolves to an element other than the real body or this signature's
     /// timestamp, or the document has more than one body.
     Wrapping,
-    /// The References are not exactly one for the timestamp and one for the body.
+    /// The References are not exactly two, one for the timestamp and one for the body (checked
+    /// before anything is canonicalized).
     ReferenceSet,
     /// A Reference's digest does not match.
     ReferenceDigest,
@@ -166,6 +174,8 @@ pub enum ProblemCode {
     CertKeyUsage,
     /// The signer organisation may not sign for the author organisation.
     SignerNotEntitled,
+    /// Canonicalization would take more work than one document is allowed (see `c14n::Budget`).
+    WorkLimit,
 }
 
 impl ProblemCode {
@@ -190,6 +200,30 @@ impl ProblemCode {
             Self::CertNotValidAtTimestamp => "SIG_CERT_NOT_VALID_AT_TIMESTAMP",
             Self::CertKeyUsage => "SIG_CERT_KEY_USAGE",
             Self::SignerNotEntitled => "SIG_SIGNER_NOT_ENTITLED",
+            Self::WorkLimit => "SIG_WORK_LIMIT",
+        }
+    }
+
+    /// The acknowledgement code the archive answers this problem with.
+    pub fn ack_code(self) -> AckCode {
+        match self {
+            Self::Missing => AckCode::SignatureMissing,
+            Self::CertUntrusted | Self::CertMalformed => AckCode::SignerUntrusted,
+            Self::CertNotValidAtTimestamp => AckCode::SignerExpired,
+            Self::CertKeyUsage | Self::SignerNotEntitled => AckCode::SignerNotAllowed,
+            Self::ReferenceSet | Self::ReferenceUnresolved | Self::Wrapping => {
+                AckCode::SignatureReferences
+            }
+            Self::WorkLimit => AckCode::SignatureTooCostly,
+            Self::DocumentUnreadable
+            | Self::Multiple
+            | Self::Description
+            | Self::Timestamp
+            | Self::Malformed
+            | Self::UnsupportedAlgorithm
+            | Self::DuplicateId
+            | Self::ReferenceDigest
+            | Self::Value => AckCode::SignatureInvalid,
         }
     }
 }
@@ -252,7 +286,8 @@ pub struct ReferenceCheck {
     /// The digest computed here (base64), if the target resolved and the algorithms are
     /// supported.
     pub computed: Option<String>,
-    /// The canonical bytes that were digested.
+    /// The canonical bytes that were digested, when [`VerifyOptions::keep_canonical`] asked
+    /// for them (empty otherwise).
     pub canonical: Vec<u8>,
 }
 
@@ -394,11 +429,48 @@ pub fn verify_for(cda: &[u8], opts: &VerifyOptions, author: Option<&str>) -> Ver
         }
     };
     v.signature_method = Some(parsed.signature_method.clone());
-    check_references(&doc, &ids, timestamp, &parsed, &mut v);
-    v.signed_info_canonical =
-        c14n::canonicalize(&doc, parsed.signed_info, None, &parsed.c14n_prefixes);
     v.checked_at = opts.at.or(v.timestamp);
-    check_certificate_and_value(&doc, &parsed, opts, author, &mut v);
+    // The References are checked against the profile before anything is canonicalized: a
+    // refused set costs nothing more, and an accepted one canonicalizes each node once.
+    let Some(plan) = plan_references(&doc, &ids, timestamp, &parsed, &mut v) else {
+        check_certificate_and_value(&doc, &parsed, false, opts, author, &mut v);
+        return v;
+    };
+    let mut budget = Budget::for_document(cda.len());
+    let digested = digest_references(
+        &doc,
+        &parsed,
+        &plan,
+        opts.keep_canonical,
+        &mut budget,
+        &mut v,
+    )
+    .and_then(|()| {
+        let mut signed_info = Vec::new();
+        c14n::stream(
+            &doc,
+            parsed.signed_info,
+            None,
+            &parsed.c14n_prefixes,
+            &mut budget,
+            &mut |chunk| signed_info.extend_from_slice(chunk),
+        )?;
+        v.signed_info_canonical = signed_info;
+        Ok(())
+    });
+    if digested.is_err() {
+        v.problem(
+            ProblemCode::WorkLimit,
+            format!(
+                "canonicalizing the signed parts of this {}-byte document needs more than {} \
+                 canonical bytes or {} namespace lookups; refused",
+                cda.len(),
+                Budget::for_document(cda.len()).bytes,
+                Budget::for_document(cda.len()).lookups,
+            ),
+        );
+    }
+    check_certificate_and_value(&doc, &parsed, digested.is_ok(), opts, author, &mut v);
     v
 }
 
@@ -692,14 +764,12 @@ fn is_body_element(doc: &Document, id: NodeId) -> bool {
     e.is(HL7_NS, "nonXMLBody") || e.is(HL7_NS, "structuredBody")
 }
 
-/// Computes a Reference's canonical bytes and digest (base64). `Err` names the unsupported
-/// algorithm.
-pub(crate) fn digest_reference(
-    doc: &Document,
-    target: NodeId,
+/// The transform's excluded node and the digest algorithm of a Reference. `Err` names the
+/// unsupported algorithm.
+fn reference_algorithms(
     signature: NodeId,
     reference: &ParsedReference,
-) -> Result<(Vec<u8>, String), String> {
+) -> Result<(Option<NodeId>, &'static digest::Algorithm), String> {
     let exclude = match reference.transforms.as_slice() {
         [t] if t == EXC_C14N => None,
         [e, t] if e == ENVELOPED_SIGNATURE && t == EXC_C14N => Some(signature),
@@ -723,18 +793,43 @@ pub(crate) fn digest_reference(
             ));
         }
     };
+    Ok((exclude, alg))
+}
+
+/// Computes a Reference's canonical bytes and digest (base64), for the signer. `Err` names
+/// the unsupported algorithm.
+pub(crate) fn digest_reference(
+    doc: &Document,
+    target: NodeId,
+    signature: NodeId,
+    reference: &ParsedReference,
+) -> Result<(Vec<u8>, String), String> {
+    let (exclude, alg) = reference_algorithms(signature, reference)?;
     let canonical = c14n::canonicalize(doc, target, exclude, &reference.c14n_prefixes);
     let d = digest::digest(alg, &canonical);
     Ok((canonical, STANDARD.encode(d.as_ref())))
 }
 
-fn check_references(
+/// The two References of the profile, each with its target, in document order.
+struct Plan {
+    /// (index into `ParsedSignature::references`, target element).
+    targets: [(usize, NodeId); 2],
+}
+
+/// The most References a ds:Signature may have: the profile's two.
+const PROFILE_REFERENCES: usize = 2;
+
+/// Checks the References against the profile without canonicalizing anything: exactly two,
+/// one resolving to this signature's `signatureTimestamp`, one to the real body. Records a
+/// [`ReferenceCheck`] for each (when there are two) and every problem found; `None` when the
+/// set is refused.
+fn plan_references(
     doc: &Document,
     ids: &HashMap<String, Vec<NodeId>>,
     timestamp: Option<NodeId>,
     parsed: &ParsedSignature,
     v: &mut Verification,
-) {
+) -> Option<Plan> {
     let body = match real_body(doc) {
         Ok(b) => Some(b),
         Err(e) => {
@@ -742,7 +837,20 @@ fn check_references(
             None
         }
     };
-    for r in &parsed.references {
+    let count = parsed.references.len();
+    if count != PROFILE_REFERENCES {
+        v.problem(
+            ProblemCode::ReferenceSet,
+            format!(
+                "SignedInfo has {count} References; the Kanta profile has exactly \
+                 {PROFILE_REFERENCES}: the signatureTimestamp and the document body"
+            ),
+        );
+        return None;
+    }
+    let before = v.problems.len();
+    let mut targets = Vec::with_capacity(PROFILE_REFERENCES);
+    for (index, r) in parsed.references.iter().enumerate() {
         let mut check = ReferenceCheck {
             uri: r.uri.clone(),
             role: ReferenceRole::Other,
@@ -787,28 +895,11 @@ fn check_references(
                 ),
             );
         }
-        match digest_reference(doc, target, parsed.signature, r) {
-            Err(e) => v.problem(ProblemCode::UnsupportedAlgorithm, e),
-            Ok((canonical, computed)) => {
-                if computed != r.digest_value {
-                    v.problem(
-                        ProblemCode::ReferenceDigest,
-                        format!(
-                            "Reference `{}` ({}, {}): digest mismatch, DigestValue {} but \
-                             computed {}",
-                            r.uri,
-                            check.role,
-                            doc.path(target),
-                            r.digest_value,
-                            computed
-                        ),
-                    );
-                }
-                check.canonical = canonical;
-                check.computed = Some(computed);
-            }
+        if let Err(e) = reference_algorithms(parsed.signature, r) {
+            v.problem(ProblemCode::UnsupportedAlgorithm, e);
         }
         v.references.push(check);
+        targets.push((index, target));
     }
     for (role, what) in [
         (ReferenceRole::Timestamp, "the signatureTimestamp"),
@@ -822,11 +913,72 @@ fn check_references(
             );
         }
     }
+    if v.problems.len() != before || body.is_none() {
+        return None;
+    }
+    Some(Plan {
+        targets: [targets[0], targets[1]],
+    })
 }
 
+/// Canonicalizes each planned Reference's target once, streaming it into its digest, and
+/// compares the digests.
+fn digest_references(
+    doc: &Document,
+    parsed: &ParsedSignature,
+    plan: &Plan,
+    keep_canonical: bool,
+    budget: &mut Budget,
+    v: &mut Verification,
+) -> Result<(), OverBudget> {
+    for (check_index, &(index, target)) in plan.targets.iter().enumerate() {
+        let r = &parsed.references[index];
+        let Ok((exclude, alg)) = reference_algorithms(parsed.signature, r) else {
+            continue; // reported by the plan
+        };
+        let mut context = digest::Context::new(alg);
+        let mut kept = Vec::new();
+        c14n::stream(
+            doc,
+            target,
+            exclude,
+            &r.c14n_prefixes,
+            budget,
+            &mut |chunk| {
+                context.update(chunk);
+                if keep_canonical {
+                    kept.extend_from_slice(chunk);
+                }
+            },
+        )?;
+        let computed = STANDARD.encode(context.finish().as_ref());
+        let check = &mut v.references[check_index];
+        if computed != r.digest_value {
+            let message = format!(
+                "Reference `{}` ({}, {}): digest mismatch, DigestValue {} but computed {}",
+                r.uri,
+                check.role,
+                doc.path(target),
+                r.digest_value,
+                computed
+            );
+            check.computed = Some(computed);
+            check.canonical = kept;
+            v.problem(ProblemCode::ReferenceDigest, message);
+        } else {
+            check.computed = Some(computed);
+            check.canonical = kept;
+        }
+    }
+    Ok(())
+}
+
+/// The signer certificate (chain, validity, key usage, entitlement) and, when `value` is set
+/// (the canonical SignedInfo is there), the SignatureValue.
 fn check_certificate_and_value(
     doc: &Document,
     parsed: &ParsedSignature,
+    value: bool,
     opts: &VerifyOptions,
     author: Option<&str>,
     v: &mut Verification,
@@ -872,7 +1024,7 @@ fn check_certificate_and_value(
             if let Some(sig) = parsed
                 .signature_value
                 .as_ref()
-                .filter(|_| parsed.value_checkable)
+                .filter(|_| value && parsed.value_checkable)
             {
                 match keys::verify_xmldsig(
                     &parsed.signature_method,
