@@ -239,36 +239,8 @@ fn is_identity_problem(code: ProblemCode) -> bool {
 /// The acknowledgement code for a reading or consistency problem; the detail keeps the
 /// reader's own code so nothing is lost.
 pub fn format_detail(p: &format::Problem) -> AckDetail {
-    use ProblemCode as P;
-    let code = match p.code {
-        P::UnknownInteraction | P::WrongDocumentKind => AckCode::UnknownInteraction,
-        P::MissingField => AckCode::MissingElement,
-        P::MimeMissing
-        | P::MimeMediaType
-        | P::MimeHeader
-        | P::MimeBoundary
-        | P::MimePartCount
-        | P::MimeContentType
-        | P::MimeTransferEncoding
-        | P::MimeContentIdMissing
-        | P::MimeContentIdMismatch
-        | P::CdaNoLocalHeader
-        | P::CdaNoBody
-        | P::CdaBodyId
-        | P::CdaNarrative => AckCode::CdaUnreadable,
-        P::MetadataMismatch | P::InteractionMismatch | P::Replacement | P::NewDocumentVersion => {
-            AckCode::MetadataMismatch
-        }
-        P::HetuNotTest => AckCode::IdentityCodeNotTest,
-        P::HetuFormat
-        | P::HetuCenturySign
-        | P::HetuDate
-        | P::HetuIndividualNumber
-        | P::HetuCheckCharacter => AckCode::IdentityCodeInvalid,
-        _ => AckCode::MessageUnreadable,
-    };
     AckDetail {
-        code,
+        code: p.code.ack_code(),
         location: Some(p.location.clone()),
         detail: format!("{}: {}", p.code.as_str(), p.message),
     }
