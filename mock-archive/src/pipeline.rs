@@ -11,6 +11,11 @@
 //!
 //! Every request, answered in any of these ways, goes through the store so that the audit log
 //! is complete.
+//!
+//! Reading, the signature and the rules are CPU work: they run on the bounded pool
+//! ([`CpuPool`]: tokio's blocking threads, at most one job per core at once), never on the
+//! async workers, so `/health`, handshakes and other clients are served while a large or
+//! hostile message is judged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +26,7 @@ use crate::ack::{self, AckCode, AckDetail, AckInput, AckType};
 use crate::format::codes;
 use crate::format::{self, Limits, Message, Wrapping};
 use crate::orgs::Registry;
+use crate::pool::CpuPool;
 use crate::recent::{KeptRequest, RecentRequests};
 use crate::signature::VerifyOptions;
 use crate::store::{self, Action, Description, NewDocument, Recorded, Request, Store};
@@ -77,12 +83,38 @@ pub struct Answer {
 
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
-    registry: Arc<Registry>,
+    judge: Arc<Judge>,
     store: Store,
-    signature: VerifyOptions,
-    limits: Limits,
+    pool: CpuPool,
     ack_counter: AtomicU64,
     recent: RecentRequests,
+}
+
+/// What the CPU stages need, shared with the pool's threads.
+struct Judge {
+    registry: Arc<Registry>,
+    signature: VerifyOptions,
+    limits: Limits,
+}
+
+/// What the CPU stages made of one request.
+enum Prepared {
+    /// Not a readable HL7 V3 message, or in the wrong envelope: an HTTP error with a SOAP
+    /// Fault.
+    Fault { status: u16, reason: String },
+    /// A message to record (and maybe store), answered in `wrapping`.
+    Judged(Box<Judged>),
+}
+
+/// A readable message, judged: everything the store and the acknowledgement need.
+struct Judged {
+    wrapping: Wrapping,
+    message_id: Option<String>,
+    message_digest: store::MessageDigest,
+    action: Action,
+    holder: Option<String>,
+    /// The acknowledgement's fields from the message (its own id is given after the pool).
+    ack_input: AckInput,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -103,10 +135,13 @@ impl Pipeline {
         let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
-            registry,
+            judge: Arc::new(Judge {
+                registry,
+                signature,
+                limits,
+            }),
             store,
-            signature,
-            limits,
+            pool: CpuPool::per_core(),
             ack_counter: AtomicU64::new(seed),
             recent: RecentRequests::default(),
         }
@@ -119,7 +154,12 @@ impl Pipeline {
 
     /// The organisation registry.
     pub fn registry(&self) -> &Registry {
-        &self.registry
+        &self.judge.registry
+    }
+
+    /// The bounded pool the CPU stages run on (the validation service's checks too).
+    pub(crate) fn pool(&self) -> &CpuPool {
+        &self.pool
     }
 
     /// The validation service's check of a frame and a separate CDA ([`validate::validate_parts`]
@@ -128,9 +168,9 @@ impl Pipeline {
         validate::validate_parts(
             frame,
             document,
-            &self.limits,
-            &self.registry,
-            &self.signature,
+            &self.judge.limits,
+            &self.judge.registry,
+            &self.judge.signature,
         )
     }
 
@@ -139,7 +179,7 @@ impl Pipeline {
         &self.recent
     }
 
-    /// Handles one message.
+    /// Handles one message: the CPU stages on the pool, then the store.
     pub async fn handle(&self, incoming: Incoming) -> Answer {
         let media = match check_content_type(incoming.content_type.as_deref()) {
             Ok(media) => media,
@@ -149,41 +189,45 @@ impl Pipeline {
                     .await;
             }
         };
-        let (message, problems) = format::read_message(&incoming.body, &self.limits);
-        let Some(message) = message else {
-            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            let reason = format!(
-                "the request is not a readable HL7 V3 message: {}",
-                list.join("; ")
-            );
-            return self
-                .fault(&incoming, 400, reason, AckCode::MessageUnreadable)
-                .await;
+        let judge = Arc::clone(&self.judge);
+        let body = incoming.body.clone();
+        let tls_organisation = incoming.tls_organisation.clone();
+        let received_at = incoming.received_at;
+        let prepared = self
+            .pool
+            .run(move || judge.prepare(media, &body, tls_organisation.as_deref(), received_at))
+            .await;
+        let judged = match prepared {
+            Prepared::Fault { status, reason } => {
+                return self
+                    .fault(&incoming, status, reason, AckCode::MessageUnreadable)
+                    .await;
+            }
+            Prepared::Judged(judged) => *judged,
         };
-        if let Err(fault) = check_envelope(media, message.wrapping) {
-            return self
-                .fault(&incoming, 415, fault, AckCode::MessageUnreadable)
-                .await;
-        }
-        // A resend is the same HL7 message whatever wrapping carries it: hash the message
-        // element's bytes, once.
-        let message_digest =
-            store::message_digest(incoming.body.get(message.span.clone()).unwrap_or_default());
-        let (action, holder) = self.judge(&message, problems, &incoming);
-        let logged_id = message.id.as_ref().map(message_id);
+        let Judged {
+            wrapping,
+            message_id,
+            message_digest,
+            action,
+            holder,
+            mut ack_input,
+        } = judged;
+        let logged_id = message_id.clone();
         let kept_holder = match &action {
             Action::Store { document, .. } => Some(document.register_holder.clone()),
             Action::Refuse(_) => holder.clone(),
         };
-        let wrapping = message.wrapping;
-        let ack_input = self.ack_input(&message, incoming.received_at);
+        let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+        ack_input.id = ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value));
         let request = Request {
             received_at: incoming.received_at,
             tls_peer: incoming.tls_organisation.clone(),
-            message_id: message.id.as_ref().map(message_id),
+            message_id,
             message_digest,
             register_holder: holder,
             action,
+            body: incoming.body.clone(),
             acknowledge: Box::new(move |type_code, details| {
                 let input = AckInput {
                     type_code,
@@ -249,6 +293,7 @@ impl Pipeline {
                 location: None,
                 detail: reason.clone(),
             }]),
+            body: incoming.body.clone(),
             acknowledge: Box::new(|_, _| Vec::new()),
         };
         if let Err(err) = self.store.submit(request).await {
@@ -268,6 +313,50 @@ impl Pipeline {
             recorded: None,
         }
     }
+}
+
+impl Judge {
+    /// The CPU stages of one message (run on the pool): read it, check its envelope against
+    /// the content type, digest the HL7 message for the resend check, and judge it.
+    fn prepare(
+        &self,
+        media: Media,
+        body: &[u8],
+        tls_organisation: Option<&str>,
+        received_at: OffsetDateTime,
+    ) -> Prepared {
+        let (message, problems) = format::read_message(body, &self.limits);
+        let Some(message) = message else {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let reason = format!(
+                "the request is not a readable HL7 V3 message: {}",
+                list.join("; ")
+            );
+            return Prepared::Fault {
+                status: 400,
+                reason,
+            };
+        };
+        if let Err(reason) = check_envelope(media, message.wrapping) {
+            return Prepared::Fault {
+                status: 415,
+                reason,
+            };
+        }
+        // A resend is the same HL7 message whatever wrapping carries it: hash the message
+        // element's bytes, once.
+        let message_digest =
+            store::message_digest(body.get(message.span.clone()).unwrap_or_default());
+        let (action, holder) = self.judge(&message, problems, tls_organisation);
+        Prepared::Judged(Box::new(Judged {
+            wrapping: message.wrapping,
+            message_id: message.id.as_ref().map(message_id),
+            message_digest,
+            action,
+            holder,
+            ack_input: Self::ack_input(&message, received_at),
+        }))
+    }
 
     /// Every check that needs no database ([`validate::check`], shared with the validation
     /// service), then the verdict. Returns what to do and the register holder concerned.
@@ -275,14 +364,14 @@ impl Pipeline {
         &self,
         message: &Message,
         problems: Vec<format::Problem>,
-        incoming: &Incoming,
+        tls_organisation: Option<&str>,
     ) -> (Action, Option<String>) {
         let checked = validate::check(
             message,
             problems,
             &self.registry,
             &self.signature,
-            incoming.tls_organisation.as_deref(),
+            tls_organisation,
         );
         let holder = checked.holder;
         let (Some(submission), Some(verification)) = (checked.submission, checked.verification)
@@ -306,7 +395,6 @@ impl Pipeline {
                 &submission,
                 author,
                 document_group,
-                incoming.body.to_vec(),
                 cda_bytes.to_vec(),
             )
             .with_description(
@@ -318,10 +406,10 @@ impl Pipeline {
         (action, holder)
     }
 
-    fn ack_input(&self, message: &Message, now: OffsetDateTime) -> AckInput {
-        let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+    /// The acknowledgement's fields from the message; its own id is set by the caller.
+    fn ack_input(message: &Message, now: OffsetDateTime) -> AckInput {
         AckInput {
-            id: ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value)),
+            id: ack::InstanceId::root(codes::ACK_ID_ROOT.value),
             creation_time: now,
             processing_code: message
                 .processing_code

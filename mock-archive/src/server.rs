@@ -247,6 +247,12 @@ pub struct MockArchiveHandle {
 }
 
 impl MockArchiveHandle {
+    /// The pipeline's CPU pool (for the pool's own tests).
+    #[cfg(test)]
+    pub(crate) fn cpu_pool(&self) -> &crate::pool::CpuPool {
+        self.shared.pipeline.pool()
+    }
+
     /// The bound address of the message listener.
     pub fn addr(&self) -> SocketAddr {
         self.addr

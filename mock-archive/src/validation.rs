@@ -138,14 +138,13 @@ pub(crate) async fn route(req: Request<Incoming>, shared: &Arc<Shared>) -> Respo
             )));
         }
     };
-    let shared = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || answer(&shared.pipeline, &body))
-        .await
-        .unwrap_or_else(|e| ValidationAnswer {
-            status: 500,
-            body: serde_json::to_vec(&serde_json::json!({ "description": e.to_string() }))
-                .unwrap_or_default(),
-        });
+    // The same checks as a message's: on the bounded CPU pool, off the async workers.
+    let job_shared = shared.clone();
+    let answer = shared
+        .pipeline
+        .pool()
+        .run(move || answer(&job_shared.pipeline, &body))
+        .await;
     to_response(answer)
 }
 

@@ -106,9 +106,9 @@ pub struct NewDocument {
     pub organiser: Option<String>,
     /// What the archivist view shows beyond the routing facts (schema version 2).
     pub description: Description,
-    /// The original message bytes, as received.
-    pub message: Vec<u8>,
-    /// The CDA document bytes, as decoded from the message.
+    /// The CDA document bytes, as decoded from the message: the document is stored once (the
+    /// request's envelope and MIME part are not kept; the audit log and the recent requests
+    /// cover the request).
     pub cda: Vec<u8>,
 }
 
@@ -213,7 +213,6 @@ impl NewDocument {
         submission: &Submission,
         author: String,
         document_group: Option<String>,
-        message: Vec<u8>,
         cda: Vec<u8>,
     ) -> Self {
         Self {
@@ -229,7 +228,6 @@ impl NewDocument {
             document_group,
             organiser: submission.organiser.clone(),
             description: Description::default(),
-            message,
             cda,
         }
     }
@@ -247,7 +245,7 @@ pub enum Action {
     /// Store the document unless a version rule refuses it; the warnings go into the
     /// acknowledgement either way.
     Store {
-        /// The document (boxed: it carries the message and CDA bytes).
+        /// The document (boxed: it carries the CDA bytes).
         document: Box<NewDocument>,
         /// Warnings from the rules (they do not refuse).
         warnings: Vec<Violation>,
@@ -295,6 +293,9 @@ pub struct Request {
     pub register_holder: Option<String>,
     /// Store or refuse.
     pub action: Action,
+    /// The request body as received: read only to compare a resend with an acceptance
+    /// recorded before schema version 3 (which kept the SHA-256 of the whole body).
+    pub body: bytes::Bytes,
     /// Renders the acknowledgement.
     pub acknowledge: AckRenderer,
 }

@@ -77,8 +77,6 @@ pub struct DocumentMeta {
 pub struct StoredDocument {
     /// Metadata.
     pub meta: DocumentMeta,
-    /// The original message, as received.
-    pub message: Vec<u8>,
     /// The CDA document.
     pub cda: Vec<u8>,
 }
@@ -326,25 +324,20 @@ impl Store {
         document_id: &str,
     ) -> Result<Option<StoredDocument>, StoreError> {
         let sql_text = format!(
-            "SELECT {META}, message, cda FROM documents \
+            "SELECT {META}, cda FROM documents \
              WHERE register_holder = ?1 AND document_id = ?2"
         );
         self.with_reader(|conn| {
             let found = conn
                 .query_row(&sql_text, [register_holder, document_id], |row| {
-                    Ok((
-                        raw_meta(row)?,
-                        row.get::<_, Vec<u8>>(META_COLUMNS)?,
-                        row.get::<_, Vec<u8>>(META_COLUMNS + 1)?,
-                    ))
+                    Ok((raw_meta(row)?, row.get::<_, Vec<u8>>(META_COLUMNS)?))
                 })
                 .optional()
                 .map_err(sql("reading a document"))?;
             found
-                .map(|(raw, message, cda)| {
+                .map(|(raw, cda)| {
                     Ok(StoredDocument {
                         meta: meta(raw)?,
-                        message,
                         cda,
                     })
                 })

@@ -16,7 +16,8 @@ use rusqlite::Connection;
 ///   reason, the signature's verdict and signer; the deployment-test checklists.
 /// - 3: resends ([`V3`]): a message id is remembered only for an acceptance, keyed on the
 ///   digest of the HL7 message (not of the request body); the service task and service event.
-pub const SCHEMA_VERSION: i64 = 3;
+/// - 4: the document is stored once ([`V4`]): its CDA, not also the whole request.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The version-1 tables, created when missing. Idempotent; [`migrate`] then brings them to
 /// [`SCHEMA_VERSION`].
@@ -132,6 +133,12 @@ ALTER TABLE documents ADD COLUMN service_event_code TEXT;
 ALTER TABLE documents ADD COLUMN service_event_name TEXT;
 "#;
 
+/// From version 3 to 4: the CDA (and the description columns) are the stored document; the
+/// whole request body that was kept beside it (`message`, never read back) is dropped.
+pub const V4: &str = r#"
+ALTER TABLE documents DROP COLUMN message;
+"#;
+
 /// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
 /// checkpointer thread (`store::checkpoint`) normally keeps the WAL far smaller.
 pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
@@ -147,6 +154,10 @@ pub enum Durability {
 
 /// Applies the connection settings shared by the writer and the readers.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    // PERF-KNOB (temporary, for measuring): page size of a new database.
+    if let Ok(size) = std::env::var("KANTAKOE_PERF_PAGE_SIZE") {
+        conn.pragma_update(None, "page_size", size)?;
+    }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -180,8 +191,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let v2 = if found < 2 { V2 } else { "" };
+    let v3 = if found < 3 { V3 } else { "" };
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{V3}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{v3}\n{V4}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
     ))
     .inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");

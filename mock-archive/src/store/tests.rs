@@ -44,9 +44,13 @@ fn doc(
             signature_verdict: Some("valid".to_owned()),
             ..Description::default()
         },
-        message: format!("<message>{id}</message>").into_bytes(),
         cda: format!("<ClinicalDocument>{id}</ClinicalDocument>").into_bytes(),
     }
+}
+
+/// The request body that carried `document` (not stored: only its digest is compared).
+fn body_of(document: &NewDocument) -> Vec<u8> {
+    format!("<message>{}</message>", document.document_id).into_bytes()
 }
 
 fn renderer(message_id: Option<String>) -> AckRenderer {
@@ -70,8 +74,9 @@ fn store_request(message_id: &str, document: NewDocument) -> Request {
         received_at: datetime!(2026-07-18 12:00:00 +03:00),
         tls_peer: Some(HOLDER.to_owned()),
         message_id: Some(message_id.to_owned()),
-        message_digest: message_digest(&document.message),
+        message_digest: message_digest(&body_of(&document)),
         register_holder: None,
+        body: body_of(&document).into(),
         action: Action::Store {
             document: Box::new(document),
             warnings: Vec::new(),
@@ -221,7 +226,7 @@ fn stored_metadata_and_bytes_read_back_scoped_to_the_holder() {
         .unwrap();
     assert_eq!((recorded.type_code, recorded.stored), (AckType::Aa, true));
     let got = store.document(HOLDER, "2.999.7.1").unwrap().unwrap();
-    assert_eq!((got.message, got.cda), (d.message, d.cda));
+    assert_eq!(got.cda, d.cda);
     let m = got.meta;
     assert_eq!(m.set_id, "2.999.7.1");
     assert_eq!(m.version, 1);
@@ -389,6 +394,7 @@ fn refusals_are_audited_and_judged_afresh() {
         message_id: message_id.map(str::to_owned),
         message_digest: message_digest(b"body"),
         register_holder: holder.map(str::to_owned),
+        body: bytes::Bytes::from_static(b"body"),
         action: Action::Refuse(vec![
             violation(AckCode::NoUsageRight, None, "none granted".to_owned()),
             violation(AckCode::OrganiserMissing, None, String::new()),
@@ -515,14 +521,13 @@ fn new_document_from_a_submission() {
         &submission,
         "author".to_owned(),
         None,
-        b"m".to_vec(),
         b"c".to_vec(),
     );
     assert_eq!(d.register_holder, COUNTY);
     assert_eq!(d.organiser.as_deref(), Some(COUNTY));
     assert_eq!((d.set_id.as_str(), d.version), ("2.999.7.1", 2));
     assert_eq!(d.replaces, submission.replaces);
-    assert_eq!((d.message, d.cda), (b"m".to_vec(), b"c".to_vec()));
+    assert_eq!(d.cda, b"c".to_vec());
 }
 
 #[test]
@@ -842,20 +847,14 @@ fn killed_mid_load_loses_no_acknowledged_document() {
         let stored = store.document(HOLDER, id).unwrap();
         let stored = stored.unwrap_or_else(|| panic!("acknowledged {id} is missing"));
         let expected = doc(id, id, 1, None);
-        assert_eq!(
-            (stored.message, stored.cda),
-            (expected.message, expected.cda)
-        );
+        assert_eq!(stored.cda, expected.cda);
     }
     let all = store.documents(HOLDER, &DocumentFilter::default()).unwrap();
     assert!(all.len() >= acked.len());
     for meta in &all {
         let stored = store.document(HOLDER, &meta.document_id).unwrap().unwrap();
         let expected = doc(&meta.document_id, &meta.document_id, 1, None);
-        assert_eq!(
-            (stored.message, stored.cda),
-            (expected.message, expected.cda)
-        );
+        assert_eq!(stored.cda, expected.cda);
     }
     // Every stored document was audited in the same transaction.
     assert_eq!(store.audit(HOLDER, u32::MAX).unwrap().len(), all.len());
@@ -1156,6 +1155,15 @@ fn a_version_1_database_is_migrated_and_keeps_its_documents() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, schema::SCHEMA_VERSION);
+    // The document is stored once: the whole request body is no longer a column.
+    let message_columns: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'message'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(message_columns, 0);
     // Reopening a migrated database changes nothing.
     drop(conn);
     let store = Store::open(&path).unwrap();
@@ -1172,7 +1180,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_documents() {
 fn a_version_2_database_forgets_its_refusals_and_keeps_its_acceptances() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v2.db");
-    let body = doc("2.999.7.1", "2.999.7.1", 1, None).message;
+    let body = body_of(&doc("2.999.7.1", "2.999.7.1", 1, None));
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(schema::SCHEMA).unwrap();

@@ -290,15 +290,15 @@ struct Answered {
 
 impl Answered {
     /// Whether the request is the same HL7 message as the one accepted.
-    fn same_message(&self, digest: &MessageDigest, action: &Action) -> bool {
+    fn same_message(&self, digest: &MessageDigest, action: &Action, body: &[u8]) -> bool {
         match &self.digest {
             Some(stored) => stored.as_slice() == digest.as_slice(),
-            // A row from before schema version 3 compared whole request bodies; the body is at
-            // hand only when the rules would store the document again.
+            // A row from before schema version 3 compared whole request bodies (hashed only
+            // here, for such a row); as before, only when the rules would store the document
+            // again.
             None => match action {
-                Action::Store { document, .. } => {
-                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &document.message)
-                        .as_ref()
+                Action::Store { .. } => {
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body).as_ref()
                         == self.legacy_sha256.as_slice()
                 }
                 Action::Refuse(_) => false,
@@ -317,6 +317,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
         message_digest,
         register_holder,
         action,
+        body,
         acknowledge,
     } = request;
     let (holder, document_id) = match &action {
@@ -367,7 +368,7 @@ fn record(conn: &Connection, request: Request) -> Result<Recorded, StoreError> {
             .optional()
             .map_err(sql("looking up the message id"))?;
         if let Some(answered) = earlier {
-            if answered.same_message(&message_digest, &action) {
+            if answered.same_message(&message_digest, &action, &body) {
                 let type_code = AckType::parse(&answered.outcome).ok_or(StoreError::Corrupt {
                     column: "messages.outcome",
                     value: answered.outcome.clone(),
@@ -624,12 +625,12 @@ fn insert_document(
         conn,
         "INSERT INTO documents (document_id, set_id, version, status, replaces, register_holder, \
          client, effective_time, service_unit, author, document_group, organiser, message_id, \
-         stored_at, message, cda, title, document_type_code, document_type_name, \
+         stored_at, cda, title, document_type_code, document_type_name, \
          service_unit_name, author_name, client_name, replace_reason, signature_verdict, \
          signer_subject, signed_at, service_task_code, service_task_name, service_event_code, \
          service_event_name) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
         params![
             doc.document_id,
             doc.set_id,
@@ -645,7 +646,6 @@ fn insert_document(
             doc.organiser,
             message_id,
             timestamp(received_at, "documents.stored_at")?,
-            doc.message,
             doc.cda,
             d.title,
             d.document_type_code,
