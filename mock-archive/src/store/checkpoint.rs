@@ -20,12 +20,7 @@ pub(crate) fn spawn(conn: Connection, stop: Receiver<()>) -> std::io::Result<Joi
     std::thread::Builder::new()
         .name("store-checkpoint".to_owned())
         .spawn(move || {
-            // PERF-KNOB (temporary, for measuring): the interval.
-            let interval = std::env::var("KANTAKOE_PERF_CKPT_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .map_or(INTERVAL, Duration::from_millis);
-            while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+            while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(INTERVAL) {
                 // Busy (another checkpoint running) or any other failure: the next round or
                 // the writer's safety net catches up; nothing is lost by skipping one.
                 if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))

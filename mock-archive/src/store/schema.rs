@@ -154,10 +154,6 @@ pub enum Durability {
 
 /// Applies the connection settings shared by the writer and the readers.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
-    // PERF-KNOB (temporary, for measuring): page size of a new database.
-    if let Ok(size) = std::env::var("KANTAKOE_PERF_PAGE_SIZE") {
-        conn.pragma_update(None, "page_size", size)?;
-    }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidParameterName(format!(
