@@ -391,17 +391,12 @@ impl Judge {
                 .and_then(|c| c.header.as_ref())
                 .and_then(|h| h.document_group.as_ref())
                 .map(|c| c.code.clone());
-            NewDocument::from_submission(
-                &submission,
-                author,
-                document_group,
-                cda_bytes.to_vec(),
-            )
-            .with_description(
-                Description::from_cda(cda, Some(&verification)).with_message_author(
-                    message.professional.as_ref().and_then(|p| p.name.as_ref()),
-                ),
-            )
+            NewDocument::from_submission(&submission, author, document_group, cda_bytes.to_vec())
+                .with_description(
+                    Description::from_cda(cda, Some(&verification)).with_message_author(
+                        message.professional.as_ref().and_then(|p| p.name.as_ref()),
+                    ),
+                )
         });
         (action, holder)
     }

@@ -219,7 +219,9 @@ mod over_https {
     use crate::testpki::Role;
     use crate::{MockArchive, TestPki};
 
-    type Sender = hyper::client::conn::http1::SendRequest<http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>>;
+    type Sender = hyper::client::conn::http1::SendRequest<
+        http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>,
+    >;
 
     /// One mutual-TLS HTTP/1.1 connection as the provider's client system.
     async fn connect(pki: &TestPki, addr: SocketAddr) -> Sender {
@@ -233,7 +235,9 @@ mod over_https {
             .unwrap()
             .with_root_certificates(roots)
             .with_client_auth_cert(
-                vec![CertificateDer::from_pem_slice(pki.cert_pem(Role::Client).as_bytes()).unwrap()],
+                vec![
+                    CertificateDer::from_pem_slice(pki.cert_pem(Role::Client).as_bytes()).unwrap(),
+                ],
                 PrivateKeyDer::from_pem_slice(pki.key_pem(Role::Client).as_bytes()).unwrap(),
             )
             .unwrap();
@@ -274,7 +278,12 @@ mod over_https {
             .into_bytes()
     }
 
-    async fn send(sender: &mut Sender, request: hyper::Request<http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>>) -> (u16, String) {
+    async fn send(
+        sender: &mut Sender,
+        request: hyper::Request<
+            http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>,
+        >,
+    ) -> (u16, String) {
         let response = sender.send_request(request).await.unwrap();
         let status = response.status().as_u16();
         let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -295,7 +304,9 @@ mod over_https {
             let (release, gate) = mpsc::channel::<()>();
             releases.push(release);
             let pool = pool.clone();
-            blockers.push(tokio::spawn(async move { pool.run(move || gate.recv().unwrap()).await }));
+            blockers.push(tokio::spawn(async move {
+                pool.run(move || gate.recv().unwrap()).await
+            }));
         }
         until(|| pool.available() == 0).await;
 
@@ -305,10 +316,19 @@ mod over_https {
             let mut sender = connect(&pki, archive.addr()).await;
             let request = hyper::Request::post("/archive")
                 .header(hyper::header::HOST, "localhost")
-                .header(hyper::header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
-                .body(Full::new(bytes::Bytes::from(message.clone())).map_err(|e| match e {}).boxed())
+                .header(
+                    hyper::header::CONTENT_TYPE,
+                    "application/soap+xml; charset=utf-8",
+                )
+                .body(
+                    Full::new(bytes::Bytes::from(message.clone()))
+                        .map_err(|e| match e {})
+                        .boxed(),
+                )
                 .unwrap();
-            posts.push(tokio::spawn(async move { send(&mut sender, request).await }));
+            posts.push(tokio::spawn(
+                async move { send(&mut sender, request).await },
+            ));
         }
         // All four are in the archive, waiting for a place in the pool.
         until(|| pool.waiting() == 4).await;

@@ -517,12 +517,7 @@ fn new_document_from_a_submission() {
             reason: ReplaceReason::Correction,
         }),
     };
-    let d = NewDocument::from_submission(
-        &submission,
-        "author".to_owned(),
-        None,
-        b"c".to_vec(),
-    );
+    let d = NewDocument::from_submission(&submission, "author".to_owned(), None, b"c".to_vec());
     assert_eq!(d.register_holder, COUNTY);
     assert_eq!(d.organiser.as_deref(), Some(COUNTY));
     assert_eq!((d.set_id.as_str(), d.version), ("2.999.7.1", 2));
