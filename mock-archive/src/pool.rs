@@ -166,7 +166,7 @@ mod tests {
                 .await
             }));
         }
-        let mut first_two = vec![started.recv().await.unwrap(), started.recv().await.unwrap()];
+        let mut first_two = [started.recv().await.unwrap(), started.recv().await.unwrap()];
         first_two.sort_unstable();
         assert_eq!(pool.available(), 0);
         until(|| pool.waiting() == 1).await;
