@@ -284,7 +284,7 @@ fn a_case_with_problems_is_refused_with_every_problem_and_exit_code_2() {
   bad.toml:1: cannot read the fixture nowhere.toml: No such file or directory (os error 2)
   bad.toml:4: step a: submit.sender (or defaults.sender) is missing
   bad.toml:4: step a: submit.service_unit (or defaults.service_unit) is missing
-  bad.toml:4: step a: submit.payment is missing: self-paying, purchased-service or service-voucher
+  bad.toml:4: step a: submit.payment is missing: self-paying, purchased-service, service-voucher or own-client
   bad.toml:4: step a: the step has no [step.expect]
 ";
     assert_eq!(stderr, expected);

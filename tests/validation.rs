@@ -269,7 +269,13 @@ async fn every_example_validates_clean_and_is_stored_by_the_archive() {
     }
     // The county's own client's document is in the county's register, for its own use.
     let stored = archive.documents("2.999.5851.2.2").unwrap();
-    assert_eq!(stored.len(), 1, "{stored:?}");
+    let own: Vec<_> = stored
+        .iter()
+        .filter(|d| d.client == "150915A931U")
+        .collect();
+    assert_eq!(own.len(), 1, "{stored:?}");
+    assert_eq!(own[0].organiser.as_deref(), Some("2.999.5851.2.2"));
+    assert_eq!(own[0].message_id.as_deref(), Some("2.999.5851.2.2.10.11"));
 }
 
 #[test]
