@@ -317,7 +317,7 @@ fn a_bad_plan_file_stops_the_archive_with_every_problem() {
             "mock-archive: error: the fault plan has 3 problem(s):\n\
              {p}:2: a slow fault needs delay_ms\n\
              {p}:6: retry_after must be a whole number of 0 or more\n\
-             {p}:7: unknown key \"after\": a fault takes kind, after_requests, count, seconds, retry_after, delay_ms, stage\n"
+             {p}:7: unknown key \"after\": a fault takes kind, after_requests, after_seconds, count, seconds, retry_after, delay_ms, stage\n"
         )
     );
 }

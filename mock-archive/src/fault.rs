@@ -133,6 +133,10 @@ pub struct Fault {
     pub kind: FaultKind,
     /// Message requests that pass untouched (since the fault was injected) before it is due.
     pub after_requests: u64,
+    /// How long after its injection it is due at the earliest (e.g. an answer lost right
+    /// after a planned break).
+    #[serde(serialize_with = "seconds")]
+    pub after: Option<Duration>,
     /// How many requests (connections, for `refused`) it acts on at most.
     pub count: Option<u64>,
     /// How long it lasts from when it became due.
@@ -158,6 +162,7 @@ impl Fault {
         Self {
             kind,
             after_requests: 0,
+            after: None,
             count: None,
             seconds: None,
             retry_after: DEFAULT_RETRY_AFTER,
@@ -220,6 +225,12 @@ impl Fault {
     /// Lets `n` message requests pass before the fault is due.
     pub fn after_requests(mut self, n: u64) -> Self {
         self.after_requests = n;
+        self
+    }
+
+    /// Is due no earlier than `delay` after its injection.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.after = Some(delay);
         self
     }
 
@@ -309,6 +320,7 @@ pub struct FaultPlan {
 const KEYS: &[&str] = &[
     "kind",
     "after_requests",
+    "after_seconds",
     "count",
     "seconds",
     "retry_after",
@@ -440,24 +452,26 @@ fn read_fault(
                 Ok(n) => fault.retry_after = n,
                 Err(e) => problem(line, e),
             },
-            "seconds" => {
+            "seconds" | "after_seconds" => {
                 let secs = match value.get_ref() {
-                    DeValue::Integer(_) => integer("seconds").map(|n| n as f64),
+                    DeValue::Integer(_) => integer(name).map(|n| n as f64),
                     DeValue::Float(f) => f
                         .as_str()
                         .replace('_', "")
                         .parse::<f64>()
-                        .map_err(|_| "seconds must be a number".to_owned()),
-                    _ => Err("seconds must be a number".to_owned()),
+                        .map_err(|_| format!("{name} must be a number")),
+                    _ => Err(format!("{name} must be a number")),
                 };
                 match secs {
                     Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
-                        fault.seconds = Some(Duration::from_secs_f64(s));
+                        let d = Some(Duration::from_secs_f64(s));
+                        if name == "seconds" {
+                            fault.seconds = d;
+                        } else {
+                            fault.after = d;
+                        }
                     }
-                    Ok(_) => problem(
-                        line,
-                        "seconds must be more than 0 and at most 86400".to_owned(),
-                    ),
+                    Ok(_) => problem(line, format!("{name} must be more than 0 and at most 86400")),
                     Err(e) => problem(line, e),
                 }
             }
@@ -576,6 +590,8 @@ struct Armed {
     fault: Fault,
     /// Message requests seen when it was injected.
     base: u64,
+    /// When it was injected.
+    injected: Instant,
     /// When it became due.
     due_since: Option<Instant>,
     /// Requests or connections it acted on.
@@ -603,10 +619,11 @@ struct Inner {
 
 impl Inner {
     fn arm(&mut self, fault: Fault) {
-        let due_since = (fault.after_requests == 0).then(Instant::now);
+        let due_since = (fault.after_requests == 0 && fault.after.is_none()).then(Instant::now);
         self.armed.push(Armed {
             fault,
             base: self.requests,
+            injected: Instant::now(),
             due_since,
             used: 0,
         });
@@ -684,7 +701,10 @@ impl FaultState {
             if armed.fault.kind == FaultKind::Refused {
                 continue;
             }
-            if armed.due_since.is_none() && requests - armed.base > armed.fault.after_requests {
+            if armed.due_since.is_none()
+                && requests - armed.base > armed.fault.after_requests
+                && armed.fault.after.is_none_or(|a| now >= armed.injected + a)
+            {
                 armed.due_since = Some(now);
             }
             if armed.due_since.is_none() || armed.expired(now) {
@@ -729,7 +749,10 @@ impl FaultState {
             if armed.fault.kind != FaultKind::Refused {
                 continue;
             }
-            if armed.due_since.is_none() && requests - armed.base >= armed.fault.after_requests {
+            if armed.due_since.is_none()
+                && requests - armed.base >= armed.fault.after_requests
+                && armed.fault.after.is_none_or(|a| now >= armed.injected + a)
+            {
                 armed.due_since = Some(now);
             }
             if armed.due_since.is_some() && !armed.expired(now) {
@@ -1006,7 +1029,7 @@ faults.toml:6: a fault needs kind = \"unavailable\", \"refused\", \"slow\", \"re
 faults.toml:7: delay_ms [300, 100]: the low end is above the high end
 faults.toml:10: a slow fault needs delay_ms
 faults.toml:11: retry_after does not apply to a slow fault (only to unavailable)
-faults.toml:12: unknown key \"colour\": a fault takes kind, after_requests, count, seconds, retry_after, delay_ms, stage
+faults.toml:12: unknown key \"colour\": a fault takes kind, after_requests, after_seconds, count, seconds, retry_after, delay_ms, stage
 faults.toml:16: seconds must be more than 0 and at most 86400
 faults.toml:17: stage must be \"tcp\" or \"tls\"
 faults.toml:18: delay_ms does not apply to a unavailable fault (only to slow)
