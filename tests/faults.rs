@@ -357,3 +357,258 @@ async fn a_plan_file_breaks_the_served_archive() {
     ];
     assert_eq!(statuses, [200, 503, 200]);
 }
+
+// ---- the harness as a client, and the bundled service-break case ------------------------------
+
+fn workspace() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+#[test]
+fn the_reference_client_waits_out_a_503_and_reports_the_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("faults.toml");
+    std::fs::write(
+        &plan,
+        "[[fault]]\nkind = \"unavailable\"\nafter_requests = 1\ncount = 1\nretry_after = 1\n",
+    )
+    .unwrap();
+    let pki_dir = pki().dir().display().to_string();
+    let plan_arg = plan.display().to_string();
+    let archive = support::spawn_archive(&[
+        "--db",
+        ":memory:",
+        "--pki",
+        &pki_dir,
+        "--faults",
+        &plan_arg,
+        "--view-listen",
+        "off",
+    ]);
+    let case = workspace().join("tests/cases/sut-resend.toml");
+    let output = support::kantakoe_cmd(dir.path())
+        .args([
+            "rehearse",
+            "--archive",
+            &archive.url,
+            "--pki",
+            &pki_dir,
+            "--case",
+        ])
+        .arg(&case)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let results = crate::rehearse::read_results(&dir.path().join("out"));
+    let steps = &results.cases[0].steps;
+    assert!(steps[0].outages.is_empty());
+    let outages = &steps[1].outages;
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    assert_eq!(
+        (
+            outages[0].answer.as_str(),
+            outages[0].retry_after,
+            outages[0].waited_ms
+        ),
+        ("HTTP 503", 1, 1000)
+    );
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(
+        junit.contains(
+            "HTTP 503 with Retry-After 1 s; waited 1000 ms and sent the same message again"
+        ),
+        "{junit}"
+    );
+    crate::rehearse::assert_junit_valid(&dir.path().join("out/junit.xml"));
+}
+
+#[test]
+fn the_bundled_service_break_case_passes_in_reference_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = workspace().join("testcases/hairiotilanne.toml");
+    let output = support::kantakoe_cmd(dir.path())
+        .args(["rehearse", "--case"])
+        .arg(&case)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let results = crate::rehearse::read_results(&dir.path().join("out"));
+    let step = &results.cases[0].steps[0];
+    assert_eq!(
+        step.outcome,
+        kantakoe::results::Outcome::Passed,
+        "{:?}",
+        step.failures
+    );
+    // It met the break: 503s waited out, and the lost answer (a closed connection).
+    assert!(
+        step.outages.iter().any(|o| o.answer == "HTTP 503"),
+        "{:?}",
+        step.outages
+    );
+    assert!(
+        step.outages
+            .iter()
+            .any(|o| o.answer.contains("before its answer was complete")),
+        "{:?}",
+        step.outages
+    );
+}
+
+/// How a stand-in queueing system behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standin {
+    /// Queues, waits out 503s, resends the same message after a lost answer.
+    Good,
+    /// Delivers versions 1 and 2 only.
+    Drops,
+    /// After a lost answer, sends the document again under a new message id.
+    Renames,
+}
+
+/// A vendor's queueing system, in miniature: versions 1..3 of one document, recorded during
+/// the break, delivered in order after it.
+async fn queueing_standin(url: &str, how: Standin) {
+    let target = kantakoe::client::Target::parse(url).unwrap();
+    let arc = format!("2.999.5851.7.{}", std::process::id());
+    let build = |v: u32, renamed: bool| -> Vec<u8> {
+        let mut values = compose::scenario_self_paying(
+            format!("{arc}.{}{v}", if renamed { 9 } else { 1 }),
+            format!("{arc}.2{v}"),
+        );
+        values.set_id = format!("{arc}.21");
+        values.version = v;
+        if v > 1 {
+            values.replaces = Some(compose::Replaces {
+                parent_id: format!("{arc}.2{}", v - 1),
+                parent_version: v - 1,
+                reason: compose::ReplacementReason::Correction,
+            });
+        }
+        compose::build_message(
+            &DocumentTemplate::client_relationship(),
+            &values,
+            Wrapping::Soap12,
+            Some(&signer()),
+        )
+        .unwrap()
+        .message
+    };
+    let versions: Vec<u32> = match how {
+        Standin::Drops => vec![1, 2],
+        Standin::Good | Standin::Renames => vec![1, 2, 3],
+    };
+    let mut queue: Vec<Vec<u8>> = versions.iter().map(|v| build(*v, false)).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut conn: Option<Connection> = None;
+    let mut next = 0;
+    while next < queue.len() && Instant::now() < deadline {
+        let Some(c) = conn.as_mut() else {
+            conn = support::client(Role::Client).connect(&target).await.ok();
+            if conn.is_none() {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            continue;
+        };
+        match c
+            .post(
+                "/archive",
+                Wrapping::Soap12.content_type(),
+                queue[next].clone(),
+            )
+            .await
+        {
+            Ok(r) if r.status == 503 => {
+                tokio::time::sleep(Duration::from_secs(r.retry_after.unwrap_or(1))).await;
+            }
+            Ok(r) => {
+                assert_eq!(r.status, 200);
+                next += 1;
+            }
+            Err(_) => {
+                conn = None;
+                if how == Standin::Renames {
+                    queue[next] = build(versions[next], true);
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+}
+
+/// Runs `case` in SUT mode against an archive of this test, playing the stand-in when the
+/// harness asks for the step; the exit code and the output.
+async fn sut_break(case: &str, how: Standin) -> (Option<i32>, String, tempfile::TempDir) {
+    let archive = start_archive().await;
+    let dir = tempfile::tempdir().unwrap();
+    let case_path = workspace().join(case);
+    let stem = case_path.file_stem().unwrap().to_str().unwrap().to_owned();
+    let url = archive.url();
+    let pki_dir = pki().dir().to_owned();
+    let token = archive.admin_token().to_owned();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "rehearse".as_ref(),
+        "--sut".as_ref(),
+        "--archive".as_ref(),
+        url.as_ref(),
+        "--pki".as_ref(),
+        pki_dir.as_os_str(),
+        "--admin-token".as_ref(),
+        token.as_ref(),
+        "--case".as_ref(),
+        case_path.as_os_str(),
+    ];
+    let prefix = format!(">> {stem} / katko-ja-jono:");
+    let (code, out) = crate::rehearse::run_playing(dir.path(), &args, async |line: &str| {
+        if line.starts_with(&prefix) {
+            queueing_standin(&url, how).await;
+        }
+    })
+    .await;
+    (code, out, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_service_break_case_passes_with_a_queueing_system() {
+    let (code, out, dir) = sut_break("testcases/hairiotilanne.toml", Standin::Good).await;
+    assert_eq!(code, Some(0), "{out}");
+    let results = crate::rehearse::read_results(&dir.path().join("out"));
+    assert!(results.all_passed(), "{out}");
+    assert!(results.strays.is_empty(), "{:?}", results.strays);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_that_drops_a_queued_document_fails_the_break() {
+    let (code, out, dir) = sut_break("tests/cases/hairiotilanne-short.toml", Standin::Drops).await;
+    assert_eq!(code, Some(1), "{out}");
+    let results = crate::rehearse::read_results(&dir.path().join("out"));
+    assert_eq!(
+        results.cases[0].steps[0].failures,
+        [
+            "version(s) 3 of the document recorded during the break never arrived within 12 s (stored: 1, 2)"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_that_resends_under_a_new_message_id_fails_the_break() {
+    let (code, out, dir) =
+        sut_break("tests/cases/hairiotilanne-short.toml", Standin::Renames).await;
+    assert_eq!(code, Some(1), "{out}");
+    let results = crate::rehearse::read_results(&dir.path().join("out"));
+    let arc = format!("2.999.5851.7.{}", std::process::id());
+    assert_eq!(
+        results.cases[0].steps[0].failures,
+        [
+            format!(
+                "version 1 (document {arc}.21) was sent under 2 message ids ({arc}.11, {arc}.91): a resend must keep its message id, or the archive takes it for a new message"
+            ),
+            format!("version 1 was refused: AE [DOC-ID-EXISTS] (message {arc}.91)"),
+            format!(
+                "the answer to version 1 was lost (the archive stored it, then the connection closed) and it was not resent under the same message id {arc}.11"
+            ),
+        ]
+    );
+}

@@ -471,7 +471,10 @@ fn read_fault(
                             fault.after = d;
                         }
                     }
-                    Ok(_) => problem(line, format!("{name} must be more than 0 and at most 86400")),
+                    Ok(_) => problem(
+                        line,
+                        format!("{name} must be more than 0 and at most 86400"),
+                    ),
                     Err(e) => problem(line, e),
                 }
             }

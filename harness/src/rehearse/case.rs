@@ -1168,7 +1168,10 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                     p("a [step.fault] step expects every document to be accepted: expect.ack = \"AA\" without codes".to_owned());
                 }
                 if !s.check.is_empty() {
-                    p("a [step.fault] step checks its documents itself: no [[step.check]]".to_owned());
+                    p(
+                        "a [step.fault] step checks its documents itself: no [[step.check]]"
+                            .to_owned(),
+                    );
                 }
                 read_break(f, &mut p).map(|plan| Action::Fault { submission, plan })
             }

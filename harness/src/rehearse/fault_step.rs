@@ -155,7 +155,10 @@ impl Runner<'_> {
     /// `PUT /inspect/faults` with the admin token.
     async fn put_faults(&mut self, admin: &str, plan: &str) -> Result<(), Fail> {
         let reply = match self.connection(crate::pki::Role::Client).await {
-            Ok(conn) => conn.put_toml_as(super::FAULTS_PATH, admin, plan.to_owned()).await,
+            Ok(conn) => {
+                conn.put_toml_as(super::FAULTS_PATH, admin, plan.to_owned())
+                    .await
+            }
             Err(e) => Err(e),
         };
         match reply {
@@ -304,19 +307,13 @@ impl Runner<'_> {
                     wait
                 }
             };
-            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now())))
-                .await;
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
         }
         Ok(())
     }
 
     /// Versions 1..=n of one new document, each replacing the one before (correction).
-    fn versions(
-        &mut self,
-        case: &Case,
-        sub: &Submission,
-        n: u32,
-    ) -> Result<Vec<Vec<u8>>, Fail> {
+    fn versions(&mut self, case: &Case, sub: &Submission, n: u32) -> Result<Vec<Vec<u8>>, Fail> {
         let mut out = Vec::new();
         let mut set_id = None;
         let mut parent: Option<(String, u32)> = None;
@@ -383,7 +380,11 @@ fn read_sent(body: &[u8]) -> Option<Sent> {
             .and_then(|i| i.extension.clone())
             .unwrap_or_default(),
         document_id: doc.id.as_ref()?.root.clone(),
-        set_id: doc.set_id.as_ref().map(|i| i.root.clone()).unwrap_or_default(),
+        set_id: doc
+            .set_id
+            .as_ref()
+            .map(|i| i.root.clone())
+            .unwrap_or_default(),
         version: doc.version_number.unwrap_or(1),
     })
 }
@@ -401,18 +402,23 @@ fn complete(mine: &[&Entry], plan: &BreakPlan) -> bool {
 
 /// The message id of the delivery whose answer was lost, and whether it was resent under the
 /// same message id afterwards (answered from the archive's record).
-fn lost_answer(mine: &[&Entry]) -> Option<(&Sent, bool)> {
+fn lost_answer<'a>(mine: &[&'a Entry]) -> Option<(&'a Sent, bool)> {
     let (at, lost) = mine.iter().enumerate().find_map(|(i, e)| {
         let sent = e.sent.as_ref()?;
         let stored_before = mine[..i].iter().any(|b| {
-            b.stored() && b.sent.as_ref().is_some_and(|s| s.message_id == sent.message_id)
+            b.stored()
+                && b.sent
+                    .as_ref()
+                    .is_some_and(|s| s.message_id == sent.message_id)
         });
         (e.is_break() && stored_before).then_some((i, sent))
     })?;
     let resent = mine[at + 1..].iter().any(|e| {
         e.replayed
             && e.outcome == "AA"
-            && e.sent.as_ref().is_some_and(|s| s.message_id == lost.message_id)
+            && e.sent
+                .as_ref()
+                .is_some_and(|s| s.message_id == lost.message_id)
     });
     Some((lost, resent))
 }
@@ -558,7 +564,9 @@ mod tests {
         ];
         assert_eq!(
             judge(&dropped),
-            ["version(s) 3 of the document recorded during the break never arrived within 60 s (stored: 1, 2)"]
+            [
+                "version(s) 3 of the document recorded during the break never arrived within 60 s (stored: 1, 2)"
+            ]
         );
         let renamed = [
             entry(2, "AA", &[], false, ("m1", 1)),
@@ -571,7 +579,7 @@ mod tests {
             judge(&renamed),
             [
                 "version 1 (document doc1) was sent under 2 message ids (m1, m9): a resend must keep its message id, or the archive takes it for a new message",
-                "version 1 was refused: AE DOC-ID-EXISTS (message m9)",
+                "version 1 was refused: AE [DOC-ID-EXISTS] (message m9)",
                 "the answer to version 1 was lost (the archive stored it, then the connection closed) and it was not resent under the same message id m1",
             ]
         );
