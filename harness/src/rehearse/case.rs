@@ -1413,7 +1413,7 @@ register_holder = "2.999.5851.2.3"
             "the test case has 10 problems:
   case.toml:8: step a: a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })
   case.toml:8: step a: submit.organiser is required for a purchased service or a service voucher
-  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature
+  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature, county-client, county-signature
   case.toml:8: step a: submit.replaces \"z\" is not an earlier step of this case
   case.toml:8: step a: submit.reason is required with submit.replaces: correction or invalidation
   case.toml:8: step a: an AE expectation must name its codes (expect.codes)
@@ -1431,7 +1431,7 @@ register_holder = "2.999.5851.2.3"
         assert_eq!(
             text,
             "the test case has 3 problems:
-  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
   case.toml:8: step a: title is missing: title = { fi = \"…\", sv = \"…\" }
   case.toml:8: step a: a step needs [step.connect], [step.submit] or [[step.check]]",
         );
@@ -1475,7 +1475,7 @@ status = "deleted"
         assert_eq!(
             err.to_string(),
             "the test case has 4 problems:
-  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
   case.toml:8: step a: title.sv is missing
   case.toml:8: step a: submit.template \"letter\" is not one of client-relationship, service-task
   case.toml:8: step a: check.status \"deleted\" is not one of active, replaced, invalidated"
