@@ -16,7 +16,7 @@ fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-fn read_results(out: &Path) -> RunResults {
+pub(crate) fn read_results(out: &Path) -> RunResults {
     let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
     serde_json::from_str(&text).expect("results.json parses")
 }
@@ -671,7 +671,7 @@ fn vendor_message_with(n: u32, edit: impl FnOnce(&mut MessageValues)) -> Vec<u8>
 
 /// Runs `kantakoe args` and calls `on_line` with each stdout line as it comes (so a test can
 /// play the vendor's system); returns the exit code and all lines.
-async fn run_playing(
+pub(crate) async fn run_playing(
     dir: &Path,
     args: &[&std::ffi::OsStr],
     mut on_line: impl AsyncFnMut(&str),

@@ -54,6 +54,7 @@ fn step(
 ) -> StepResult {
     let codes = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     StepResult {
+        outages: Vec::new(),
         id: id.to_owned(),
         title_fi: title_fi.to_owned(),
         title_sv: title_sv.to_owned(),

@@ -4,6 +4,7 @@
 mod archive;
 mod browser;
 mod environment;
+mod faults;
 mod format;
 mod limits;
 mod recipes;

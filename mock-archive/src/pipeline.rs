@@ -230,6 +230,75 @@ impl Pipeline {
         }
     }
 
+    /// Records a request (or, with `None`, a connection) an injected fault broke
+    /// ([`crate::fault`]): an audit entry `AR` with `SYS-BREAK` under the message's register
+    /// holder when it can be read (so the archivist view lists it), without a message id (a
+    /// resend's record is the store's, untouched), and the request kept for
+    /// `/inspect/audit/<id>/request`. Returns the `AR` acknowledgement in the request's wrapping.
+    pub async fn record_break(&self, incoming: Option<&Incoming>, what: &str) -> Answer {
+        let detail = vec![AckDetail {
+            code: AckCode::ServiceBreak,
+            location: None,
+            detail: what.to_owned(),
+        }];
+        let read = incoming.map(|i| (i, format::read_message(&i.body, &self.limits)));
+        let (holder, wrapping, ack_input) = match &read {
+            Some((incoming, (Some(message), problems))) => {
+                let (_, holder) = self.judge(message, problems.clone(), incoming);
+                let input = self.ack_input(message, incoming.received_at);
+                (holder, message.wrapping, Some(input))
+            }
+            _ => (None, Wrapping::Soap11, None),
+        };
+        let request = Request {
+            received_at: incoming.map_or_else(OffsetDateTime::now_utc, |i| i.received_at),
+            tls_peer: incoming.and_then(|i| i.tls_organisation.clone()),
+            message_id: None,
+            message_digest: [0; 16],
+            register_holder: holder.clone(),
+            action: Action::Refuse(detail.clone()),
+            acknowledge: Box::new(move |type_code, details| match ack_input {
+                Some(input) => ack::render(&AckInput {
+                    type_code,
+                    details: details.to_vec(),
+                    ..input
+                })
+                .into_bytes(),
+                None => Vec::new(),
+            }),
+        };
+        match self.store.submit(request).await {
+            Ok(recorded) => {
+                if let Some(incoming) = incoming {
+                    self.recent.keep(KeptRequest {
+                        audit_id: recorded.audit_id,
+                        register_holder: holder,
+                        content_type: incoming.content_type.clone(),
+                        body: incoming.body.clone(),
+                    });
+                }
+                Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
+            }
+            Err(err) => {
+                tracing::error!("audit of an injected fault failed: {err}");
+                Answer {
+                    status: 500,
+                    content_type: content_type_of(Wrapping::Soap11),
+                    body: soap_fault(
+                        "soap:Server",
+                        &format!("the archive could not record: {err}"),
+                    ),
+                    recorded: None,
+                }
+            }
+        }
+    }
+
     /// Records an unreadable request in the audit log and answers with a SOAP Fault.
     async fn fault(
         &self,

@@ -106,6 +106,17 @@ pub enum Action {
         /// The expected answer.
         expect: Expect,
     },
+    /// A planned service break (`[step.fault]`): the archive is broken on purpose; meanwhile
+    /// the documents are recorded (versions 1..N of one new document, as `submission`
+    /// describes), and after the break they must arrive exactly once, in version order,
+    /// within the step's time, an answer-lost one resent under the same message id
+    /// ([`super::fault_step`]).
+    Fault {
+        /// What each document is.
+        submission: Box<Submission>,
+        /// The break.
+        plan: BreakPlan,
+    },
     /// Sends a recorded message verbatim (`[step.replay]`, written by `rehearse --record`).
     Replay {
         /// The message bytes.
@@ -244,6 +255,42 @@ pub struct Submission {
     pub narrative: String,
 }
 
+/// The break of a `[step.fault]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakPlan {
+    /// `unavailable` (503 + `Retry-After`) or `refused` (connections reset).
+    pub kind: BreakKind,
+    /// How long the break lasts.
+    pub seconds: u64,
+    /// `unavailable`: the `Retry-After` the archive answers, in seconds.
+    pub retry_after: u64,
+    /// How many documents (versions 1..N of one document) are recorded during the break.
+    pub documents: u32,
+    /// Whether the first delivery after the break loses its answer (stored, then the
+    /// connection closes): its resend must keep its message id.
+    pub answer_lost: bool,
+}
+
+/// The kind of a planned break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakKind {
+    /// `503 Service Unavailable` with `Retry-After`.
+    Unavailable,
+    /// Connections reset as soon as they are made.
+    Refused,
+}
+
+impl BreakKind {
+    /// The archive's fault-plan spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakKind::Unavailable => "unavailable",
+            BreakKind::Refused => "refused",
+        }
+    }
+}
+
 /// One archivist checkpoint: fields of a stored document's description metadata, or that a
 /// document is stored nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,11 +411,74 @@ struct RawStep {
     connect: Option<RawConnect>,
     submit: Option<RawSubmit>,
     replay: Option<RawReplay>,
+    fault: Option<RawFault>,
     expect: Option<RawExpect>,
     #[serde(default)]
     check: Vec<RawCheck>,
     #[serde(flatten)]
     unknown: Unknown,
+}
+
+/// A planned break (`[step.fault]`).
+#[derive(Debug, Deserialize)]
+struct RawFault {
+    kind: Option<String>,
+    seconds: Option<u64>,
+    retry_after: Option<u64>,
+    documents: Option<u32>,
+    answer_lost: Option<bool>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// The keys of a `[step.fault]`.
+const FAULT_KEYS: &[&str] = &["kind", "seconds", "retry_after", "documents", "answer_lost"];
+
+/// Reads a `[step.fault]`; `None` (with its problems told) when it is unusable.
+fn read_break(f: &RawFault, p: &mut dyn FnMut(String)) -> Option<BreakPlan> {
+    let before_ok = true;
+    let mut ok = before_ok;
+    let kind: BreakKind = match f.kind.as_deref() {
+        None => {
+            p("fault.kind is missing: unavailable or refused".to_owned());
+            ok = false;
+            BreakKind::Unavailable
+        }
+        Some(k) => choice(k, "fault.kind", &["unavailable", "refused"]).unwrap_or_else(|e| {
+            p(e);
+            ok = false;
+            BreakKind::Unavailable
+        }),
+    };
+    let seconds = match f.seconds {
+        Some(s @ 1..=600) => s,
+        Some(_) => {
+            p("fault.seconds must be 1 to 600: the break's length".to_owned());
+            ok = false;
+            0
+        }
+        None => {
+            p("fault.seconds is missing: the break's length".to_owned());
+            ok = false;
+            0
+        }
+    };
+    if f.retry_after.is_some() && kind != BreakKind::Unavailable {
+        p("fault.retry_after applies only to kind = \"unavailable\"".to_owned());
+        ok = false;
+    }
+    let documents = f.documents.unwrap_or(3);
+    if !(1..=20).contains(&documents) {
+        p("fault.documents must be 1 to 20".to_owned());
+        ok = false;
+    }
+    ok.then_some(BreakPlan {
+        kind,
+        seconds,
+        retry_after: f.retry_after.unwrap_or(1),
+        documents,
+        answer_lost: f.answer_lost.unwrap_or(true),
+    })
 }
 
 /// A recorded message, sent verbatim (`kantakoe rehearse --sut --record`).
@@ -453,6 +563,7 @@ const STEP_KEYS: &[&str] = &[
     "timeout_seconds",
     "connect",
     "submit",
+    "fault",
     "expect",
     "check",
 ];
@@ -715,6 +826,9 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         }
         if let Some(c) = &s.submit {
             tables.push((&c.unknown, "[step.submit]", SUBMIT_KEYS));
+        }
+        if let Some(c) = &s.fault {
+            tables.push((&c.unknown, "[step.fault]", FAULT_KEYS));
         }
         if let Some(c) = &s.expect {
             tables.push((
@@ -1054,6 +1168,28 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 })
             }
         };
+        let action = match (action, &s.fault) {
+            (Some(Action::Submit { submission, expect }), Some(f)) => {
+                if submission.replaces.is_some() || submission.version.is_some() {
+                    p("a [step.fault] step's documents are versions 1..N of one new document: submit.replaces and submit.version do not apply".to_owned());
+                }
+                if expect.ack != "AA" || !expect.codes.is_empty() {
+                    p("a [step.fault] step expects every document to be accepted: expect.ack = \"AA\" without codes".to_owned());
+                }
+                if !s.check.is_empty() {
+                    p(
+                        "a [step.fault] step checks its documents itself: no [[step.check]]"
+                            .to_owned(),
+                    );
+                }
+                read_break(f, &mut p).map(|plan| Action::Fault { submission, plan })
+            }
+            (other, Some(_)) => {
+                p("[step.fault] goes with a [step.submit] describing the documents recorded during the break".to_owned());
+                other
+            }
+            (other, None) => other,
+        };
         let stores = matches!(action, Some(Action::Submit { .. } | Action::Replay { .. }));
         let mut checks = Vec::new();
         for c in &s.check {
@@ -1295,7 +1431,7 @@ register_holder = "2.999.5851.2.3"
         assert_eq!(
             text,
             "the test case has 3 problems:
-  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
   case.toml:8: step a: title is missing: title = { fi = \"…\", sv = \"…\" }
   case.toml:8: step a: a step needs [step.connect], [step.submit] or [[step.check]]",
         );
@@ -1339,7 +1475,7 @@ status = "deleted"
         assert_eq!(
             err.to_string(),
             "the test case has 4 problems:
-  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
   case.toml:8: step a: title.sv is missing
   case.toml:8: step a: submit.template \"letter\" is not one of client-relationship, service-task
   case.toml:8: step a: check.status \"deleted\" is not one of active, replaced, invalidated"

@@ -7,6 +7,7 @@
 //! Architecture invariant: everything here reaches the archive through [`crate::client`] only.
 
 pub mod case;
+mod fault_step;
 pub mod output;
 pub mod plan;
 pub mod record;
@@ -29,7 +30,7 @@ use crate::compose::{
 use crate::pki::{Pki, Role};
 use crate::results::{
     Actor, ActualAck, ArchiveTarget, Attempt, CaseResult, CheckpointResult, ExpectedAck, Mode,
-    Outcome, RESULTS_FORMAT, RunResults, Sender, StepResult, Stray, Summary, ack_text,
+    Outage, Outcome, RESULTS_FORMAT, RunResults, Sender, StepResult, Stray, Summary, ack_text,
 };
 use crate::signing::SystemSigner;
 use case::{
@@ -60,6 +61,8 @@ pub struct Setup {
     pub timeouts: Timeouts,
     /// SUT mode: where to record your system's judged submissions as a replayable case.
     pub record: Option<std::path::PathBuf>,
+    /// The archive's admin token, for steps that break it on purpose (`[step.fault]`).
+    pub admin_token: Option<String>,
 }
 
 impl Setup {
@@ -222,6 +225,8 @@ struct Runner<'s> {
     stopped: Option<String>,
     /// SUT mode: your system's judged submissions, for `--record`.
     recorded: Vec<record::Recorded>,
+    /// Service breaks met during the current step (`503` + `Retry-After`, waited out).
+    outages: Vec<Outage>,
 }
 
 /// Runs `cases` against the archive of `setup`, telling `watch` as it goes.
@@ -247,6 +252,7 @@ pub async fn run(
         strays: Vec::new(),
         stopped: None,
         recorded: Vec::new(),
+        outages: Vec::new(),
     };
     watch(Event::Started {
         steps: cases.iter().map(|c| c.steps.len()).sum(),
@@ -327,6 +333,7 @@ impl Runner<'_> {
                 ));
             }
             result.duration_ms = started.elapsed().as_millis() as u64;
+            result.outages = std::mem::take(&mut self.outages);
             watch(Event::StepDone {
                 case,
                 result: &result,
@@ -370,6 +377,7 @@ impl Runner<'_> {
             failures: vec![],
             duration_ms: 0,
             attempts: vec![],
+            outages: vec![],
         }
     }
 
@@ -388,7 +396,10 @@ impl Runner<'_> {
                 submission.replaces.iter().map(String::as_str).collect()
             }
             Action::Resend { of, .. } => vec![of.as_str()],
-            Action::Connect { .. } | Action::Inspect | Action::Replay { .. } => vec![],
+            Action::Connect { .. }
+            | Action::Inspect
+            | Action::Replay { .. }
+            | Action::Fault { .. } => vec![],
         }
         .into_iter()
         .chain(
@@ -574,6 +585,10 @@ impl Runner<'_> {
                 records.insert(step.id.clone(), record);
             }
             Action::Inspect => {}
+            Action::Fault { submission, plan } => {
+                self.fault_step(case, step, sut, submission, plan, result, watch)
+                    .await?;
+            }
             Action::Resend { of, expect } => {
                 result.expected = expected(expect);
                 let earlier = records.get(of).cloned().unwrap_or_default();
@@ -655,9 +670,28 @@ impl Runner<'_> {
         message: Vec<u8>,
     ) -> Result<(Vec<u8>, ActualAck), Fail> {
         let path = self.setup.message_path.clone();
-        let reply = match self.connection(role).await {
-            Ok(conn) => conn.post(&path, content_type, message).await,
-            Err(e) => Err(e),
+        let mut waited = Duration::ZERO;
+        let reply = loop {
+            let reply = match self.connection(role).await {
+                Ok(conn) => conn.post(&path, content_type, message.clone()).await,
+                Err(e) => Err(e),
+            };
+            // A service break: wait as the archive asks, then send the same message again,
+            // within a bounded total wait.
+            if let Ok(r) = &reply
+                && let Some(wait) = polite_wait(r.status, r.retry_after, waited)
+            {
+                self.outages.push(Outage {
+                    at: now_rfc3339(),
+                    answer: format!("HTTP {}", r.status),
+                    retry_after: r.retry_after.unwrap_or_default(),
+                    waited_ms: wait.as_millis() as u64,
+                });
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                continue;
+            }
+            break reply;
         };
         let reply = match reply {
             Ok(r) => r,
@@ -1189,7 +1223,29 @@ fn blank_result() -> StepResult {
         failures: vec![],
         duration_ms: 0,
         attempts: vec![],
+        outages: vec![],
     }
+}
+
+/// The archive's fault API (admin token), for `[step.fault]`.
+const FAULTS_PATH: &str = mock_archive::fault::PATH;
+
+/// The most the reference client waits out service breaks for one message, in all.
+pub const MAX_OUTAGE_WAIT: Duration = Duration::from_secs(120);
+
+/// How long to wait before sending a message again after this answer: `Retry-After` of a
+/// `503` (at least 100 ms, so `Retry-After: 0` never spins), while the waits stay within
+/// [`MAX_OUTAGE_WAIT`]; `None`: the answer stands.
+fn polite_wait(status: u16, retry_after: Option<u64>, waited: Duration) -> Option<Duration> {
+    let secs = retry_after.filter(|_| status == 503)?;
+    let wait = Duration::from_secs(secs).max(Duration::from_millis(100));
+    (waited + wait <= MAX_OUTAGE_WAIT).then_some(wait)
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// What a "your system" step asks for, to tell its submission from others.

@@ -276,6 +276,11 @@ ack_codes! {
     StorageFailed = "SYS-STORAGE", Error,
         "Arkistointi epäonnistui arkiston sisäisen virheen vuoksi",
         "the archive could not store the document (internal error)";
+    /// The archive is in a (rehearsed) service break: the message was not processed (or its
+    /// answer was lost). An injected fault of the mock, never a verdict on the message.
+    ServiceBreak = "SYS-BREAK", Unreadable,
+        "Arkistossa on käyttökatko: sanomaa ei käsitelty, lähetä se uudelleen katkon jälkeen",
+        "the archive is in a service break: the message was not processed; send it again after the break";
 }
 
 impl AckCode {
@@ -382,6 +387,9 @@ impl AckCode {
             AckCode::ClientChanged => "En ersättande handling kan inte byta klient",
             AckCode::DocumentIdExists => {
                 "En handling med denna identifierare finns redan i arkivet"
+            }
+            AckCode::ServiceBreak => {
+                "Arkivet har ett driftavbrott: meddelandet behandlades inte, skicka det på nytt efter avbrottet"
             }
             AckCode::StorageFailed => {
                 "Arkiveringen misslyckades på grund av ett internt fel i arkivet"
