@@ -6,6 +6,7 @@ mod browser;
 mod environment;
 mod format;
 mod limits;
+mod query;
 mod recipes;
 mod rehearse;
 mod report;

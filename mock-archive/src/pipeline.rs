@@ -149,6 +149,10 @@ impl Pipeline {
                     .await;
             }
         };
+        // Queries (issue 16) have their own module; everything else is a storing message.
+        if let Some(format::query::Sniffed::Query(kind)) = format::query::sniff(&incoming.body) {
+            return crate::query::handle(self, kind, &incoming, media).await;
+        }
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -230,8 +234,18 @@ impl Pipeline {
         }
     }
 
+    /// The reading limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The next number for an answer's own message id.
+    pub(crate) fn next_answer_number(&self) -> u64 {
+        self.ack_counter.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Records an unreadable request in the audit log and answers with a SOAP Fault.
-    async fn fault(
+    pub(crate) async fn fault(
         &self,
         incoming: &Incoming,
         status: u16,
@@ -346,7 +360,7 @@ fn message_id(id: &format::InstanceId) -> String {
 
 /// The media types a message may come as [conv: DESIGN §3.1].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(crate) enum Media {
     /// `text/xml`: a SOAP 1.1 envelope.
     Text,
     /// `application/soap+xml`: a SOAP 1.2 envelope.
@@ -379,7 +393,7 @@ fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
 /// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
 /// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
 /// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
-fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+pub(crate) fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
     let sent = match media {
         Media::Text => "text/xml",
         Media::Soap => "application/soap+xml",
