@@ -2,12 +2,12 @@
 //! query's own wrapping; every refusal names its rule (snapshots of the whole answer); the
 //! audit log records each query with its result size.
 
+use kanta_profile::format::InstanceId;
 use kanta_profile::format::Limits;
 use kanta_profile::format::Wrapping;
 use kanta_profile::format::query::{
     self, DocumentStatus, QueryFilter, QueryKind, QueryRequest, QueryResponse, QueryResults,
 };
-use kanta_profile::format::InstanceId;
 use kantakoe::client::Connection;
 use kantakoe::compose::{self, DocumentTemplate, MessageValues, Org, UsageSituation};
 use kantakoe::pki::{Role, scenario};
@@ -58,7 +58,11 @@ async fn store(conn: &mut Connection, values: &MessageValues) -> Vec<u8> {
     )
     .unwrap();
     let reply = conn
-        .post("/archive", compose::content_type(Wrapping::Soap11), built.message)
+        .post(
+            "/archive",
+            compose::content_type(Wrapping::Soap11),
+            built.message,
+        )
         .await
         .unwrap();
     let body = String::from_utf8(reply.body.to_vec()).unwrap();
@@ -106,14 +110,23 @@ async fn ask(
 }
 
 async fn connect(archive: &MockArchiveHandle, role: Role) -> Connection {
-    support::client(role).connect(&target(archive)).await.unwrap()
+    support::client(role)
+        .connect(&target(archive))
+        .await
+        .unwrap()
 }
 
 fn redacted(text: &str) -> insta::Settings {
     let _ = text;
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r#"creationTime value="[0-9+]+""#, r#"creationTime value="[time]""#);
-    settings.add_filter(r#"<id root="2\.999\.5851\.1\.2\.[0-9]+"/>"#, r#"<id root="[answer id]"/>"#);
+    settings.add_filter(
+        r#"creationTime value="[0-9+]+""#,
+        r#"creationTime value="[time]""#,
+    );
+    settings.add_filter(
+        r#"<id root="2\.999\.5851\.1\.2\.[0-9]+"/>"#,
+        r#"<id root="[answer id]"/>"#,
+    );
     settings
 }
 
@@ -126,7 +139,12 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
 
     for wrapping in [Wrapping::Soap11, Wrapping::Soap12, Wrapping::Bare] {
         // Own register: the provider reads its self-paying client's document byte for byte.
-        let mut q = request(QueryKind::Document, scenario::PROVIDER_OID, scenario::PROVIDER_OID, SELF_PAYING);
+        let mut q = request(
+            QueryKind::Document,
+            scenario::PROVIDER_OID,
+            scenario::PROVIDER_OID,
+            SELF_PAYING,
+        );
         q.document_id = Some("2.999.5851.9.2.1".into());
         let (text, r) = ask(&mut provider, &q, wrapping).await;
         assert_eq!(r.type_code.as_str(), "AA", "{text}");
@@ -141,18 +159,32 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
         assert_eq!(r.target_message, Some(q.id.clone()));
 
         // The county's register under the usage right: the purchased-service client's document.
-        let mut q = request(QueryKind::Document, scenario::PROVIDER_OID, COUNTY_A, PURCHASED_A);
+        let mut q = request(
+            QueryKind::Document,
+            scenario::PROVIDER_OID,
+            COUNTY_A,
+            PURCHASED_A,
+        );
         q.document_id = Some("2.999.5851.9.2.2".into());
         let (text, r) = ask(&mut provider, &q, wrapping).await;
         let QueryResults::Documents(docs) = &r.results else {
             panic!("{text}")
         };
-        assert_eq!(docs[0].content.as_deref(), Some(county_cda.as_slice()), "{text}");
+        assert_eq!(
+            docs[0].content.as_deref(),
+            Some(county_cda.as_slice()),
+            "{text}"
+        );
         assert_eq!(docs[0].organiser.as_deref(), Some(COUNTY_A));
     }
 
     // Metadata: the description metadata without the bytes.
-    let mut q = request(QueryKind::Metadata, scenario::PROVIDER_OID, COUNTY_A, PURCHASED_A);
+    let mut q = request(
+        QueryKind::Metadata,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        PURCHASED_A,
+    );
     q.document_id = Some("2.999.5851.9.2.2".into());
     let (_, r) = ask(&mut provider, &q, Wrapping::Soap11).await;
     let stored = archive.documents(COUNTY_A).unwrap();
@@ -163,14 +195,31 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
     let (entry, meta) = (&docs[0], &stored[0]);
     assert_eq!(entry.content, None);
     assert_eq!(
-        (&entry.document_id, &entry.set_id, entry.version, &entry.service_unit, &entry.author),
-        (&meta.document_id, &meta.set_id, meta.version, &meta.service_unit, &meta.author)
+        (
+            &entry.document_id,
+            &entry.set_id,
+            entry.version,
+            &entry.service_unit,
+            &entry.author
+        ),
+        (
+            &meta.document_id,
+            &meta.set_id,
+            meta.version,
+            &meta.service_unit,
+            &meta.author
+        )
     );
     assert_eq!(entry.document_group, meta.document_group);
     assert_eq!(entry.title, meta.description.title);
 
     // Summary with filters: the group matches, a time range before the document does not.
-    let mut q = request(QueryKind::Summary, scenario::PROVIDER_OID, scenario::PROVIDER_OID, SELF_PAYING);
+    let mut q = request(
+        QueryKind::Summary,
+        scenario::PROVIDER_OID,
+        scenario::PROVIDER_OID,
+        SELF_PAYING,
+    );
     q.filter.document_group = Some("1".into());
     q.filter.status = Some(DocumentStatus::Active);
     let (_, r) = ask(&mut provider, &q, Wrapping::Soap12).await;
@@ -185,7 +234,12 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
     assert!(r.results.is_empty());
 
     // Relationships and cases.
-    let q = request(QueryKind::Relationships, scenario::PROVIDER_OID, COUNTY_A, PURCHASED_A);
+    let q = request(
+        QueryKind::Relationships,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        PURCHASED_A,
+    );
     let (text, r) = ask(&mut provider, &q, Wrapping::Bare).await;
     let QueryResults::Relationships(rels) = &r.results else {
         panic!("{text}")
@@ -194,12 +248,22 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
     assert_eq!(rels[0].producer, scenario::PROVIDER_OID);
     assert_eq!(rels[0].organiser.as_deref(), Some(COUNTY_A));
     assert_eq!(rels[0].documents, 1);
-    let q = request(QueryKind::Cases, scenario::PROVIDER_OID, COUNTY_A, PURCHASED_A);
+    let q = request(
+        QueryKind::Cases,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        PURCHASED_A,
+    );
     let (_, r) = ask(&mut provider, &q, Wrapping::Bare).await;
     assert_eq!(r.results.len(), 1);
 
     // R8: the provider's own register does not hold the county's document.
-    let mut q = request(QueryKind::Document, scenario::PROVIDER_OID, scenario::PROVIDER_OID, PURCHASED_A);
+    let mut q = request(
+        QueryKind::Document,
+        scenario::PROVIDER_OID,
+        scenario::PROVIDER_OID,
+        PURCHASED_A,
+    );
     q.document_id = Some("2.999.5851.9.2.2".into());
     let (_, r) = ask(&mut provider, &q, Wrapping::Bare).await;
     assert_eq!((r.type_code.as_str(), r.results.len()), ("AA", 0));
@@ -222,13 +286,23 @@ async fn every_refusal_names_its_rule() {
     let _guard = settings.bind_to_scope();
 
     // Another county's client: the provider holds no usage right from county B.
-    let q = request(QueryKind::Summary, scenario::PROVIDER_OID, COUNTY_B, PURCHASED_B);
+    let q = request(
+        QueryKind::Summary,
+        scenario::PROVIDER_OID,
+        COUNTY_B,
+        PURCHASED_B,
+    );
     let (text, r) = ask(&mut provider, &q, Wrapping::Soap11).await;
     assert_eq!(r.codes(), ["R8-OTHER-REGISTER"]);
     insta::assert_snapshot!("query_refused_other_county", text);
 
     // Another client of county A: served by the small provider, not by this one.
-    let q = request(QueryKind::Summary, scenario::PROVIDER_OID, COUNTY_A, SMALL_PROVIDERS_CLIENT);
+    let q = request(
+        QueryKind::Summary,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        SMALL_PROVIDERS_CLIENT,
+    );
     let (text, r) = ask(&mut provider, &q, Wrapping::Soap12).await;
     assert_eq!(r.codes(), ["R2-NOT-PRODUCERS-CLIENT"]);
     insta::assert_snapshot!("query_refused_other_client", text);
@@ -241,7 +315,12 @@ async fn every_refusal_names_its_rule() {
     insta::assert_snapshot!("query_refused_stranger", text);
 
     // The stranger's certificate may not ask in the provider's name.
-    let q = request(QueryKind::Summary, scenario::PROVIDER_OID, COUNTY_A, PURCHASED_A);
+    let q = request(
+        QueryKind::Summary,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        PURCHASED_A,
+    );
     let (_, r) = ask(&mut stranger, &q, Wrapping::Bare).await;
     assert_eq!(r.codes(), ["ORG-TLS-NOT-SENDER"]);
 
@@ -261,7 +340,12 @@ async fn every_refusal_names_its_rule() {
     let refused: Vec<_> = audit
         .iter()
         .filter(|a| a.query.is_some() && a.outcome.as_str() == "AE")
-        .map(|a| (a.codes.iter().map(|c| c.code()).collect::<Vec<_>>(), a.query.as_ref().unwrap().results))
+        .map(|a| {
+            (
+                a.codes.iter().map(|c| c.code()).collect::<Vec<_>>(),
+                a.query.as_ref().unwrap().results,
+            )
+        })
         .collect();
     assert_eq!(
         refused,
@@ -270,5 +354,89 @@ async fn every_refusal_names_its_rule() {
             (vec!["R8-OTHER-REGISTER"], 0),
             (vec!["R2-NOT-PRODUCERS-CLIENT"], 0),
         ]
+    );
+}
+
+#[tokio::test]
+async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
+    let archive = start_archive().await;
+    let mut provider = connect(&archive, Role::Client).await;
+    store(&mut provider, &purchased_a(5)).await;
+    let summary = request(
+        QueryKind::Summary,
+        scenario::PROVIDER_OID,
+        COUNTY_A,
+        PURCHASED_A,
+    );
+    let (_, r) = ask(&mut provider, &summary, Wrapping::Soap11).await;
+    assert_eq!(r.results.document_ids(), ["2.999.5851.9.2.5"]);
+
+    // County A's archivist ends the right yesterday (an admin call on the inspection API).
+    let yesterday = time::OffsetDateTime::now_utc()
+        .date()
+        .previous_day()
+        .unwrap();
+    let token = "arkistonhoitaja-testila-TESTI";
+    let path = format!("/inspect/usage-rights/{}/end", scenario::PROVIDER_OID);
+    let reply = provider
+        .post_json_as(&path, token, format!("{{\"last_day\": \"{yesterday}\"}}"))
+        .await
+        .unwrap();
+    let text = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert_eq!(reply.status, 200, "{text}");
+    assert!(text.contains("\"changed\":1"), "{text}");
+
+    // Reading stops ...
+    let (_, r) = ask(&mut provider, &summary, Wrapping::Soap11).await;
+    assert_eq!(r.codes(), ["R2-NO-USAGE-RIGHT"]);
+    assert!(
+        r.details[0].text.contains(&format!("none valid on ")),
+        "{:?}",
+        r.details
+    );
+    // ... and so does storing.
+    let built = compose::build_message(
+        &DocumentTemplate::client_relationship(),
+        &purchased_a(6),
+        Wrapping::Soap11,
+        Some(&signer()),
+    )
+    .unwrap();
+    let reply = provider
+        .post(
+            "/archive",
+            compose::content_type(Wrapping::Soap11),
+            built.message,
+        )
+        .await
+        .unwrap();
+    let body = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert!(
+        body.contains("R2-NO-USAGE-RIGHT") && body.contains("typeCode=\"AE\""),
+        "{body}"
+    );
+
+    // A bad day and another holder's producer are named.
+    let reply = provider
+        .post_json_as(&path, token, "{\"last_day\": \"eilen\"}")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        String::from_utf8(reply.body.to_vec()).unwrap(),
+        r#"{"error":"the body must be {\"last_day\": \"YYYY-MM-DD\"}: last_day `eilen` is not a date YYYY-MM-DD"}"#
+    );
+    let reply = provider
+        .post_json_as(
+            "/inspect/usage-rights/2.999.5851.2.5/end",
+            token,
+            format!("{{\"last_day\": \"{yesterday}\"}}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        String::from_utf8(reply.body.to_vec()).unwrap(),
+        r#"{"error":"2.999.5851.2.2 granted 2.999.5851.2.5 no register usage right"}"#
     );
 }

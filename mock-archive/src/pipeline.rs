@@ -78,6 +78,9 @@ pub struct Answer {
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
     registry: Arc<Registry>,
+    /// The fixture as the rules see it now: the start-time fixture with the usage rights ended
+    /// since ([`Pipeline::end_usage_right`]).
+    current: std::sync::RwLock<Arc<Registry>>,
     store: Store,
     signature: VerifyOptions,
     limits: Limits,
@@ -103,6 +106,7 @@ impl Pipeline {
         let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
+            current: std::sync::RwLock::new(registry.clone()),
             registry,
             store,
             signature,
@@ -234,6 +238,34 @@ impl Pipeline {
         }
     }
 
+    /// The fixture as the rules see it now (usage rights ended at run time included).
+    pub fn current_registry(&self) -> Arc<Registry> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ends every usage right `organiser` granted `producer` after `last_day`, for storing
+    /// and reading alike, and stores the changed rights. Returns how many changed.
+    pub fn end_usage_right(
+        &self,
+        organiser: &str,
+        producer: &str,
+        last_day: time::Date,
+    ) -> Result<usize, String> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Registry::clone(&current);
+        let changed = next
+            .end_usage_right(organiser, producer, last_day)
+            .map_err(|_| format!("{organiser} granted {producer} no register usage right"))?;
+        self.store
+            .sync_registry(&next)
+            .map_err(|e| format!("the archive could not store the ended right: {e}"))?;
+        *current = Arc::new(next);
+        Ok(changed)
+    }
+
     /// The reading limits.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
@@ -294,7 +326,7 @@ impl Pipeline {
         let checked = validate::check(
             message,
             problems,
-            &self.registry,
+            &self.current_registry(),
             &self.signature,
             incoming.tls_organisation.as_deref(),
         );

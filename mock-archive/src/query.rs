@@ -30,7 +30,7 @@ pub(crate) async fn handle(
     media: pipeline::Media,
 ) -> Answer {
     let read = query::read_request(&incoming.body, p.limits());
-    if let Some(q) = &read.query
+    if read.query.is_some()
         && let Err(fault) = pipeline::check_envelope(media, read.wrapping)
     {
         return p
@@ -49,9 +49,16 @@ pub(crate) async fn handle(
         client: &q.client,
         day: incoming.received_at.date(),
     };
-    let registry = p.registry();
+    let registry = p.current_registry();
     if let Err(details) = access::may_read(&registry, &reader) {
-        let response = respond(p, kind, Some(&q), incoming.received_at, AckType::Ae, &details);
+        let response = respond(
+            p,
+            kind,
+            Some(&q),
+            incoming.received_at,
+            AckType::Ae,
+            &details,
+        );
         return finish(p, incoming, read.wrapping, kind, Some(&q), response, None).await;
     }
     let found = match find(p, &q) {
@@ -77,7 +84,16 @@ pub(crate) async fn handle(
     let mut response = respond(p, kind, Some(&q), incoming.received_at, AckType::Aa, &[]);
     response.total = total;
     response.results = results;
-    finish(p, incoming, read.wrapping, kind, Some(&q), response, Some(())).await
+    finish(
+        p,
+        incoming,
+        read.wrapping,
+        kind,
+        Some(&q),
+        response,
+        Some(()),
+    )
+    .await
 }
 
 fn truncate(results: QueryResults, n: usize) -> QueryResults {
@@ -119,7 +135,11 @@ fn respond(
 ) -> QueryResponse {
     QueryResponse {
         kind,
-        id: InstanceId::root(format!("{}.{}", codes::ACK_ID_ROOT.value, p.next_answer_number())),
+        id: InstanceId::root(format!(
+            "{}.{}",
+            codes::ACK_ID_ROOT.value,
+            p.next_answer_number()
+        )),
         creation_time: ack::hl7_timestamp(now),
         processing_code: q.map_or_else(|| "P".to_owned(), |q| q.processing_code.clone()),
         receiver: q.map(|q| q.sender.clone()),

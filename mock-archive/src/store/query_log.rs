@@ -41,7 +41,8 @@ pub(crate) fn insert(conn: &Connection, r: &QueryRecord) -> Result<i64, StoreErr
     )
     .and_then(|mut s| {
         s.execute(params![
-            timestamp(r.received_at, "audit.at").map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            timestamp(r.received_at, "audit.at")
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
             r.tls_peer,
             r.message_id,
             r.register_holder,

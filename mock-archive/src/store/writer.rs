@@ -85,7 +85,10 @@ enum Reply {
         Result<Recorded, StoreError>,
     ),
     Registry(mpsc::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-    Query(oneshot::Sender<Result<i64, StoreError>>, Result<i64, StoreError>),
+    Query(
+        oneshot::Sender<Result<i64, StoreError>>,
+        Result<i64, StoreError>,
+    ),
     Checklist(
         ChecklistReply,
         Result<Result<(), ChecklistProblem>, StoreError>,

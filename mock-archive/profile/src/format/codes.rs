@@ -906,7 +906,8 @@ pub const ALL: &[Entry] = &[
     Entry::Value {
         name: "HARNESS_ID_ARC",
         value: HARNESS_ID_ARC,
-    },    Entry::Value {
+    },
+    Entry::Value {
         name: "INTERACTION_QUERY_RELATIONSHIPS",
         value: INTERACTION_QUERY_RELATIONSHIPS,
     },

@@ -142,9 +142,7 @@ impl fmt::Display for QueryKind {
 
 /// A query kind name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown query kind `{0}`: expected relationships, cases, metadata, document or summary"
-)]
+#[error("unknown query kind `{0}`: expected relationships, cases, metadata, document or summary")]
 pub struct UnknownQueryKind(pub String);
 
 impl FromStr for QueryKind {
@@ -824,12 +822,13 @@ fn write_document(w: &mut W, e: &DocumentEntry) -> io::Result<()> {
                 Ok(())
             })?;
             w.create_element("author").write_inner_content(|w| {
-                w.create_element("assignedAuthor").write_inner_content(|w| {
-                    write_root(w, "id", &e.author)?;
-                    w.create_element("representedOrganization")
-                        .write_inner_content(|w| write_root(w, "id", &e.service_unit))?;
-                    Ok(())
-                })?;
+                w.create_element("assignedAuthor")
+                    .write_inner_content(|w| {
+                        write_root(w, "id", &e.author)?;
+                        w.create_element("representedOrganization")
+                            .write_inner_content(|w| write_root(w, "id", &e.service_unit))?;
+                        Ok(())
+                    })?;
                 Ok(())
             })?;
             w.create_element("custodian").write_inner_content(|w| {
@@ -846,7 +845,12 @@ fn write_document(w: &mut W, e: &DocumentEntry) -> io::Result<()> {
                     .write_inner_content(|w| write_root(w, "id", o))?;
             }
             if let Some(g) = &e.document_group {
-                write_code(w, "documentGroup", g, Some(codes::DOCUMENT_GROUP_SYSTEM.oid))?;
+                write_code(
+                    w,
+                    "documentGroup",
+                    g,
+                    Some(codes::DOCUMENT_GROUP_SYSTEM.oid),
+                )?;
             }
             if let Some(t) = &e.service_task {
                 write_code(w, "functionCode", t, Some(codes::SERVICE_TASK_SYSTEM.oid))?;
@@ -898,7 +902,9 @@ pub fn sniff(body: &[u8]) -> Option<Sniffed> {
                     (2, true) if name == "Header" => {
                         // Skip the SOAP header's subtree.
                         if matches!(event, Event::Start(_)) {
-                            reader.read_to_end_into(e.name().to_owned(), &mut Vec::new()).ok()?;
+                            reader
+                                .read_to_end_into(e.name().to_owned(), &mut Vec::new())
+                                .ok()?;
                         }
                         depth -= 1;
                         false
@@ -1000,7 +1006,11 @@ fn read_request_parts(
     let mut filter = QueryFilter::default();
     if let Some(p) = &params {
         register_holder = f
-            .required_id(p, "custodian/value", "the register holder (custodian/value)")
+            .required_id(
+                p,
+                "custodian/value",
+                "the register holder (custodian/value)",
+            )
             .map(|id| id.root);
         client = f
             .required_id(p, "patientId/value", "the client (patientId/value)")
@@ -1202,7 +1212,10 @@ pub fn read_response(input: &[u8], limits: &Limits) -> Result<QueryResponse, Res
             details.push(ResponseDetail {
                 code: code.code,
                 warning: d.attr("typeCode") == Some("W"),
-                text: d.child("text").map(|t| t.el.text.clone()).unwrap_or_default(),
+                text: d
+                    .child("text")
+                    .map(|t| t.el.text.clone())
+                    .unwrap_or_default(),
                 location: d.child("location").map(|t| t.el.text.clone()),
             });
         }
@@ -1303,12 +1316,16 @@ fn read_entry(f: &mut Fields, s: &Node<'_>, results: &mut QueryResults) {
                 return;
             };
             let task = f.require(&e, "serviceTask", "the service task");
-            let service_task = task.as_ref().and_then(|t| t.attr("code")).map(str::to_owned);
+            let service_task = task
+                .as_ref()
+                .and_then(|t| t.attr("code"))
+                .map(str::to_owned);
             let service_task_name = task
                 .as_ref()
                 .and_then(|t| t.attr("displayName"))
                 .map(str::to_owned);
-            if let (Some(service_task), Some((first, last, documents))) = (service_task, span(f, &e))
+            if let (Some(service_task), Some((first, last, documents))) =
+                (service_task, span(f, &e))
             {
                 v.push(CaseEntry {
                     service_task,
@@ -1483,14 +1500,33 @@ pub(crate) mod strategy {
     pub fn request() -> impl Strategy<Value = QueryRequest> {
         (
             kind(),
-            (instance_id(), ts(), proptest::sample::select(&["P", "T", "D"][..])),
-            (proptest::option::of(instance_id()), instance_id(), instance_id()),
-            (oid(), "[0-9]{6}[-+A][0-9]{3}[0-9A-Y]", proptest::option::of(oid())),
+            (
+                instance_id(),
+                ts(),
+                proptest::sample::select(&["P", "T", "D"][..]),
+            ),
+            (
+                proptest::option::of(instance_id()),
+                instance_id(),
+                instance_id(),
+            ),
+            (
+                oid(),
+                "[0-9]{6}[-+A][0-9]{3}[0-9A-Y]",
+                proptest::option::of(oid()),
+            ),
             filter(),
             proptest::option::of(1u32..10_000),
         )
             .prop_map(
-                |(kind, (id, creation_time, processing), (receiver, sender, query_id), (holder, client, doc), filter, limit)| {
+                |(
+                    kind,
+                    (id, creation_time, processing),
+                    (receiver, sender, query_id),
+                    (holder, client, doc),
+                    filter,
+                    limit,
+                )| {
                     let document_id = if kind.needs_document() {
                         Some(doc.unwrap_or_else(|| "1.2.3".to_owned()))
                     } else {
@@ -1516,7 +1552,14 @@ pub(crate) mod strategy {
 
     fn document(with_content: bool) -> impl Strategy<Value = DocumentEntry> {
         (
-            (oid(), oid(), 1u32..50, status(), oid(), "[0-9]{6}-9[0-9]{2}[0-9A-Y]"),
+            (
+                oid(),
+                oid(),
+                1u32..50,
+                status(),
+                oid(),
+                "[0-9]{6}-9[0-9]{2}[0-9A-Y]",
+            ),
             (ts(), oid(), oid()),
             (
                 proptest::option::of(code()),
@@ -1597,21 +1640,29 @@ pub(crate) mod strategy {
     }
 
     fn detail() -> impl Strategy<Value = ResponseDetail> {
-        ("[A-Z0-9-]{1,20}", any::<bool>(), text(), proptest::option::of(text())).prop_map(
-            |(code, warning, text, location)| ResponseDetail {
+        (
+            "[A-Z0-9-]{1,20}",
+            any::<bool>(),
+            text(),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(code, warning, text, location)| ResponseDetail {
                 code,
                 warning,
                 text,
                 location,
-            },
-        )
+            })
     }
 
     /// Any response an archive could write.
     pub fn response() -> impl Strategy<Value = QueryResponse> {
         kind().prop_flat_map(|kind| {
             (
-                (instance_id(), ts(), proptest::sample::select(&["P", "T", "D"][..])),
+                (
+                    instance_id(),
+                    ts(),
+                    proptest::sample::select(&["P", "T", "D"][..]),
+                ),
                 (
                     proptest::option::of(instance_id()),
                     instance_id(),
@@ -1715,7 +1766,9 @@ mod tests {
     #[test]
     fn a_store_message_is_not_a_query() {
         assert_eq!(
-            sniff(b"<RCMR_IN200002FI01 xmlns='urn:hl7-org:v3'><id root='1.2'/></RCMR_IN200002FI01>"),
+            sniff(
+                b"<RCMR_IN200002FI01 xmlns='urn:hl7-org:v3'><id root='1.2'/></RCMR_IN200002FI01>"
+            ),
             None
         );
         assert_eq!(sniff(b"not xml"), None);

@@ -99,9 +99,15 @@ pub fn may_read(registry: &Registry, reader: &Reader<'_>) -> Result<Access, Vec<
             None => format!("client {client} has no service relationship with {asker}"),
             Some(r) => match &r.organiser {
                 Some(o) if r.payment.organiser_pays() => {
-                    format!("client {client} is served by {asker} as {} of {o}, not of {holder}", r.payment)
+                    format!(
+                        "client {client} is served by {asker} as {} of {o}, not of {holder}",
+                        r.payment
+                    )
                 }
-                _ => format!("client {client} is served by {asker} as {}, not for {holder}", r.payment),
+                _ => format!(
+                    "client {client} is served by {asker} as {}, not for {holder}",
+                    r.payment
+                ),
             },
         };
         out.push(refusal(AckCode::QueryNotProducersClient, what));
@@ -257,10 +263,18 @@ mod tests {
         let mut text = String::new();
         text += &org(A, "public-organiser", "");
         text += &org(B, "public-organiser", "");
-        text += &org(P, "private-provider", "licensed = true\nown_register = true");
+        text += &org(
+            P,
+            "private-provider",
+            "licensed = true\nown_register = true",
+        );
         text += &org(V, "vendor", &format!("acts_for = [\"{P}\"]"));
         text += &org(K, "kela", "");
-        text += &org(S, "private-provider", "licensed = true\nown_register = true");
+        text += &org(
+            S,
+            "private-provider",
+            "licensed = true\nown_register = true",
+        );
         let both = "\"purchased-service\", \"service-voucher\"";
         let granted = match right {
             Right::None => None,
