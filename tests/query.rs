@@ -440,3 +440,41 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
         r#"{"error":"2.999.5851.2.2 granted 2.999.5851.2.5 no register usage right"}"#
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kantakoe_query_prints_the_answer_and_exits_by_its_outcome() {
+    let archive = start_archive().await;
+    let mut provider = connect(&archive, Role::Client).await;
+    store(&mut provider, &purchased_a(7)).await;
+    let url = archive.url();
+    let run = move |holder: &'static str, client: &'static str| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let out = support::kantakoe_cmd(dir.path())
+                .args(["query", "summary", "--archive", &url, "--pki"])
+                .arg(pki().dir())
+                .args(["--sender", scenario::PROVIDER_OID, "--register-holder", holder])
+                .args(["--client", client, "--wrapping", "soap11"])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        })
+    };
+    let (code, stdout, stderr) = run(COUNTY_A, PURCHASED_A).await.unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("summary (Hae kooste): AA 1 of 1 entries\n  2.999.5851.9.2.7 v1 active "),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(COUNTY_B, PURCHASED_B).await.unwrap();
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stdout,
+        "summary (Hae kooste): AE 0 of 0 entries\n  R8-OTHER-REGISTER the asker is not the register holder and holds no register usage right to its register: 2.999.5851.2.1 is not 2.999.5851.2.3 and holds no register usage right from it\n"
+    );
+}
