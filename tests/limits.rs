@@ -289,6 +289,92 @@ async fn raw_tcp_connections_that_never_start_tls_make_room_for_a_real_client() 
     assert_eq!(counts.refused, 0, "{counts:?}");
 }
 
+/// An archive with its plain-HTTP validation listener on; returns it and that listener's port.
+async fn with_validation(config: ArchiveConfig) -> (MockArchiveHandle, u16) {
+    let mut config = config;
+    config.validation_listen = Some("127.0.0.1:0".parse().unwrap());
+    let archive = start(config).await;
+    let url = archive.validation_url().expect("validation listener on");
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (archive, port)
+}
+
+#[tokio::test]
+async fn the_validation_listener_idles_connections_out_at_their_deadline() {
+    let mut config = config();
+    config.header_timeout = Duration::from_millis(500);
+    let (_archive, port) = with_validation(config).await;
+    // Half a request line, then nothing: closed at the header deadline, like the TLS listeners.
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(b"POST /shark-validointi").await.unwrap();
+    let got = read_until_closed(&mut tcp).await;
+    assert_eq!(String::from_utf8_lossy(&got), "");
+}
+
+#[tokio::test]
+async fn the_validation_listener_refuses_an_announced_oversized_body_before_reading_it() {
+    let (_archive, port) = with_validation(config()).await;
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(
+        b"POST /shark-validointi/validoi/asiakirja/tulos HTTP/1.1\r\nhost: localhost\r\n\
+          content-type: application/json\r\ncontent-length: 200000000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let answer = answer_of(read_until_closed(&mut tcp).await).unwrap();
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.header("connection"), Some("close"));
+    assert_eq!(
+        answer.body,
+        "{\"description\":\"Pyyntö on liian suuri: yli 20971520 tavua (the request is larger than 20971520 bytes)\"}"
+    );
+}
+
+#[tokio::test]
+async fn idle_validation_connections_count_under_the_one_cap_and_make_room() {
+    let mut config = config();
+    config.max_connections = Some(4);
+    let (archive, port) = with_validation(config).await;
+    let mut idle = Vec::new();
+    for _ in 0..12 {
+        idle.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap(),
+        );
+    }
+    until(
+        "the idle validation connections accepted under the cap",
+        || archive.connections().evicted >= 8,
+    )
+    .await;
+    // A client of the message listener is still served: the cap is shared, idle ones give way.
+    let health = https(
+        archive.addr().port(),
+        Some(Role::Client),
+        "GET",
+        "/health",
+        &[],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(health.status, 200);
+    let counts = archive.connections();
+    assert!(counts.open <= 4, "{counts:?}");
+    assert_eq!(counts.refused, 0, "{counts:?}");
+}
+
 #[tokio::test]
 async fn a_cap_beyond_the_open_file_limit_is_refused_at_start() {
     let mut config = config();

@@ -74,6 +74,7 @@ async fn stranger_shaped_messages_get_the_verdicts_of_the_design_table() {
             "client" => Role::Client,
             "vendor" => Role::Vendor,
             "stranger-client" => Role::StrangerClient,
+            "county-client" => Role::CountyClient,
             other => panic!("unknown TLS role {other:?}"),
         };
         let mut conn = support::client(role)

@@ -17,8 +17,16 @@ use crate::support::{self, pki, target};
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/interop/social");
 
 fn signer() -> SystemSigner {
-    let files = pki().files(Role::Signature);
+    signer_of(Role::Signature)
+}
+
+fn signer_of(role: Role) -> SystemSigner {
+    let files = pki().files(role);
     SystemSigner::from_files(&files.cert, &files.key, time::OffsetDateTime::now_utc()).unwrap()
+}
+
+fn examples() -> Vec<Example> {
+    example::examples(&signer(), &signer_of(Role::CountySignature)).unwrap()
 }
 
 async fn start() -> MockArchiveHandle {
@@ -99,7 +107,7 @@ fn tamper_narrative(cda: &str) -> String {
 }
 
 fn first_example() -> Example {
-    example::examples(&signer()).unwrap().remove(0)
+    examples().remove(0)
 }
 
 fn checks() -> Checks {
@@ -241,14 +249,17 @@ async fn bad_requests_get_400_with_a_json_description() {
 async fn every_example_validates_clean_and_is_stored_by_the_archive() {
     let archive = start().await;
     let checker = checks().load().unwrap();
-    let examples = example::examples(&signer()).unwrap();
-    assert_eq!(examples.len(), 10);
-    let mut conn = support::client(Role::Client)
-        .connect(&target(&archive))
-        .await
-        .unwrap();
+    let examples = examples();
+    assert_eq!(examples.len(), 11);
+    let sent_as: Vec<_> = examples.iter().map(|e| e.sends_as).collect();
+    assert_eq!(sent_as[..10], [Role::Client; 10]);
+    assert_eq!(sent_as[10], Role::CountyClient);
     for e in examples {
         assert_eq!(checker.message(&e.message), [], "{}", e.name);
+        let mut conn = support::client(e.sends_as)
+            .connect(&target(&archive))
+            .await
+            .unwrap();
         let reply = conn
             .post("/archive", e.wrapping.content_type(), e.message.clone())
             .await
@@ -256,6 +267,9 @@ async fn every_example_validates_clean_and_is_stored_by_the_archive() {
         let ack = String::from_utf8(reply.body.to_vec()).unwrap();
         assert!(ack.contains("typeCode=\"AA\""), "{}: {ack}", e.name);
     }
+    // The county's own client's document is in the county's register, for its own use.
+    let stored = archive.documents("2.999.5851.2.2").unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
 }
 
 #[test]

@@ -102,6 +102,9 @@ pub enum PaymentType {
     PurchasedService(Org),
     /// A service voucher ("palveluseteli") of this organiser: the organiser's register (R2).
     ServiceVoucher(Org),
+    /// The public organiser's own client, served by the organiser itself (the public 2026
+    /// sample's case): the organiser's own register, for its own use (usage situation 1).
+    OwnClient,
 }
 
 /// What kind of document to build: the parts that come from a template rather than from the
@@ -213,13 +216,14 @@ pub struct MessageValues {
 
 impl MessageValues {
     /// Routes the document the way the archive expects (DESIGN §2): a self-paying client's
-    /// document goes to `provider`'s own register (custodian and organiser = provider, usage
+    /// document, and a public organiser's own client's (then `provider` is the organiser),
+    /// goes to `provider`'s own register (custodian and organiser = provider, usage
     /// situation own use); a purchased-service or voucher client's to the organiser's register
     /// (custodian and organiser = the organiser, usage situation register usage right). A
     /// negative test case changes the fields afterwards.
     pub fn route(&mut self, provider: &Org, payment: &PaymentType) {
         let (holder, usage) = match payment {
-            PaymentType::SelfPaying => (provider, UsageSituation::Own),
+            PaymentType::SelfPaying | PaymentType::OwnClient => (provider, UsageSituation::Own),
             PaymentType::PurchasedService(o) | PaymentType::ServiceVoucher(o) => {
                 (o, UsageSituation::RegisterUsageRight)
             }

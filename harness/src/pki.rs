@@ -280,6 +280,7 @@ mod tests {
             (scenario::PROVIDER_OID, scenario::PROVIDER_NAME),
             (scenario::VENDOR_OID, scenario::VENDOR_NAME),
             (scenario::STRANGER_OID, scenario::STRANGER_NAME),
+            (scenario::COUNTY_OID, scenario::COUNTY_NAME),
         ] {
             let org = registry
                 .organisation(oid)

@@ -245,11 +245,17 @@ pub fn check(
             | Role::ExpiredClient
             | Role::UnknownClient
             | Role::StrangerClient
+            | Role::CountyClient
                 if !cert.client_auth =>
             {
                 problems.push("no extended key usage clientAuth (TLS client)".to_owned());
             }
-            Role::Signature | Role::UnknownSignature | Role::StrangerSignature if !signs => {
+            Role::Signature
+            | Role::UnknownSignature
+            | Role::StrangerSignature
+            | Role::CountySignature
+                if !signs =>
+            {
                 problems.push(
                     "key usage has neither digitalSignature nor nonRepudiation (a system signature needs one)"
                         .to_owned(),

@@ -35,6 +35,8 @@ pub(crate) enum Listener {
     Messages(Box<TlsPeer>),
     /// The archivist view's listener.
     View,
+    /// The validation service's plain-HTTP listener (no TLS).
+    Validation,
 }
 
 /// Serves one connection of either listener until the peer closes it, shutdown is requested,
@@ -62,6 +64,7 @@ where
             let response = match &*listener {
                 Listener::Messages(peer) => route(req, peer, &shared).await,
                 Listener::View => view_route(req, remote, shared).await,
+                Listener::Validation => validation_route(req, &shared).await,
             };
             Ok::<_, Infallible>(response.map(|body| Answer { body, _busy: busy }))
         }
@@ -114,9 +117,22 @@ impl hyper::body::Body for Answer {
     }
 }
 
+/// The validation listener serves only the validation service.
+async fn validation_route(req: Request<Incoming>, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == crate::validation::PATH {
+        return crate::validation::route(req, shared).await;
+    }
+    let message = format!(
+        "no such path: {path} (the validation service is at {})\n",
+        crate::validation::PATH
+    );
+    text(StatusCode::NOT_FOUND, &message)
+}
+
 /// Why a request body was not read whole.
 #[derive(Debug)]
-enum BodyError {
+pub(crate) enum BodyError {
     /// Larger than the limit (by its `Content-Length`, before reading, or while reading).
     TooLarge(usize),
     /// It arrived slower than the configured minimum rate.
@@ -139,7 +155,7 @@ impl std::fmt::Display for BodyError {
 }
 
 impl BodyError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             BodyError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
@@ -151,7 +167,11 @@ impl BodyError {
 /// Reads a request body of at most `limit` bytes. A `Content-Length` over the limit is refused
 /// before a byte of the body is read; the body must keep up the configured minimum rate after
 /// its grace period (see [`crate::config::ArchiveConfig::body_min_rate`]).
-async fn read_body(mut body: Incoming, limit: usize, shared: &Shared) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    shared: &Shared,
+) -> Result<Bytes, BodyError> {
     if body.size_hint().lower() > limit as u64 {
         return Err(BodyError::TooLarge(limit));
     }

@@ -531,30 +531,19 @@ impl Bound {
     /// to five seconds to finish their current request.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let validation_listener = self.validation;
         let view = self
             .view
             .as_ref()
             .map(|(listener, acceptor)| (listener, acceptor));
-        let shutdown = async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        };
-        let messages = accept(
+        accept(
             (&self.listener, &self.acceptor),
             view,
+            self.validation.as_ref(),
             &self.shared,
             shutdown,
             &graceful,
-        );
-        let validation = async {
-            if let Some(listener) = validation_listener {
-                let shared = self.shared.clone();
-                crate::validation::serve(listener, shared, stop_rx, &graceful).await;
-            }
-        };
-        tokio::join!(messages, validation);
+        )
+        .await;
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()
@@ -569,17 +558,20 @@ impl Bound {
 enum Side {
     Messages,
     View,
+    /// The validation service's plain-HTTP listener.
+    Validation,
 }
 
 /// A listener and its TLS acceptor.
 type Listening<'a> = (&'a TcpListener, &'a tokio_rustls::TlsAcceptor);
 
-/// The one accept loop of both listeners, until `shutdown` resolves. A failed accept (out of
-/// file descriptors and the like) backs off and keeps serving; a connection over the cap is
-/// closed at once (see [`crate::conn`]).
+/// The one accept loop of every listener (messages, the view, the validation service), until
+/// `shutdown` resolves. A failed accept (out of file descriptors and the like) backs off and
+/// keeps serving; a connection over the cap is closed at once (see [`crate::conn`]).
 async fn accept(
     messages: Listening<'_>,
     view: Option<Listening<'_>>,
+    validation: Option<&TcpListener>,
     shared: &Arc<Shared>,
     shutdown: impl Future<Output = ()>,
     graceful: &GracefulShutdown,
@@ -590,13 +582,14 @@ async fn accept(
             accepted = messages.0.accept() => (Side::Messages, accepted),
             accepted = async { view.expect("guarded by the condition").0.accept().await },
                 if view.is_some() => (Side::View, accepted),
+            accepted = async { validation.expect("guarded by the condition").accept().await },
+                if validation.is_some() => (Side::Validation, accepted),
             () = &mut shutdown => break,
         };
         let (tcp, remote) = match accepted {
             Ok(pair) => pair,
             Err(err) => {
-                let name = if side == Side::View { "view " } else { "" };
-                tracing::warn!("{name}accept failed: {err}");
+                tracing::warn!("{}accept failed: {err}", side.name());
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -607,8 +600,9 @@ async fn accept(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = match side {
-            Side::Messages => messages.1.clone(),
-            Side::View => view.expect("accepted on the view listener").1.clone(),
+            Side::Messages => Some(messages.1.clone()),
+            Side::View => Some(view.expect("accepted on the view listener").1.clone()),
+            Side::Validation => None,
         };
         let shared = shared.clone();
         let watcher = graceful.watcher();
@@ -618,39 +612,76 @@ async fn accept(
     }
 }
 
-/// One connection of either listener: the TLS handshake, then HTTP, each under its deadlines;
-/// the connection is dropped when [`conn::Slot::watch`] says so.
+impl Side {
+    /// The listener's name in log lines, with a trailing space (none for messages).
+    fn name(self) -> &'static str {
+        match self {
+            Side::Messages => "",
+            Side::View => "view ",
+            Side::Validation => "validation ",
+        }
+    }
+}
+
+/// One connection of any listener: the TLS handshake (none on the validation listener), then
+/// HTTP, each under its deadlines; the connection is dropped when [`conn::Slot::watch`] says
+/// so.
 async fn connection(
     side: Side,
     tcp: TcpStream,
     remote: SocketAddr,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     admitted: Admitted,
     shared: Arc<Shared>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let slot = admitted.slot().clone();
-    let name = if side == Side::View { "view " } else { "" };
+    let name = side.name();
     let served = async {
-        let (stream, listener) = match side {
-            Side::Messages => match tls::accept(&acceptor, tcp).await {
-                Ok((stream, peer)) => (stream, Listener::Messages(Box::new(peer))),
+        let served = match (side, acceptor) {
+            (Side::Validation, _) | (_, None) => {
+                http::serve(
+                    tcp,
+                    remote,
+                    Listener::Validation,
+                    slot.clone(),
+                    shared.clone(),
+                    watcher,
+                )
+                .await
+            }
+            (Side::Messages, Some(acceptor)) => match tls::accept(&acceptor, tcp).await {
+                Ok((stream, peer)) => {
+                    let listener = Listener::Messages(Box::new(peer));
+                    http::serve(
+                        stream,
+                        remote,
+                        listener,
+                        slot.clone(),
+                        shared.clone(),
+                        watcher,
+                    )
+                    .await
+                }
                 Err(err) => return Err(format!("failed: {err}")),
             },
-            Side::View => match tls::accept_view(&acceptor, tcp).await {
-                Ok(stream) => (stream, Listener::View),
+            (Side::View, Some(acceptor)) => match tls::accept_view(&acceptor, tcp).await {
+                Ok(stream) => {
+                    let listener = Listener::View;
+                    http::serve(
+                        stream,
+                        remote,
+                        listener,
+                        slot.clone(),
+                        shared.clone(),
+                        watcher,
+                    )
+                    .await
+                }
                 Err(err) => return Err(format!("failed: {err}")),
             },
         };
-        let served = http::serve(
-            stream,
-            remote,
-            listener,
-            slot.clone(),
-            shared.clone(),
-            watcher,
-        );
-        if let Err(err) = served.await {
+        if let Err(err) = served {
             tracing::debug!("{name}connection with {remote} ended: {err}");
         }
         Ok(())

@@ -53,6 +53,9 @@ pub struct PkiSpec {
     pub vendor: OrgIdentity,
     /// An organisation that neither sends nor acts for the sender.
     pub stranger: OrgIdentity,
+    /// The wellbeing services county that buys services from the provider and also serves
+    /// clients of its own (its system stores into its own register).
+    pub county: OrgIdentity,
     /// "Now": certificates are valid from a day before this.
     pub now: OffsetDateTime,
 }
@@ -77,6 +80,13 @@ pub mod scenario {
     pub const STRANGER_OID: &str = "2.999.5851.2.4";
     /// The stranger's name (fictional test data).
     pub const STRANGER_NAME: &str = "Pienpalvelu Testi Oy (TESTIAINEISTO)";
+    /// The wellbeing services county (public organiser) of the provider's purchased-service
+    /// and voucher clients, which also serves clients of its own.
+    pub const COUNTY_OID: &str = "2.999.5851.2.2";
+    /// The county's name (fictional test data).
+    pub const COUNTY_NAME: &str = "Testilän hyvinvointialue (TESTIAINEISTO)";
+    /// The county's system name.
+    pub const COUNTY_SYSTEM: &str = "Testilän Sosiaalihuollon Järjestelmä";
 }
 
 impl Default for PkiSpec {
@@ -98,6 +108,11 @@ impl Default for PkiSpec {
                 oid: STRANGER_OID.into(),
                 name: STRANGER_NAME.into(),
                 system: "Pienpalvelu järjestelmä".into(),
+            },
+            county: OrgIdentity {
+                oid: COUNTY_OID.into(),
+                name: COUNTY_NAME.into(),
+                system: COUNTY_SYSTEM.into(),
             },
             now: OffsetDateTime::now_utc(),
         }
@@ -133,11 +148,16 @@ pub enum Role {
     /// The system-signature certificate of that organisation (the fixture's small provider),
     /// for its own submissions.
     StrangerSignature,
+    /// The wellbeing services county's TLS client certificate: its own system, storing its
+    /// own clients' documents into its own register.
+    CountyClient,
+    /// The county's system-signature certificate (RSA 2048).
+    CountySignature,
 }
 
 impl Role {
     /// Every role, in the order they are made.
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 14] = [
         Role::Ca,
         Role::Server,
         Role::Client,
@@ -150,6 +170,8 @@ impl Role {
         Role::BadUsageSignature,
         Role::StrangerClient,
         Role::StrangerSignature,
+        Role::CountyClient,
+        Role::CountySignature,
     ];
 
     /// The role whose file stem is `stem`.
@@ -177,6 +199,8 @@ impl Role {
             Role::BadUsageSignature => "bad-usage-signature",
             Role::StrangerClient => "stranger-client",
             Role::StrangerSignature => "stranger-signature",
+            Role::CountyClient => "county-client",
+            Role::CountySignature => "county-signature",
         }
     }
 
@@ -199,6 +223,10 @@ impl Role {
             Role::StrangerSignature => {
                 "system-signature certificate of that unrelated organisation (EC P-256)"
             }
+            Role::CountyClient => {
+                "wellbeing services county's TLS client certificate (own clients)"
+            }
+            Role::CountySignature => "county's system-signature certificate (RSA 2048)",
         }
     }
 }
@@ -519,6 +547,18 @@ fn make_all(spec: &PkiSpec) -> Result<Vec<TestCertificate>, GenerateError> {
         .signed_by(&ss_key, &ca)
         .map_err(gen_err(Role::StrangerSignature))?;
     push(Role::StrangerSignature, c, &ss_key);
+
+    let cc_key = key(KeyKind::EcP256, Role::CountyClient)?;
+    let c = tls_client(&spec.county, now - Duration::days(1), now + year)
+        .signed_by(&cc_key, &ca)
+        .map_err(gen_err(Role::CountyClient))?;
+    push(Role::CountyClient, c, &cc_key);
+
+    let cs_key = key(KeyKind::Rsa2048, Role::CountySignature)?;
+    let c = signature(&spec.county, now, good_signature_usage())
+        .signed_by(&cs_key, &ca)
+        .map_err(gen_err(Role::CountySignature))?;
+    push(Role::CountySignature, c, &cs_key);
 
     Ok(out)
 }

@@ -14,22 +14,19 @@
 //! run every check at every level\]. `messageId` must be present and is not remembered.
 //!
 //! Served on its own plain-HTTP listener (`--validation-listen`, loopback by default) and on
-//! the mutual-TLS message listener.
+//! the mutual-TLS message listener. The plain-HTTP listener's connections are accepted by the
+//! archive's one accept loop, under the same connection cap and deadlines as the others, and
+//! a body is read like the others: a `Content-Length` over the limit is refused before a byte
+//! is read, and a body must keep up the minimum rate.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde::Deserialize;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::format::codes;
 use crate::pipeline::Pipeline;
@@ -127,15 +124,35 @@ pub(crate) async fn route(req: Request<Incoming>, shared: &Arc<Shared>) -> Respo
             .unwrap_or_default(),
         });
     }
-    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return to_response(ValidationAnswer::description(&format!(
-                "Pyyntö on liian suuri tai sitä ei voitu lukea: yli {MAX_REQUEST_BYTES} tavua (the request is larger than {MAX_REQUEST_BYTES} bytes or unreadable)"
-            )));
+    let body = match crate::http::read_body(req.into_body(), MAX_REQUEST_BYTES, shared).await {
+        Ok(body) => body,
+        Err(err) => {
+            // The rest of the body may still be on its way: the connection closes after this.
+            let (status, text) = match err {
+                crate::http::BodyError::TooLarge(_) => (
+                    400,
+                    format!(
+                        "Pyyntö on liian suuri: yli {MAX_REQUEST_BYTES} tavua (the request is larger than {MAX_REQUEST_BYTES} bytes)"
+                    ),
+                ),
+                crate::http::BodyError::TooSlow(rate) => (
+                    err.status().as_u16(),
+                    format!(
+                        "Pyyntö saapuu liian hitaasti: alle {rate} tavua sekunnissa (the request arrives slower than {rate} bytes per second)"
+                    ),
+                ),
+                crate::http::BodyError::Broken(_) => (
+                    400,
+                    format!("Pyyntöä ei voitu lukea (the request could not be read): {err}"),
+                ),
+            };
+            let mut resp = to_response(ValidationAnswer {
+                status,
+                ..ValidationAnswer::description(&text)
+            });
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return resp;
         }
     };
     let shared = shared.clone();
@@ -161,53 +178,4 @@ fn to_response(answer: ValidationAnswer) -> Response<Full<Bytes>> {
         );
     }
     resp
-}
-
-/// The plain-HTTP validation listener's accept loop, until `stop` turns true. Serves only
-/// [`PATH`]; everything else is a 404.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-    graceful: &GracefulShutdown,
-) {
-    loop {
-        let (tcp, _remote): (_, SocketAddr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!("validation accept failed: {err}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => break,
-        };
-        let shared = shared.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let shared = shared.clone();
-            async move {
-                let resp = if req.uri().path() == PATH {
-                    route(req, &shared).await
-                } else {
-                    let path = req.uri().path().to_owned();
-                    let mut r = Response::new(Full::new(Bytes::from(format!(
-                        "no such path: {path} (the validation service is at {PATH})\n"
-                    ))));
-                    *r.status_mut() = StatusCode::NOT_FOUND;
-                    r
-                };
-                Ok::<_, Infallible>(resp)
-            }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(tcp), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(err) = conn.await {
-                tracing::debug!("validation connection ended: {err}");
-            }
-        });
-    }
 }

@@ -29,6 +29,7 @@ SAMPLE_MESSAGE_TIME = "20260717130654+0300"
 # The bundled fixture (testcases/orgs.toml).
 PROVIDER, UNIT = "2.999.5851.2.1", "2.999.5851.2.1.1"
 COUNTY_A, COUNTY_B = "2.999.5851.2.2", "2.999.5851.2.3"
+COUNTY_A_UNIT = "2.999.5851.2.2.1"
 SMALL, SMALL_UNIT = "2.999.5851.2.4", "2.999.5851.2.4.1"
 UNLICENSED, KELA = "2.999.5851.2.5", "2.999.5851.2.6"
 
@@ -168,6 +169,11 @@ def rows(signed_at):
     row("r5-kela-custodian", "010190-901R", KELA, KELA, "2")
     row("r4-unlicensed-custodian", "010190-901R", UNLICENSED, UNLICENSED, "2")
     row("r7-outside-kanta", "111111-9116", PROVIDER, PROVIDER, "1", wrapping="soap12")
+    # The county's own client (usage situation own use): the public sample's own shape, sent
+    # and signed by the county's own system.
+    row("own-client-county-own-register", "150915A931U", COUNTY_A, COUNTY_A, "1", sender=COUNTY_A,
+        unit=COUNTY_A_UNIT, tls="county-client", signer="county-signature")
+    row("own-client-into-providers-register", "150915A931U", PROVIDER, PROVIDER, "1")
     # Beyond the table.
     row("vendor-for-unregistered-provider", "280201A9065", COUNTY_A, COUNTY_A, "2", sender=SMALL,
         unit=SMALL_UNIT, tls="vendor", signer="stranger-signature")

@@ -1,12 +1,11 @@
 //! `kantakoe example`: writes valid, signed example messages a vendor can compare with their
 //! own — per document template (client relationship, service task), per payment type
 //! (self-paying, purchased service, service voucher) and per wrapping (bare, SOAP 1.1,
-//! SOAP 1.2), plus the replacement and the invalidation of the first — each with its bare CDA
-//! beside it. Every one validates clean (`kantakoe validate`) against the bundled fixture and
-//! is stored by the mock archive with `AA`.
-//!
-//! The organiser's own client ("own service") is not among them yet: the bundled fixture has
-//! no such client.
+//! SOAP 1.2), plus the replacement and the invalidation of the first, and the wellbeing
+//! services county's own client ("own service", the public 2026 sample's case: the county sends
+//! and signs with its own certificates into its own register) — each with its bare CDA beside
+//! it. Every one validates clean (`kantakoe validate`) against the bundled fixture and is
+//! stored by the mock archive with `AA` when sent with the TLS certificate it names.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,13 +46,15 @@ pub struct Example {
     pub message: Vec<u8>,
     /// The signed CDA bytes (as inside the message).
     pub cda: Vec<u8>,
+    /// The PKI role whose TLS client certificate sends it (the sender's own system).
+    pub sends_as: Role,
 }
 
 /// The organiser of the bundled fixture's purchased-service and voucher clients.
 fn organiser() -> Org {
     Org {
-        oid: "2.999.5851.2.2".into(),
-        name: "Testilän hyvinvointialue (TESTIAINEISTO)".into(),
+        oid: scenario::COUNTY_OID.into(),
+        name: scenario::COUNTY_NAME.into(),
     }
 }
 
@@ -82,13 +83,40 @@ fn values(n: u32, payment: &PaymentType) -> MessageValues {
         PaymentType::SelfPaying => client("010190-901R", "Itsemaksava"),
         PaymentType::PurchasedService(_) => client("150575-9025", "Ostopalvelu"),
         PaymentType::ServiceVoucher(_) => client("030312A903K", "Palveluseteli"),
+        PaymentType::OwnClient => return own_client_values(n),
     };
     v.route(&provider(), payment);
     v
 }
 
-/// Builds every example, signing with `signer`.
-pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
+/// Values for example `n`: the county's own client, sent by the county's own system from its
+/// own service unit into its own register (usage situation own use).
+fn own_client_values(n: u32) -> MessageValues {
+    let county = organiser();
+    let mut v = compose::scenario_self_paying(
+        format!("{}.10.{n}", county.oid),
+        format!("{}.95777.2026.{n}", county.oid),
+    );
+    v.sender = county.oid.clone();
+    v.service_unit = Org {
+        oid: "2.999.5851.2.2.1".into(),
+        name: "Testilän sosiaalipalvelut (TESTIAINEISTO)".into(),
+    };
+    v.client = PersonValues {
+        identity_code: "150915A931U".into(),
+        given: "Hyvinvointialue Oma Asiakas".into(),
+        family: "Testi".into(),
+    };
+    v.route(&county, &PaymentType::OwnClient);
+    v
+}
+
+/// Builds every example, signing the provider's with `signer` and the county's own client's
+/// with `county_signer`.
+pub fn examples(
+    signer: &dyn CdaSigner,
+    county_signer: &dyn CdaSigner,
+) -> anyhow::Result<Vec<Example>> {
     let payments = [
         ("self-paying", PaymentType::SelfPaying),
         (
@@ -106,7 +134,12 @@ pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
     ];
     let mut out = Vec::new();
     let mut n = 0;
-    let mut push = |name: String, about: String, t: &DocumentTemplate, v: &MessageValues, w| {
+    let mut push_as = |name: String,
+                       about: String,
+                       t: &DocumentTemplate,
+                       v: &MessageValues,
+                       w,
+                       (sends_as, signer): (Role, &dyn CdaSigner)| {
         let built = compose::build_message(t, v, w, Some(signer))?;
         out.push(Example {
             name,
@@ -114,8 +147,13 @@ pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
             wrapping: w,
             message: built.message,
             cda: built.cda,
+            sends_as,
         });
         anyhow::Ok(())
+    };
+    let provider_sends = (Role::Client, signer);
+    let mut push = |name, about, t: &DocumentTemplate, v: &MessageValues, w| {
+        push_as(name, about, t, v, w, provider_sends)
     };
     for (tname, template) in &templates {
         for (pname, payment) in &payments {
@@ -176,6 +214,15 @@ pub fn examples(signer: &dyn CdaSigner) -> anyhow::Result<Vec<Example>> {
         &invalidation,
         Wrapping::Bare,
     )?;
+    n += 1;
+    push_as(
+        format!("{n:02}-client-relationship-own-client"),
+        "the county's own client: sent and signed by the county (county-client, county-signature) into its own register, bare HL7 V3".into(),
+        client_relationship,
+        &own_client_values(n),
+        Wrapping::Bare,
+        (Role::CountyClient, county_signer),
+    )?;
     Ok(out)
 }
 
@@ -210,12 +257,29 @@ pub fn write(dir: &Path, examples: &[Example]) -> anyhow::Result<()> {
 /// Runs `kantakoe example`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let pki = pki(&args)?;
-    let files = pki.files(Role::Signature);
-    let signer = SystemSigner::from_files(&files.cert, &files.key, OffsetDateTime::now_utc())?;
-    let examples = examples(&signer)?;
+    let signer_of = |role: Role| {
+        let files = pki.files(role);
+        SystemSigner::from_files(&files.cert, &files.key, OffsetDateTime::now_utc()).with_context(
+            || {
+                format!(
+                    "the test PKI {} has no usable {} certificate (a PKI made before it existed? make a new one with `kantakoe pki init`)",
+                    pki.dir().display(),
+                    role.stem()
+                )
+            },
+        )
+    };
+    let signer = signer_of(Role::Signature)?;
+    let county_signer = signer_of(Role::CountySignature)?;
+    let examples = examples(&signer, &county_signer)?;
     write(&args.out, &examples)?;
     for e in &examples {
-        println!("{}.xml  {}", args.out.join(&e.name).display(), e.about);
+        println!(
+            "{}.xml  {} (send with {}.pem)",
+            args.out.join(&e.name).display(),
+            e.about,
+            e.sends_as.stem()
+        );
     }
     println!(
         "each with its bare CDA beside it (.cda.xml); check one with:\n  kantakoe validate {}.xml --trust {}",

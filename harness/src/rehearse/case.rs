@@ -148,6 +148,8 @@ pub enum Payment {
     PurchasedService,
     /// The organiser's register under the usage right.
     ServiceVoucher,
+    /// A public organiser's own client: the sender is the organiser, its own register.
+    OwnClient,
 }
 
 /// Deliberate damage for negative cases.
@@ -942,20 +944,27 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 });
                 let payment: Payment = match sub.payment.as_deref() {
                     None => {
-                        p("submit.payment is missing: self-paying, purchased-service or service-voucher".to_owned());
+                        p("submit.payment is missing: self-paying, purchased-service, service-voucher or own-client".to_owned());
                         Payment::SelfPaying
                     }
                     Some(v) => choice(
                         v,
                         "submit.payment",
-                        &["self-paying", "purchased-service", "service-voucher"],
+                        &[
+                            "self-paying",
+                            "purchased-service",
+                            "service-voucher",
+                            "own-client",
+                        ],
                     )
                     .unwrap_or_else(|e| {
                         p(e);
                         Payment::SelfPaying
                     }),
                 };
-                if payment != Payment::SelfPaying && sub.organiser.is_none() {
+                if matches!(payment, Payment::PurchasedService | Payment::ServiceVoucher)
+                    && sub.organiser.is_none()
+                {
                     p(
                         "submit.organiser is required for a purchased service or a service voucher"
                             .to_owned(),

@@ -1439,6 +1439,7 @@ pub(crate) fn message_values(
     let payment = match (sub.payment, organiser) {
         (Payment::PurchasedService, Some(o)) => PaymentType::PurchasedService(o),
         (Payment::ServiceVoucher, Some(o)) => PaymentType::ServiceVoucher(o),
+        (Payment::OwnClient, _) => PaymentType::OwnClient,
         _ => PaymentType::SelfPaying,
     };
     values.route(&provider, &payment);

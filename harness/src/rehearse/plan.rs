@@ -46,6 +46,7 @@ struct Words {
     self_paying: &'static str,
     purchased: &'static str,
     voucher: &'static str,
+    own_client: &'static str,
     none: &'static str,
 }
 
@@ -78,6 +79,7 @@ fn words(lang: Lang) -> Words {
             self_paying: "itse maksava",
             purchased: "ostopalvelu",
             voucher: "palveluseteli",
+            own_client: "oma asiakas (järjestäjä)",
             none: "—",
         },
         Lang::Sv => Words {
@@ -107,6 +109,7 @@ fn words(lang: Lang) -> Words {
             self_paying: "självbetalande",
             purchased: "köpt tjänst",
             voucher: "servicesedel",
+            own_client: "egen klient (anordnaren)",
             none: "—",
         },
         Lang::En => Words {
@@ -136,6 +139,7 @@ fn words(lang: Lang) -> Words {
             self_paying: "self-paying",
             purchased: "purchased service",
             voucher: "service voucher",
+            own_client: "own client (organiser)",
             none: "—",
         },
     }
@@ -258,6 +262,7 @@ pub fn render(setup: &Setup, cases: &[Case], lang: Lang) -> String {
         let values = message_values(&case.fixture, sub, String::new(), String::new());
         let payment = match sub.payment {
             Payment::SelfPaying => w.self_paying.to_owned(),
+            Payment::OwnClient => w.own_client.to_owned(),
             Payment::PurchasedService => format!(
                 "{} ({})",
                 w.purchased,
