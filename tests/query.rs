@@ -178,6 +178,19 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
         assert_eq!(docs[0].organiser.as_deref(), Some(COUNTY_A));
     }
 
+    // The organiser's own system finds and reads the document the producer stored for it.
+    let mut county = connect(&archive, Role::CountyClient).await;
+    let q = request(QueryKind::Summary, COUNTY_A, COUNTY_A, PURCHASED_A);
+    let (text, r) = ask(&mut county, &q, Wrapping::Soap12).await;
+    assert_eq!(r.results.document_ids(), ["2.999.5851.9.2.2"], "{text}");
+    let mut q = request(QueryKind::Document, COUNTY_A, COUNTY_A, PURCHASED_A);
+    q.document_id = Some("2.999.5851.9.2.2".into());
+    let (text, r) = ask(&mut county, &q, Wrapping::Soap12).await;
+    let QueryResults::Documents(docs) = &r.results else {
+        panic!("{text}")
+    };
+    assert_eq!(docs[0].content.as_deref(), Some(county_cda.as_slice()));
+
     // Metadata: the description metadata without the bytes.
     let mut q = request(
         QueryKind::Metadata,
@@ -271,7 +284,7 @@ async fn each_query_kind_returns_exactly_what_was_stored_in_every_wrapping() {
     // The audit log has every query with its kind and result size.
     let audit = archive.audit(COUNTY_A).unwrap();
     let queries: Vec<_> = audit.iter().filter_map(|a| a.query.as_ref()).collect();
-    assert_eq!(queries.len(), 3 + 1 + 2, "{audit:#?}");
+    assert_eq!(queries.len(), 3 + 2 + 1 + 2, "{audit:#?}");
     let first = &queries[queries.len() - 1];
     assert_eq!((first.kind.as_str(), first.results), ("document", 1));
     assert!(first.result_bytes > county_cda.len() as u64, "{first:?}");
@@ -390,7 +403,7 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
     let (_, r) = ask(&mut provider, &summary, Wrapping::Soap11).await;
     assert_eq!(r.codes(), ["R2-NO-USAGE-RIGHT"]);
     assert!(
-        r.details[0].text.contains(&format!("none valid on ")),
+        r.details[0].text.contains("none valid on "),
         "{:?}",
         r.details
     );
@@ -454,7 +467,12 @@ async fn kantakoe_query_prints_the_answer_and_exits_by_its_outcome() {
             let out = support::kantakoe_cmd(dir.path())
                 .args(["query", "summary", "--archive", &url, "--pki"])
                 .arg(pki().dir())
-                .args(["--sender", scenario::PROVIDER_OID, "--register-holder", holder])
+                .args([
+                    "--sender",
+                    scenario::PROVIDER_OID,
+                    "--register-holder",
+                    holder,
+                ])
                 .args(["--client", client, "--wrapping", "soap11"])
                 .output()
                 .unwrap();
@@ -468,7 +486,8 @@ async fn kantakoe_query_prints_the_answer_and_exits_by_its_outcome() {
     let (code, stdout, stderr) = run(COUNTY_A, PURCHASED_A).await.unwrap();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stdout.starts_with("summary (Hae kooste): AA 1 of 1 entries\n  2.999.5851.9.2.7 v1 active "),
+        stdout
+            .starts_with("summary (Hae kooste): AA 1 of 1 entries\n  2.999.5851.9.2.7 v1 active "),
         "{stdout}"
     );
     let (code, stdout, _) = run(COUNTY_B, PURCHASED_B).await.unwrap();

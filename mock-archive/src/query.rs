@@ -40,7 +40,7 @@ pub(crate) async fn handle(
     let Some(q) = read.query else {
         let details = problem_details(&read.problems);
         let response = respond(p, kind, None, incoming.received_at, AckType::Ar, &details);
-        return finish(p, incoming, read.wrapping, kind, None, response, None).await;
+        return finish(p, incoming, read.wrapping, kind, None, response).await;
     };
     let reader = Reader {
         tls_peer: incoming.tls_organisation.as_deref(),
@@ -59,7 +59,7 @@ pub(crate) async fn handle(
             AckType::Ae,
             &details,
         );
-        return finish(p, incoming, read.wrapping, kind, Some(&q), response, None).await;
+        return finish(p, incoming, read.wrapping, kind, Some(&q), response).await;
     }
     let found = match find(p, &q) {
         Ok(found) => found,
@@ -161,7 +161,6 @@ async fn finish(
     kind: QueryKind,
     q: Option<&QueryRequest>,
     response: QueryResponse,
-    _answered: Option<()>,
 ) -> Answer {
     let body = pipeline::wrap(wrapping, query::write_response(&response).as_bytes());
     let codes: Vec<AckCode> = response
