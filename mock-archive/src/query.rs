@@ -84,16 +84,7 @@ pub(crate) async fn handle(
     let mut response = respond(p, kind, Some(&q), incoming.received_at, AckType::Aa, &[]);
     response.total = total;
     response.results = results;
-    finish(
-        p,
-        incoming,
-        read.wrapping,
-        kind,
-        Some(&q),
-        response,
-        Some(()),
-    )
-    .await
+    finish(p, incoming, read.wrapping, kind, Some(&q), response).await
 }
 
 fn truncate(results: QueryResults, n: usize) -> QueryResults {
