@@ -407,10 +407,15 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
         "{:?}",
         r.details
     );
-    // ... and so does storing.
+    // ... and so does storing (a document of today: the right is judged at the document's
+    // time, DESIGN §2).
+    let today = MessageValues {
+        effective_time: kanta_profile::ack::hl7_timestamp(time::OffsetDateTime::now_utc()),
+        ..purchased_a(6)
+    };
     let built = compose::build_message(
         &DocumentTemplate::client_relationship(),
-        &purchased_a(6),
+        &today,
         Wrapping::Soap11,
         Some(&signer()),
     )

@@ -37,7 +37,8 @@ pub(crate) async fn handle(
             .fault(incoming, 415, fault, AckCode::MessageUnreadable)
             .await;
     }
-    let Some(q) = read.query else {
+    // A query with any problem is not answered: every problem is named (AR).
+    let Some(q) = read.query.filter(|_| read.problems.is_empty()) else {
         let details = problem_details(&read.problems);
         let response = respond(p, kind, None, incoming.received_at, AckType::Ar, &details);
         return finish(p, incoming, read.wrapping, kind, None, response).await;

@@ -824,7 +824,11 @@ fn write_document(w: &mut W, e: &DocumentEntry) -> io::Result<()> {
             w.create_element("author").write_inner_content(|w| {
                 w.create_element("assignedAuthor")
                     .write_inner_content(|w| {
-                        write_root(w, "id", &e.author)?;
+                        // The archive keeps the author as one string (a professional's id
+                        // or the service unit's OID): it travels as the extension [conv].
+                        w.create_element("id")
+                            .with_attribute(("extension", e.author.as_str()))
+                            .write_empty()?;
                         w.create_element("representedOrganization")
                             .write_inner_content(|w| write_root(w, "id", &e.service_unit))?;
                         Ok(())
@@ -1372,7 +1376,15 @@ fn read_document(f: &mut Fields, e: &Node<'_>) -> Option<DocumentEntry> {
     let client = f
         .required_id(e, "recordTarget/patient/id", "the client id")
         .and_then(|id| id.extension);
-    let author = root_of(f, e, "author/assignedAuthor/id", "the author id");
+    let author = f
+        .require(e, "author/assignedAuthor/id", "the author id")
+        .and_then(|n| {
+            let ext = n.attr("extension").map(str::to_owned);
+            if ext.is_none() {
+                f.missing(format!("{}/@extension", n.path), "the author id");
+            }
+            ext
+        });
     let service_unit = root_of(
         f,
         e,
@@ -1560,7 +1572,7 @@ pub(crate) mod strategy {
                 oid(),
                 "[0-9]{6}-9[0-9]{2}[0-9A-Y]",
             ),
-            (ts(), oid(), oid()),
+            (ts(), oid(), "[0-9A-Za-z.-]{1,20}"),
             (
                 proptest::option::of(code()),
                 proptest::option::of(code()),
@@ -1781,6 +1793,13 @@ mod tests {
         let read = read_request(text.as_bytes(), &Limits::default());
         assert_eq!(read.query, None);
         let shown: Vec<String> = read.problems.iter().map(ToString::to_string).collect();
-        insta::assert_snapshot!(shown.join("\n"), @"");
+        insta::assert_snapshot!(shown.join("\n"), @r"
+        INTERACTION_MISMATCH at /RCMR_IN200037FI01/interactionId/@extension: interactionId says `RCMR_IN200035FI01`, the root element `RCMR_IN200037FI01`
+        MISSING_FIELD at /RCMR_IN200037FI01/controlActProcess/queryByParameter/parameterList/custodian/value: the register holder (custodian/value) is missing
+        BAD_VALUE at /RCMR_IN200037FI01/controlActProcess/queryByParameter/parameterList/patientId/value/@root: the client id root is `1.2.246.99`, expected 1.2.246.21 (an identity code)
+        MISSING_FIELD at /RCMR_IN200037FI01/controlActProcess/queryByParameter/parameterList/clinicalDocumentId/value: the document id (Hae asiakirja names one document) is missing
+        BAD_VALUE at /RCMR_IN200037FI01/controlActProcess/queryByParameter/parameterList/effectiveTime/value/low/@value: the day is `20261301`, expected YYYYMMDD
+        BAD_VALUE at /RCMR_IN200037FI01/controlActProcess/queryByParameter/parameterList/statusCode/value/@code: the status filter is `gone`, expected active, replaced or invalidated
+        ");
     }
 }
