@@ -544,16 +544,26 @@ fn write_device(w: &mut W, name: &str, type_code: &str, id: &InstanceId) -> io::
 }
 
 /// The transmission wrapper both messages share.
-fn write_head(
-    w: &mut W,
-    interaction: &str,
-    id: &InstanceId,
-    creation_time: &str,
-    processing_code: &str,
-    accept_ack: &str,
-    receiver: Option<&InstanceId>,
-    sender: &InstanceId,
-) -> io::Result<()> {
+struct HeadOut<'a> {
+    interaction: &'a str,
+    id: &'a InstanceId,
+    creation_time: &'a str,
+    processing_code: &'a str,
+    accept_ack: &'a str,
+    receiver: Option<&'a InstanceId>,
+    sender: &'a InstanceId,
+}
+
+fn write_head(w: &mut W, h: &HeadOut<'_>) -> io::Result<()> {
+    let HeadOut {
+        interaction,
+        id,
+        creation_time,
+        processing_code,
+        accept_ack,
+        receiver,
+        sender,
+    } = *h;
     write_id(w, "id", id)?;
     write_value(w, "creationTime", creation_time)?;
     w.create_element("interactionId")
@@ -578,13 +588,15 @@ pub fn write_request(q: &QueryRequest) -> String {
             .write_inner_content(|w| {
                 write_head(
                     w,
-                    q.kind.request_interaction(),
-                    &q.id,
-                    &q.creation_time,
-                    &q.processing_code,
-                    "AL",
-                    q.receiver.as_ref(),
-                    &q.sender,
+                    &HeadOut {
+                        interaction: q.kind.request_interaction(),
+                        id: &q.id,
+                        creation_time: &q.creation_time,
+                        processing_code: &q.processing_code,
+                        accept_ack: "AL",
+                        receiver: q.receiver.as_ref(),
+                        sender: &q.sender,
+                    },
                 )?;
                 w.create_element("controlActProcess")
                     .with_attribute(("classCode", "CACT"))
@@ -667,13 +679,15 @@ pub fn write_response(r: &QueryResponse) -> String {
             .write_inner_content(|w| {
                 write_head(
                     w,
-                    r.kind.response_interaction(),
-                    &r.id,
-                    &r.creation_time,
-                    &r.processing_code,
-                    "NE",
-                    r.receiver.as_ref(),
-                    &r.sender,
+                    &HeadOut {
+                        interaction: r.kind.response_interaction(),
+                        id: &r.id,
+                        creation_time: &r.creation_time,
+                        processing_code: &r.processing_code,
+                        accept_ack: "NE",
+                        receiver: r.receiver.as_ref(),
+                        sender: &r.sender,
+                    },
                 )?;
                 w.create_element("acknowledgement")
                     .with_attribute(("typeCode", r.type_code.as_str()))
