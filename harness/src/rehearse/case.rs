@@ -1277,7 +1277,7 @@ register_holder = "2.999.5851.2.3"
             "the test case has 10 problems:
   case.toml:8: step a: a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })
   case.toml:8: step a: submit.organiser is required for a purchased service or a service voucher
-  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature
+  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature, county-client, county-signature
   case.toml:8: step a: submit.replaces \"z\" is not an earlier step of this case
   case.toml:8: step a: submit.reason is required with submit.replaces: correction or invalidation
   case.toml:8: step a: an AE expectation must name its codes (expect.codes)

@@ -1044,7 +1044,17 @@ mod tests {
                 "DEFAULT_MESSAGE_PATH",
                 "INTERACTION_ACK",
                 "ACK_ID_ROOT",
-                "HARNESS_ID_ARC"
+                "HARNESS_ID_ARC",
+                "INTERACTION_QUERY_RELATIONSHIPS",
+                "INTERACTION_RESPONSE_RELATIONSHIPS",
+                "INTERACTION_QUERY_CASES",
+                "INTERACTION_RESPONSE_CASES",
+                "INTERACTION_QUERY_METADATA",
+                "INTERACTION_RESPONSE_METADATA",
+                "INTERACTION_QUERY_DOCUMENT",
+                "INTERACTION_RESPONSE_DOCUMENT",
+                "INTERACTION_QUERY_SUMMARY",
+                "INTERACTION_RESPONSE_SUMMARY"
             ]
         );
         assert!(ACK_DETAIL_SYSTEM.oid.starts_with("2.999."));
