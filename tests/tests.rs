@@ -7,6 +7,7 @@ mod environment;
 mod faults;
 mod format;
 mod limits;
+mod query;
 mod recipes;
 mod rehearse;
 mod report;

@@ -742,6 +742,24 @@ impl Connection {
         .await
     }
 
+    /// `POST path` with a JSON body and an archivist's bearer token (the inspection API's
+    /// admin calls, e.g. ending a usage right).
+    pub async fn post_json_as(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, ClientError> {
+        self.request(
+            "POST",
+            path,
+            Some("application/json"),
+            Some(token),
+            body.into(),
+        )
+        .await
+    }
+
     /// `POST path` with a body of the given content type.
     pub async fn post(
         &mut self,

@@ -30,6 +30,7 @@ pub mod inspect;
 // own tests rather than deleted while others work on those modules.
 #[allow(dead_code, unused_imports)]
 pub mod pipeline;
+mod query;
 pub mod recent;
 pub mod server;
 mod shared;

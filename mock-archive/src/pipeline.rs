@@ -78,6 +78,9 @@ pub struct Answer {
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
     registry: Arc<Registry>,
+    /// The fixture as the rules see it now: the start-time fixture with the usage rights ended
+    /// since ([`Pipeline::end_usage_right`]).
+    current: std::sync::RwLock<Arc<Registry>>,
     store: Store,
     signature: VerifyOptions,
     limits: Limits,
@@ -103,6 +106,7 @@ impl Pipeline {
         let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
+            current: std::sync::RwLock::new(registry.clone()),
             registry,
             store,
             signature,
@@ -149,6 +153,10 @@ impl Pipeline {
                     .await;
             }
         };
+        // Queries (issue 16) have their own module; everything else is a storing message.
+        if let Some(format::query::Sniffed::Query(kind)) = format::query::sniff(&incoming.body) {
+            return crate::query::handle(self, kind, &incoming, media).await;
+        }
         let (message, problems) = format::read_message(&incoming.body, &self.limits);
         let Some(message) = message else {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -299,8 +307,46 @@ impl Pipeline {
         }
     }
 
+    /// The fixture as the rules see it now (usage rights ended at run time included).
+    pub fn current_registry(&self) -> Arc<Registry> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ends every usage right `organiser` granted `producer` after `last_day`, for storing
+    /// and reading alike, and stores the changed rights. Returns how many changed.
+    pub fn end_usage_right(
+        &self,
+        organiser: &str,
+        producer: &str,
+        last_day: time::Date,
+    ) -> Result<usize, String> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Registry::clone(&current);
+        let changed = next
+            .end_usage_right(organiser, producer, last_day)
+            .map_err(|_| format!("{organiser} granted {producer} no register usage right"))?;
+        self.store
+            .sync_registry(&next)
+            .map_err(|e| format!("the archive could not store the ended right: {e}"))?;
+        *current = Arc::new(next);
+        Ok(changed)
+    }
+
+    /// The reading limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The next number for an answer's own message id.
+    pub(crate) fn next_answer_number(&self) -> u64 {
+        self.ack_counter.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Records an unreadable request in the audit log and answers with a SOAP Fault.
-    async fn fault(
+    pub(crate) async fn fault(
         &self,
         incoming: &Incoming,
         status: u16,
@@ -349,7 +395,7 @@ impl Pipeline {
         let checked = validate::check(
             message,
             problems,
-            &self.registry,
+            &self.current_registry(),
             &self.signature,
             incoming.tls_organisation.as_deref(),
         );
@@ -415,7 +461,7 @@ fn message_id(id: &format::InstanceId) -> String {
 
 /// The media types a message may come as [conv: DESIGN §3.1].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(crate) enum Media {
     /// `text/xml`: a SOAP 1.1 envelope.
     Text,
     /// `application/soap+xml`: a SOAP 1.2 envelope.
@@ -448,7 +494,7 @@ fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
 /// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
 /// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
 /// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
-fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+pub(crate) fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
     let sent = match media {
         Media::Text => "text/xml",
         Media::Soap => "application/soap+xml",

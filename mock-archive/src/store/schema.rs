@@ -16,7 +16,8 @@ use rusqlite::Connection;
 ///   reason, the signature's verdict and signer; the deployment-test checklists.
 /// - 3: resends ([`V3`]): a message id is remembered only for an acceptance, keyed on the
 ///   digest of the HL7 message (not of the request body); the service task and service event.
-pub const SCHEMA_VERSION: i64 = 3;
+/// - 4: queries in the audit log ([`V4`]): which query, how many entries and bytes it returned.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The version-1 tables, created when missing. Idempotent; [`migrate`] then brings them to
 /// [`SCHEMA_VERSION`].
@@ -132,6 +133,14 @@ ALTER TABLE documents ADD COLUMN service_event_code TEXT;
 ALTER TABLE documents ADD COLUMN service_event_name TEXT;
 "#;
 
+/// From version 3 to 4: a query's audit entry names the query kind (`query`, `NULL` for
+/// storing) and what it returned (`results` entries, `result_bytes` of the response body).
+pub const V4: &str = r#"
+ALTER TABLE audit ADD COLUMN query TEXT;
+ALTER TABLE audit ADD COLUMN results INTEGER;
+ALTER TABLE audit ADD COLUMN result_bytes INTEGER;
+"#;
+
 /// The writer's automatic checkpoint threshold (pages of the WAL), a safety net only: the
 /// checkpointer thread (`store::checkpoint`) normally keeps the WAL far smaller.
 pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
@@ -180,8 +189,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let v2 = if found < 2 { V2 } else { "" };
+    let v3 = if found < 3 { V3 } else { "" };
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{V3}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{v3}\n{V4}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
     ))
     .inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
