@@ -69,9 +69,14 @@ fn declared(text: &str) -> String {
 
 /// The request JSON exactly as the public client builds it.
 fn request(frame: &str, document: &str) -> Vec<u8> {
+    request_for("SP1", frame, document)
+}
+
+/// The request JSON for service request `service_request`.
+fn request_for(service_request: &str, frame: &str, document: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "messageId": "6f1c2d9e-3b4a-4c5d-8e7f-0a1b2c3d4e5f",
-        "palveluPyynto": "SP1",
+        "palveluPyynto": service_request,
         "level": "1",
         "siirtokehysXml": declared(frame),
         "asiakirjaXml": declared(document),
@@ -157,6 +162,19 @@ async fn a_valid_frame_with_a_placeholder_and_its_signed_cda_is_200_with_an_empt
 }
 
 #[tokio::test]
+async fn a_service_task_document_under_sp17_is_200_with_an_empty_body() {
+    let archive = start().await;
+    let url = archive.validation_url().unwrap();
+    // Example 04: the service task document of a self-paying client, sent under SP17.
+    let e = examples().remove(3);
+    assert!(e.name.starts_with("04-service-task"), "{}", e.name);
+    let frame = placeholder_frame(&e.message);
+    let cda = String::from_utf8(e.cda.clone()).unwrap();
+    let (status, body) = post(&url, &request_for("SP17", &frame, &cda)).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+}
+
+#[tokio::test]
 async fn the_public_2026_sample_lists_exactly_the_expected_problems_the_same_as_kantakoe_validate()
 {
     let archive = start().await;
@@ -218,7 +236,7 @@ async fn bad_requests_get_400_with_a_json_description() {
         ),
         (
             br#"{"messageId": "x", "palveluPyynto": "SP9", "level": "2", "siirtokehysXml": "<a/>", "asiakirjaXml": "<b/>"}"#,
-            "Tuntematon palvelupyyntö \"SP9\"; tunnetut: SP1 (unknown service request code)",
+            "Tuntematon palvelupyyntö \"SP9\"; tunnetut: SP1, SP17 (unknown service request code)",
         ),
     ];
     for (body, expected) in cases {
