@@ -764,7 +764,7 @@ impl Runner<'_> {
                         .and_then(|s| records.get(s))
                         .and_then(|r| r.message.as_deref());
                     if let (Some(sent), Some(cda)) = (sent, &entry.content)
-                        && !contains(sent, cda)
+                        && !carries(sent, cda)
                     {
                         result.failures.push(format!(
                             "the archive returned document {} with other bytes than were stored",
@@ -1605,9 +1605,20 @@ fn fail_step(result: &mut StepResult, fail: Fail) {
     }
 }
 
-/// Whether `needle` occurs in `haystack` (the stored CDA inside the sent message).
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether the sent `message` carries `cda` byte for byte: the CDA travels base64-encoded
+/// (possibly line-wrapped) in the message's MIME part.
+fn carries(message: &[u8], cda: &[u8]) -> bool {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(cda);
+    let compact: Vec<u8> = message
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    !cda.is_empty()
+        && compact
+            .windows(encoded.len())
+            .any(|w| w == encoded.as_bytes())
 }
 
 fn expected(e: &Expect) -> ExpectedAck {
