@@ -742,7 +742,7 @@ impl Runner<'_> {
                             steps
                                 .iter()
                                 .find(|s| doc_of(s).as_deref() == Some(id.as_str()))
-                                .map_or_else(|| id.clone(), |s| format!("step {s}"))
+                                .map_or_else(|| format!("document {id}"), |s| format!("step {s}"))
                         })
                         .collect::<Vec<_>>()
                         .join(", ")
