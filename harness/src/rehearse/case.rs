@@ -1765,7 +1765,7 @@ register_holder = "2.999.5851.2.3"
         assert_eq!(
             text,
             "the test case has 3 problems:
-  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
+  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, query, admin, expect, check
   case.toml:8: step a: title is missing: title = { fi = \"…\", sv = \"…\" }
   case.toml:8: step a: a step needs [step.connect], [step.submit] or [[step.check]]",
         );
@@ -1809,10 +1809,76 @@ status = "deleted"
         assert_eq!(
             err.to_string(),
             "the test case has 4 problems:
-  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, expect, check
+  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, query, admin, expect, check
   case.toml:8: step a: title.sv is missing
   case.toml:8: step a: submit.template \"letter\" is not one of client-relationship, service-task
   case.toml:8: step a: check.status \"deleted\" is not one of active, replaced, invalidated"
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_query_step_comes_in_one_pass() {
+        let err = load_str(&format!(
+            r#"{HEAD}
+[[step]]
+id = "a"
+title = {{ fi = "A", sv = "A" }}
+[step.connect]
+[[step]]
+id = "q"
+title = {{ fi = "Q", sv = "Q" }}
+actor = "your-system"
+instruction = {{ fi = "I", sv = "I" }}
+[step.query]
+kind = "everything"
+tls = "nobody"
+register_holder = "2.999.5851.2.99"
+document = "a"
+status = "lost"
+colour = "red"
+[step.expect]
+ack = "AE"
+documents = ["z"]
+[[step]]
+id = "d"
+title = {{ fi = "D", sv = "D" }}
+[step.query]
+kind = "document"
+register_holder = "2.999.5851.2.2"
+client = "150575-9025"
+[step.expect]
+documents = ["a"]
+[[step]]
+id = "e"
+title = {{ fi = "E", sv = "E" }}
+[step.admin]
+action = "restart"
+organiser = "2.999.5851.2.3"
+[step.expect]
+ack = "AA"
+"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the test case has 17 problems:
+  case.toml:23: step q: unknown field `colour` in [step.query]; expected one of kind, tls, sender, register_holder, client, document, document_group, service_task, status, wrapping
+  case.toml:12: step q: a [step.query] or [step.admin] step is made by the reference client (actor = \"reference\"): waiting for your system's query is not built yet
+  case.toml:12: step q: query.kind \"everything\" is not one of relationships, cases, metadata, document, summary
+  case.toml:12: step q: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature, county-client, county-signature
+  case.toml:12: step q: query.client is missing
+  case.toml:12: step q: query.register_holder 2.999.5851.2.99 is not an organisation of the fixture
+  case.toml:12: step q: query.document \"a\" is a step that stores no document
+  case.toml:12: step q: query.status \"lost\" is not one of active, replaced, invalidated
+  case.toml:12: step q: an AE expectation must name its codes (expect.codes)
+  case.toml:12: step q: expect.documents goes with an AA answer: a refusal returns no documents
+  case.toml:12: step q: expect.documents \"z\" is not an earlier step of this case
+  case.toml:27: step d: query.document is missing: a document query names one earlier step's document
+  case.toml:27: step d: expect.documents \"a\" is a step that stores no document
+  case.toml:36: step e: a [step.admin] step expects no acknowledgement; remove [step.expect]
+  case.toml:36: step e: admin.action \"restart\" is not one of end-usage-right
+  case.toml:36: step e: admin.producer is missing
+  case.toml:36: step e: admin.organiser 2.999.5851.2.3: the fixture has no archivist for this register, so the usage right cannot be ended"
         );
     }
 
