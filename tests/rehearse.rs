@@ -145,7 +145,8 @@ fn the_bundled_rehearsal_passes_every_step_and_its_junit_counts_them() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("kayttoonottokoe  oma-asiakkuus ")
+            .any(|l| l.starts_with("kayttoonottokoe ")
+                && l.contains(" oma-asiakkuus ")
                 && l.contains("  stand-in for you")),
         "{stdout}"
     );
