@@ -1036,8 +1036,10 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                     || s.replay.is_some()
                     || (s.query.is_some() && s.admin.is_some())
                 {
-                    p("[step.query] and [step.admin] stand alone: no other action beside them"
-                        .to_owned());
+                    p(
+                        "[step.query] and [step.admin] stand alone: no other action beside them"
+                            .to_owned(),
+                    );
                 }
                 if actor == StepActor::YourSystem {
                     p("a [step.query] or [step.admin] step is made by the reference client (actor = \"reference\"): waiting for your system's query is not built yet".to_owned());
@@ -1062,8 +1064,10 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 } else {
                     let a = s.admin.as_ref().expect("matched");
                     if s.expect.is_some() {
-                        p("a [step.admin] step expects no acknowledgement; remove [step.expect]"
-                            .to_owned());
+                        p(
+                            "a [step.admin] step expects no acknowledgement; remove [step.expect]"
+                                .to_owned(),
+                        );
                     }
                     match a.action.as_deref() {
                         Some("end-usage-right") => {}
@@ -1090,7 +1094,10 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                     let producer = org(&a.producer, "producer");
                     if let Some(reg) = &fixture
                         && !organiser.is_empty()
-                        && !reg.archivists().iter().any(|x| x.register_holder == organiser)
+                        && !reg
+                            .archivists()
+                            .iter()
+                            .any(|x| x.register_holder == organiser)
                     {
                         p(format!(
                             "admin.organiser {organiser}: the fixture has no archivist for this register, so the usage right cannot be ended"
@@ -1530,28 +1537,39 @@ fn read_query(
     if let Some(reg) = fixture {
         for (what, oid) in [("sender", &sender), ("register_holder", &register_holder)] {
             if !oid.is_empty() && reg.organisation(oid).is_none() {
-                probs.push(format!("query.{what} {oid} is not an organisation of the fixture"));
+                probs.push(format!(
+                    "query.{what} {oid} is not an organisation of the fixture"
+                ));
             }
         }
     }
     let refers = |name: &str, what: &str, probs: &mut Vec<String>| match earlier(name) {
         Some(true) => {}
         Some(false) => probs.push(format!("{what} {name:?} is a step that stores no document")),
-        None => probs.push(format!("{what} {name:?} is not an earlier step of this case")),
+        None => probs.push(format!(
+            "{what} {name:?} is not an earlier step of this case"
+        )),
     };
     if let Some(doc) = &q.document {
         refers(doc, "query.document", &mut probs);
     }
     if let Some(k) = kind {
         if k.needs_document() && q.document.is_none() {
-            probs.push(format!("query.document is missing: a {k} query names one earlier step's document"));
+            probs.push(format!(
+                "query.document is missing: a {k} query names one earlier step's document"
+            ));
         } else if !k.needs_document() && q.document.is_some() {
-            probs.push(format!("query.document applies only to metadata and document queries, not {k}"));
+            probs.push(format!(
+                "query.document applies only to metadata and document queries, not {k}"
+            ));
         }
     }
     let status = q.status.as_deref().and_then(|v| {
         DocumentStatus::parse(v).or_else(|| {
-            probs.push(format!("query.status {v:?} is not one of {}", CHECK_STATUSES.join(", ")));
+            probs.push(format!(
+                "query.status {v:?} is not one of {}",
+                CHECK_STATUSES.join(", ")
+            ));
             None
         })
     });
@@ -1571,16 +1589,23 @@ fn read_query(
                 probs.push(format!("expect.ack {ack:?} is not one of AA, AE, AR"));
             }
             if ack != "AA" && e.codes.is_empty() {
-                probs.push(format!("an {ack} expectation must name its codes (expect.codes)"));
+                probs.push(format!(
+                    "an {ack} expectation must name its codes (expect.codes)"
+                ));
             }
             for c in &e.codes {
                 if AckCode::from_code(c).is_none() {
-                    probs.push(format!("expect.codes: {c:?} is not an acknowledgement code of the archive"));
+                    probs.push(format!(
+                        "expect.codes: {c:?} is not an acknowledgement code of the archive"
+                    ));
                 }
             }
             if let Some(docs) = &e.documents {
                 if ack != "AA" {
-                    probs.push("expect.documents goes with an AA answer: a refusal returns no documents".to_owned());
+                    probs.push(
+                        "expect.documents goes with an AA answer: a refusal returns no documents"
+                            .to_owned(),
+                    );
                 }
                 if matches!(kind, Some(QueryKind::Relationships | QueryKind::Cases)) {
                     probs.push("expect.documents applies to metadata, document and summary queries, whose answers list documents".to_owned());
@@ -1592,8 +1617,10 @@ fn read_query(
                 probs.push("the step's [step.expect] says nothing: expect.documents = [\"step-id\", …] or expect.ack".to_owned());
             }
             if e.connection.is_some() || e.organisation.is_some() {
-                probs.push("expect.connection and expect.organisation belong to [step.connect] steps"
-                        .to_owned());
+                probs.push(
+                    "expect.connection and expect.organisation belong to [step.connect] steps"
+                        .to_owned(),
+                );
             }
             Some(QueryExpect {
                 ack: Expect {

@@ -34,8 +34,8 @@ use crate::results::{
 };
 use crate::signing::SystemSigner;
 use case::{
-    Action, Case, Check, Expect, Payment, QueryExpect, QuerySpec, Reason, Repository, Step, StepActor, Submission, Tamper,
-    Template,
+    Action, Case, Check, Expect, Payment, QueryExpect, QuerySpec, Reason, Repository, Step,
+    StepActor, Submission, Tamper, Template,
 };
 
 /// The arc of the ids the harness makes, one sub-arc per run (its start in milliseconds), so
@@ -593,7 +593,8 @@ impl Runner<'_> {
             }
             Action::Inspect => {}
             Action::Query { query, expect } => {
-                self.query_step(case, query, expect, records, result).await?;
+                self.query_step(case, query, expect, records, result)
+                    .await?;
             }
             Action::EndUsageRight {
                 organiser,
@@ -670,7 +671,8 @@ impl Runner<'_> {
         result.register_holder = Some(spec.register_holder.clone());
         result.document_id = request.document_id.clone();
         let wrapping = spec.wrapping.wrapping();
-        let body = mock_archive::pipeline::wrap(wrapping, query::write_request(&request).as_bytes());
+        let body =
+            mock_archive::pipeline::wrap(wrapping, query::write_request(&request).as_bytes());
         let path = self.setup.message_path.clone();
         let reply = match self.connection(spec.tls).await {
             Ok(conn) => conn.post(&path, wrapping.content_type(), body).await,
@@ -714,9 +716,8 @@ impl Runner<'_> {
             );
             return Ok(());
         }
-        let response = query::read_response(&reply.body, &Limits::default()).map_err(|e| {
-            Fail::Env(format!("the archive's answer is not a query response: {e}"))
-        })?;
+        let response = query::read_response(&reply.body, &Limits::default())
+            .map_err(|e| Fail::Env(format!("the archive's answer is not a query response: {e}")))?;
         judge(
             result,
             &expect.ack,
@@ -798,7 +799,10 @@ impl Runner<'_> {
         };
         let yesterday = OffsetDateTime::now_utc().date() - time::Duration::days(1);
         let body = serde_json::json!({ "last_day": yesterday.to_string() }).to_string();
-        let path = format!("{}{producer}/end", mock_archive::inspect::USAGE_RIGHTS_PREFIX);
+        let path = format!(
+            "{}{producer}/end",
+            mock_archive::inspect::USAGE_RIGHTS_PREFIX
+        );
         let reply = match self.connection(Role::Client).await {
             Ok(conn) => conn.post_json_as(&path, &token, body).await,
             Err(e) => Err(e),
