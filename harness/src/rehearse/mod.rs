@@ -34,8 +34,8 @@ use crate::results::{
 };
 use crate::signing::SystemSigner;
 use case::{
-    Action, Case, Check, Expect, Payment, Reason, Repository, Step, StepActor, Submission, Tamper,
-    Template,
+    Action, Case, Check, Expect, Payment, QueryExpect, QuerySpec, Reason, Repository, Step,
+    StepActor, Submission, Tamper, Template,
 };
 
 /// The arc of the ids the harness makes, one sub-arc per run (its start in milliseconds), so
@@ -396,7 +396,14 @@ impl Runner<'_> {
                 submission.replaces.iter().map(String::as_str).collect()
             }
             Action::Resend { of, .. } => vec![of.as_str()],
+            Action::Query { query, expect } => query
+                .document
+                .iter()
+                .chain(expect.documents.iter().flatten())
+                .map(String::as_str)
+                .collect(),
             Action::Connect { .. }
+            | Action::EndUsageRight { .. }
             | Action::Inspect
             | Action::Replay { .. }
             | Action::Fault { .. } => vec![],
@@ -585,6 +592,17 @@ impl Runner<'_> {
                 records.insert(step.id.clone(), record);
             }
             Action::Inspect => {}
+            Action::Query { query, expect } => {
+                self.query_step(case, query, expect, records, result)
+                    .await?;
+            }
+            Action::EndUsageRight {
+                organiser,
+                producer,
+            } => {
+                self.end_usage_right(case, organiser, producer, result)
+                    .await?;
+            }
             Action::Fault { submission, plan } => {
                 self.fault_step(case, step, sut, submission, plan, result, watch)
                     .await?;
@@ -612,6 +630,204 @@ impl Runner<'_> {
                 judge(result, expect, actual);
             }
         }
+        Ok(())
+    }
+
+    /// A `[step.query]`: asks, and judges the answer's type, codes and documents.
+    async fn query_step(
+        &mut self,
+        case: &Case,
+        spec: &QuerySpec,
+        expect: &QueryExpect,
+        records: &HashMap<String, Record>,
+        result: &mut StepResult,
+    ) -> Result<(), Fail> {
+        use kanta_profile::format::query::{self, QueryFilter, QueryRequest, QueryResults};
+        use kanta_profile::format::{InstanceId, Limits};
+        let _ = case;
+        result.expected = expected(&expect.ack);
+        let doc_of = |step: &str| records.get(step).and_then(|r| r.document_id.clone());
+        let (message_id, query_id) = self.next_ids();
+        let request = QueryRequest {
+            kind: spec.kind,
+            id: InstanceId::root(message_id),
+            creation_time: query::timestamp(OffsetDateTime::now_utc()),
+            processing_code: "T".to_owned(),
+            receiver: Some(InstanceId::root(codes::KANTA_RECEIVER.value)),
+            sender: InstanceId::root(spec.sender.clone()),
+            query_id: InstanceId::root(query_id),
+            register_holder: spec.register_holder.clone(),
+            client: spec.client.clone(),
+            document_id: spec.document.as_deref().and_then(doc_of),
+            filter: QueryFilter {
+                document_group: spec.document_group.clone(),
+                service_task: spec.service_task.clone(),
+                from: None,
+                until: None,
+                status: spec.status,
+            },
+            limit: None,
+        };
+        result.register_holder = Some(spec.register_holder.clone());
+        result.document_id = request.document_id.clone();
+        let wrapping = spec.wrapping.wrapping();
+        let body =
+            mock_archive::pipeline::wrap(wrapping, query::write_request(&request).as_bytes());
+        let path = self.setup.message_path.clone();
+        let reply = match self.connection(spec.tls).await {
+            Ok(conn) => conn.post(&path, wrapping.content_type(), body).await,
+            Err(e) => Err(e),
+        };
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                self.connections.remove(&spec.tls);
+                if e.is_tls_refusal() {
+                    judge(
+                        result,
+                        &expect.ack,
+                        ActualAck {
+                            ack: "refused".to_owned(),
+                            codes: vec![e.to_string()],
+                            message_id: None,
+                        },
+                    );
+                    return Ok(());
+                }
+                return Err(Fail::Env(format!("the query got no answer: {e}")));
+            }
+        };
+        if reply.status >= 500 {
+            return Err(Fail::Env(format!(
+                "the archive failed with HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+            )));
+        }
+        if reply.status != 200 {
+            judge(
+                result,
+                &expect.ack,
+                ActualAck {
+                    ack: format!("HTTP {}", reply.status),
+                    codes: vec![],
+                    message_id: None,
+                },
+            );
+            return Ok(());
+        }
+        let response = query::read_response(&reply.body, &Limits::default())
+            .map_err(|e| Fail::Env(format!("the archive's answer is not a query response: {e}")))?;
+        judge(
+            result,
+            &expect.ack,
+            ActualAck {
+                ack: response.type_code.as_str().to_owned(),
+                codes: response.details.iter().map(|d| d.code.clone()).collect(),
+                message_id: response.target_message.as_ref().map(|t| t.root.clone()),
+            },
+        );
+        if let Some(steps) = &expect.documents {
+            let want: BTreeSet<String> = steps.iter().filter_map(|s| doc_of(s)).collect();
+            let got: BTreeSet<String> = match &response.results {
+                QueryResults::Documents(v) => v.iter().map(|d| d.document_id.clone()).collect(),
+                _ => BTreeSet::new(),
+            };
+            if want != got {
+                let name = |ids: &BTreeSet<String>| -> String {
+                    if ids.is_empty() {
+                        return "none".to_owned();
+                    }
+                    ids.iter()
+                        .map(|id| {
+                            steps
+                                .iter()
+                                .find(|s| doc_of(s).as_deref() == Some(id.as_str()))
+                                .map_or_else(|| format!("document {id}"), |s| format!("step {s}"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                result.failures.push(format!(
+                    "expected the documents of {}, got {}",
+                    name(&want),
+                    name(&got)
+                ));
+            }
+            // A document query returns the stored CDA byte for byte: the one the step sent.
+            if let QueryResults::Documents(v) = &response.results
+                && spec.kind == kanta_profile::format::query::QueryKind::Document
+            {
+                for entry in v {
+                    let sent = steps
+                        .iter()
+                        .find(|s| doc_of(s).as_deref() == Some(entry.document_id.as_str()))
+                        .and_then(|s| records.get(s))
+                        .and_then(|r| r.message.as_deref());
+                    if let (Some(sent), Some(cda)) = (sent, &entry.content)
+                        && !carries(sent, cda)
+                    {
+                        result.failures.push(format!(
+                            "the archive returned document {} with other bytes than were stored",
+                            entry.document_id
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A `[step.admin]` ending a usage right: the organiser's archivist ends it yesterday, so
+    /// from today on the producer neither stores nor reads.
+    async fn end_usage_right(
+        &mut self,
+        case: &Case,
+        organiser: &str,
+        producer: &str,
+        result: &mut StepResult,
+    ) -> Result<(), Fail> {
+        result.expected = ExpectedAck {
+            ack: "ended".to_owned(),
+            codes: vec![],
+        };
+        result.register_holder = Some(organiser.to_owned());
+        let Some(token) = token_for(&case.fixture, organiser).map(str::to_owned) else {
+            return Err(Fail::Step(format!(
+                "the fixture has no archivist for {organiser}"
+            )));
+        };
+        let yesterday = OffsetDateTime::now_utc().date() - time::Duration::days(1);
+        let body = serde_json::json!({ "last_day": yesterday.to_string() }).to_string();
+        let path = format!(
+            "{}{producer}/end",
+            mock_archive::inspect::USAGE_RIGHTS_PREFIX
+        );
+        let reply = match self.connection(Role::Client).await {
+            Ok(conn) => conn.post_json_as(&path, &token, body).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
+            self.connections.remove(&Role::Client);
+            Fail::Env(format!("the archive's inspection API did not answer: {e}"))
+        })?;
+        let ack = if reply.status == 200 {
+            "ended".to_owned()
+        } else {
+            format!("HTTP {}", reply.status)
+        };
+        if reply.status != 200 {
+            result.failures.push(format!(
+                "the archive did not end the usage right of {producer} in the register of {organiser}: HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            ));
+        }
+        result.actual = Some(ActualAck {
+            ack,
+            codes: vec![],
+            message_id: None,
+        });
         Ok(())
     }
 
@@ -1391,6 +1607,22 @@ fn fail_step(result: &mut StepResult, fail: Fail) {
             result.failures.push(why);
         }
     }
+}
+
+/// Whether the sent `message` carries `cda` byte for byte: the CDA travels base64-encoded
+/// (possibly line-wrapped) in the message's MIME part.
+fn carries(message: &[u8], cda: &[u8]) -> bool {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(cda);
+    let compact: Vec<u8> = message
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    !cda.is_empty()
+        && compact
+            .windows(encoded.len())
+            .any(|w| w == encoded.as_bytes())
 }
 
 fn expected(e: &Expect) -> ExpectedAck {

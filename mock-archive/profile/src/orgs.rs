@@ -1081,7 +1081,16 @@ mod tests {
         assert!(reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.1"));
         assert!(!reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.2"));
         assert!(!reg.may_connect_for("2.999.5851.2.3", "2.999.5851.2.1"));
-        assert_eq!(reg.persons().count(), 9);
+        assert_eq!(reg.persons().count(), 10);
+        // The register-usage-right test's client: the provider's purchased service from county
+        // A, and county A's own client too.
+        let bought = reg.relationship("050580-951K", "2.999.5851.2.1").unwrap();
+        assert_eq!(
+            (bought.payment, bought.organiser.as_deref()),
+            (PaymentType::PurchasedService, Some("2.999.5851.2.2"))
+        );
+        let county = reg.relationship("050580-951K", "2.999.5851.2.2").unwrap();
+        assert_eq!(county.payment, PaymentType::OwnClient);
         let own = reg.relationship("150915A931U", "2.999.5851.2.2").unwrap();
         assert_eq!(
             (own.payment, own.organiser.as_deref()),
