@@ -176,7 +176,7 @@ impl DocumentStatus {
         DocumentStatus::Invalidated,
     ];
 
-    /// The stored and written spelling \[conv: [`codes::DOCUMENT_STATUS_SYSTEM`]\].
+    /// The stored and written spelling \[conv: this project's own words, not a Kanta code\].
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentStatus::Active => "active",
