@@ -11,7 +11,7 @@
 //! from a vendor's Rust test (`MockArchiveHandle::inject`).
 //!
 //! What each kind does to the client (the server side is in `http.rs` and `server.rs`, which
-//! ask [`FaultState`] what to do):
+//! ask `FaultState` what to do):
 //! - `unavailable`: `503 Service Unavailable` with `Retry-After` and a SOAP Fault; nothing is
 //!   processed;
 //! - `refused`: the connection is reset at once (`stage = "tcp"`; a client sees its connection
@@ -25,7 +25,7 @@
 //!   same acknowledgement from the store and stores nothing twice;
 //! - `ar`: the message gets an `AR` acknowledgement with the code `SYS-BREAK`; nothing stored.
 //!
-//! Every fault that acts is kept in the fault log ([`FaultState::events`], `GET
+//! Every fault that acts is kept in the fault log (`FaultState::events`, `GET
 //! /inspect/faults`), and each one that touches a request or a connection is also an audit-log
 //! entry (outcome `AR`, code `SYS-BREAK`, under the message's register holder when it can be
 //! read, so it shows in the archivist view's request log; a refused connection has no holder).

@@ -111,7 +111,7 @@ pub enum Action {
     /// the documents are recorded (versions 1..N of one new document, as `submission`
     /// describes), and after the break they must arrive exactly once, in version order,
     /// within the step's time, an answer-lost one resent under the same message id
-    /// ([`super::fault_step`]).
+    /// (`rehearse::fault_step`).
     Fault {
         /// What each document is.
         submission: Box<Submission>,
