@@ -223,6 +223,30 @@ print(json.dumps({
 }
 
 #[test]
+fn the_register_usage_right_test_names_itself_in_the_subject() {
+    let mut run = passed_run();
+    let settings = example_settings(run.test_date);
+    let mut usage_right = run.cases[0].clone();
+    usage_right.id = "rekisterinkayttooikeus".to_owned();
+    run.cases.push(usage_right.clone());
+    let both = body::draft_subject(Lang::Fi, &settings, &run);
+    assert!(
+        both.starts_with(
+            "HARJOITUS – Käyttöönottokokeen ja rekisterinkäyttöoikeuden käyttöönottokokeen raportti (luonnos) – "
+        ),
+        "{both}"
+    );
+    run.cases = vec![usage_right];
+    let alone = body::draft_subject(Lang::Sv, &settings, &run);
+    assert!(
+        alone.starts_with(
+            "ÖVNING – Rapport om ibruktagningsprovet för registeranvändningsrätt (utkast) – "
+        ),
+        "{alone}"
+    );
+}
+
+#[test]
 fn finnish_draft_snapshot() {
     let run = passed_run();
     let text = draft(Lang::Fi, &run);
