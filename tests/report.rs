@@ -54,6 +54,7 @@ fn step(
 ) -> StepResult {
     let codes = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     StepResult {
+        outages: Vec::new(),
         id: id.to_owned(),
         title_fi: title_fi.to_owned(),
         title_sv: title_sv.to_owned(),
@@ -219,6 +220,30 @@ print(json.dumps({
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
+
+#[test]
+fn the_register_usage_right_test_names_itself_in_the_subject() {
+    let mut run = passed_run();
+    let settings = example_settings(run.test_date);
+    let mut usage_right = run.cases[0].clone();
+    usage_right.id = "rekisterinkayttooikeus".to_owned();
+    run.cases.push(usage_right.clone());
+    let both = body::draft_subject(Lang::Fi, &settings, &run);
+    assert!(
+        both.starts_with(
+            "HARJOITUS – Käyttöönottokokeen ja rekisterinkäyttöoikeuden käyttöönottokokeen raportti (luonnos) – "
+        ),
+        "{both}"
+    );
+    run.cases = vec![usage_right];
+    let alone = body::draft_subject(Lang::Sv, &settings, &run);
+    assert!(
+        alone.starts_with(
+            "ÖVNING – Rapport om ibruktagningsprovet för registeranvändningsrätt (utkast) – "
+        ),
+        "{alone}"
+    );
 }
 
 #[test]

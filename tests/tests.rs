@@ -4,8 +4,10 @@
 mod archive;
 mod browser;
 mod environment;
+mod faults;
 mod format;
 mod limits;
+mod query;
 mod recipes;
 mod rehearse;
 mod report;

@@ -69,9 +69,14 @@ fn declared(text: &str) -> String {
 
 /// The request JSON exactly as the public client builds it.
 fn request(frame: &str, document: &str) -> Vec<u8> {
+    request_for("SP1", frame, document)
+}
+
+/// The request JSON for service request `service_request`.
+fn request_for(service_request: &str, frame: &str, document: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "messageId": "6f1c2d9e-3b4a-4c5d-8e7f-0a1b2c3d4e5f",
-        "palveluPyynto": "SP1",
+        "palveluPyynto": service_request,
         "level": "1",
         "siirtokehysXml": declared(frame),
         "asiakirjaXml": declared(document),
@@ -157,6 +162,19 @@ async fn a_valid_frame_with_a_placeholder_and_its_signed_cda_is_200_with_an_empt
 }
 
 #[tokio::test]
+async fn a_service_task_document_under_sp17_is_200_with_an_empty_body() {
+    let archive = start().await;
+    let url = archive.validation_url().unwrap();
+    // Example 04: the service task document of a self-paying client, sent under SP17.
+    let e = examples().remove(3);
+    assert!(e.name.starts_with("04-service-task"), "{}", e.name);
+    let frame = placeholder_frame(&e.message);
+    let cda = String::from_utf8(e.cda.clone()).unwrap();
+    let (status, body) = post(&url, &request_for("SP17", &frame, &cda)).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+}
+
+#[tokio::test]
 async fn the_public_2026_sample_lists_exactly_the_expected_problems_the_same_as_kantakoe_validate()
 {
     let archive = start().await;
@@ -218,7 +236,7 @@ async fn bad_requests_get_400_with_a_json_description() {
         ),
         (
             br#"{"messageId": "x", "palveluPyynto": "SP9", "level": "2", "siirtokehysXml": "<a/>", "asiakirjaXml": "<b/>"}"#,
-            "Tuntematon palvelupyyntö \"SP9\"; tunnetut: SP1 (unknown service request code)",
+            "Tuntematon palvelupyyntö \"SP9\"; tunnetut: SP1, SP17 (unknown service request code)",
         ),
     ];
     for (body, expected) in cases {
@@ -250,10 +268,10 @@ async fn every_example_validates_clean_and_is_stored_by_the_archive() {
     let archive = start().await;
     let checker = checks().load().unwrap();
     let examples = examples();
-    assert_eq!(examples.len(), 11);
+    assert_eq!(examples.len(), 12);
     let sent_as: Vec<_> = examples.iter().map(|e| e.sends_as).collect();
     assert_eq!(sent_as[..10], [Role::Client; 10]);
-    assert_eq!(sent_as[10], Role::CountyClient);
+    assert_eq!(sent_as[10..], [Role::CountyClient; 2]);
     for e in examples {
         assert_eq!(checker.message(&e.message), [], "{}", e.name);
         let mut conn = support::client(e.sends_as)
@@ -269,7 +287,15 @@ async fn every_example_validates_clean_and_is_stored_by_the_archive() {
     }
     // The county's own client's document is in the county's register, for its own use.
     let stored = archive.documents("2.999.5851.2.2").unwrap();
-    assert_eq!(stored.len(), 1, "{stored:?}");
+    let own: Vec<_> = stored
+        .iter()
+        .filter(|d| d.client == "150915A931U")
+        .collect();
+    assert_eq!(own.len(), 2, "{stored:?}");
+    for (doc, n) in own.iter().rev().zip([11, 12]) {
+        assert_eq!(doc.organiser.as_deref(), Some("2.999.5851.2.2"));
+        assert_eq!(doc.message_id, Some(format!("2.999.5851.2.2.10.{n}")));
+    }
 }
 
 #[test]

@@ -27,6 +27,9 @@ pub enum Command {
     Pki(cmd::pki::PkiCommand),
     /// Connection test ("yhteystesti"): mutual TLS to an archive, certificates checked.
     Preflight(cmd::preflight::Args),
+    /// Send one query (relationships, cases, metadata, document, summary) to an archive and
+    /// print the answer: for debugging a system's reads by hand.
+    Query(cmd::query::Args),
     /// Print what was read from an HL7 V3 message or a bare CDA document.
     Inspect(cmd::inspect::Args),
     /// Check a message (or a frame plus its CDA) as the archive would, storing nothing:
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Rehearse(a) => cmd::rehearse::run(a),
         Command::Pki(c) => cmd::pki::run(c),
         Command::Preflight(a) => cmd::preflight::run(a),
+        Command::Query(a) => cmd::query::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Example(a) => cmd::example::run(a),

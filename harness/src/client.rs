@@ -691,6 +691,8 @@ pub struct Reply {
     pub content_type: Option<String>,
     /// Body bytes.
     pub body: Bytes,
+    /// `Retry-After` in seconds, when the answer has one (a `503` during a service break).
+    pub retry_after: Option<u64>,
 }
 
 impl Connection {
@@ -715,6 +717,41 @@ impl Connection {
     ) -> Result<Reply, ClientError> {
         self.request(
             "PUT",
+            path,
+            Some("application/json"),
+            Some(token),
+            body.into(),
+        )
+        .await
+    }
+
+    /// `PUT path` with a TOML body and a bearer token (the archive's fault API, admin token).
+    pub async fn put_toml_as(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, ClientError> {
+        self.request(
+            "PUT",
+            path,
+            Some("application/toml"),
+            Some(token),
+            body.into(),
+        )
+        .await
+    }
+
+    /// `POST path` with a JSON body and an archivist's bearer token (the inspection API's
+    /// admin calls, e.g. ending a usage right).
+    pub async fn post_json_as(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, ClientError> {
+        self.request(
+            "POST",
             path,
             Some("application/json"),
             Some(token),
@@ -768,11 +805,17 @@ impl Connection {
                 .get(hyper::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let retry_after = resp
+                .headers()
+                .get(hyper::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
             let body = resp.into_body().collect().await?.to_bytes();
             Ok::<_, hyper::Error>(Reply {
                 status,
                 content_type,
                 body,
+                retry_after,
             })
         };
         let outcome = tokio::time::timeout(timeout, exchange).await;

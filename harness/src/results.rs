@@ -216,6 +216,24 @@ pub struct StepResult {
     /// was judged on the latest (a corrected resend).
     #[serde(default)]
     pub attempts: Vec<Attempt>,
+    /// Service breaks the harness met while sending this step's messages (`503` with
+    /// `Retry-After`), each waited out politely before the same message was sent again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<Outage>,
+}
+
+/// A service break the harness's client met: the archive answered `503 Service Unavailable`
+/// with `Retry-After`, the client waited that long and sent the same message again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    /// When the `503` arrived (RFC 3339).
+    pub at: String,
+    /// What the archive answered, e.g. `HTTP 503`.
+    pub answer: String,
+    /// Its `Retry-After`, in seconds.
+    pub retry_after: u64,
+    /// How long the client waited before sending again, in milliseconds.
+    pub waited_ms: u64,
 }
 
 /// An earlier submission for a step, superseded by a later one.

@@ -89,6 +89,10 @@ pub struct ArchiveConfig {
     /// Where the validation service's plain-HTTP listener binds ([`crate::validation`]);
     /// `None`: only on the message listener.
     pub validation_listen: Option<SocketAddr>,
+    /// Faults armed at start (`--faults FILE`, [`crate::fault`]).
+    pub faults: Vec<crate::fault::Fault>,
+    /// The admin token of `PUT /inspect/faults`; `None`: a random one, announced at start.
+    pub admin_token: Option<String>,
 }
 
 /// Where `mock-archive serve` puts the validation service unless told otherwise: loopback, any
@@ -149,6 +153,8 @@ impl ArchiveConfig {
             view_holder: None,
             fixture_tokens: false,
             validation_listen: None,
+            faults: Vec::new(),
+            admin_token: None,
         }
     }
 }

@@ -80,6 +80,8 @@ pub(crate) enum Ended {
     Deadline(Phase, Duration),
     /// A new connection took its place at the cap.
     Evicted,
+    /// An injected fault closed it ([`crate::fault`]).
+    Aborted,
 }
 
 impl std::fmt::Display for Ended {
@@ -94,6 +96,7 @@ impl std::fmt::Display for Ended {
             Ended::Deadline(Phase::Idle, d) => write!(f, "idle for {d:?}; closed"),
             Ended::Deadline(Phase::Busy, _) => write!(f, "closed while serving"),
             Ended::Evicted => write!(f, "closed to make room at the connection cap"),
+            Ended::Aborted => write!(f, "closed by an injected fault"),
         }
     }
 }
@@ -103,6 +106,8 @@ struct State {
     phase: Phase,
     since: Instant,
     evicted: bool,
+    /// An injected fault asked for the connection to be closed.
+    aborted: bool,
 }
 
 /// One admitted connection's state, shared by its watchdog, its stream and its requests.
@@ -141,6 +146,12 @@ impl Slot {
         }
     }
 
+    /// Closes the connection now, whatever it is doing (an injected fault).
+    pub(crate) fn abort(&self) {
+        self.lock().aborted = true;
+        self.changed.notify_one();
+    }
+
     fn evict(&self) {
         self.lock().evicted = true;
         self.changed.notify_one();
@@ -152,6 +163,9 @@ impl Slot {
         loop {
             let (phase, since, evicted) = {
                 let state = self.lock();
+                if state.aborted {
+                    return Ended::Aborted;
+                }
                 (state.phase, state.since, state.evicted)
             };
             if evicted {
@@ -297,6 +311,7 @@ impl Connections {
                 phase: Phase::Handshake,
                 since: Instant::now(),
                 evicted: false,
+                aborted: false,
             }),
             changed: Notify::new(),
         });

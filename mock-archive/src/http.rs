@@ -58,15 +58,21 @@ where
     let io = Tracked::new(io, slot.clone());
     let service = hyper::service::service_fn(move |req| {
         let busy = Busy::enter(slot.clone());
+        let slot = slot.clone();
         let listener = listener.clone();
         let shared = shared.clone();
         async move {
             let response = match &*listener {
-                Listener::Messages(peer) => route(req, peer, &shared).await,
+                Listener::Messages(peer) => route(req, peer, &shared, &slot).await,
                 Listener::View => view_route(req, remote, shared).await,
                 Listener::Validation => validation_route(req, &shared).await,
             };
-            Ok::<_, Infallible>(response.map(|body| Answer { body, _busy: busy }))
+            let cut = response.extensions().get::<Cut>().is_some();
+            Ok::<_, Infallible>(response.map(|body| Answer {
+                body,
+                cut,
+                _busy: busy,
+            }))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -94,8 +100,15 @@ impl Drop for Busy {
 /// An answer's body, holding the connection busy until hyper is done with it.
 struct Answer {
     body: Full<Bytes>,
+    /// A `reset` fault: the body is shorter than its `Content-Length` header, so hyper closes
+    /// the connection mid-answer (its size is then not known to hyper).
+    cut: bool,
     _busy: Busy,
 }
+
+/// Marks a response whose body a `reset` fault cut ([`crate::fault`]).
+#[derive(Debug, Clone, Copy)]
+struct Cut;
 
 impl hyper::body::Body for Answer {
     type Data = Bytes;
@@ -113,6 +126,9 @@ impl hyper::body::Body for Answer {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.cut {
+            return SizeHint::default();
+        }
         self.body.size_hint()
     }
 }
@@ -286,6 +302,7 @@ async fn route(
     req: Request<Incoming>,
     peer: &TlsPeer,
     shared: &Arc<Shared>,
+    slot: &Slot,
 ) -> Response<Full<Bytes>> {
     if shared.config.bare_baseline {
         // Read the body so keep-alive works, answer the same bytes to everything.
@@ -325,6 +342,14 @@ async fn route(
                 );
             }
         };
+        if path == crate::fault::PATH {
+            let (status, json) = shared
+                .faults
+                .answer(&method, authorization.as_deref(), &body);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let json = serde_json::to_vec(&json).unwrap_or_default();
+            return response(status, "application/json", json);
+        }
         let shared = shared.clone();
         let (status, json) = tokio::task::spawn_blocking(move || {
             inspect::answer_request(
@@ -373,10 +398,39 @@ async fn route(
             tls_organisation: peer.cert.as_ref().and_then(|c| c.organisation_oid.clone()),
             received_at: time::OffsetDateTime::now_utc(),
         };
-        let answer = shared.pipeline.handle(incoming).await;
+        let (answer, fault) = match crate::fault::message(shared, incoming).await {
+            crate::fault::Outcome::Answer(answer) => (answer, None),
+            crate::fault::Outcome::Unavailable(answer, retry_after) => {
+                (answer, Some(Ok(retry_after)))
+            }
+            crate::fault::Outcome::Cut(answer) => (answer, Some(Err(()))),
+            crate::fault::Outcome::Vanish => {
+                // Answer lost: the connection closes before a byte of the answer.
+                slot.abort();
+                return std::future::pending().await;
+            }
+        };
         let status =
             StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return response(status, answer.content_type, answer.body);
+        let full = answer.body.len();
+        let mut resp = match fault {
+            None => return response(status, answer.content_type, answer.body),
+            Some(Ok(retry_after)) => {
+                let mut resp = response(status, answer.content_type, answer.body);
+                resp.headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, HeaderValue::from(retry_after));
+                return resp;
+            }
+            Some(Err(())) => response(
+                status,
+                answer.content_type,
+                answer.body[..full / 2].to_vec(),
+            ),
+        };
+        resp.headers_mut()
+            .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(full));
+        resp.extensions_mut().insert(Cut);
+        return resp;
     }
     text(StatusCode::NOT_FOUND, &format!("no such path: {path}\n"))
 }

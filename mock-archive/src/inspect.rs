@@ -29,6 +29,11 @@ pub const PREFIX: &str = "/inspect/";
 /// The checklist's path.
 pub const CHECKLIST_PATH: &str = "/inspect/checklist";
 
+/// `POST /inspect/usage-rights/<producer OID>/end` with `{"last_day": "YYYY-MM-DD"}`: the
+/// register holder ends the usage rights it granted that producer (issue 16); after that day
+/// the producer neither stores into nor reads from its register.
+pub const USAGE_RIGHTS_PREFIX: &str = "/inspect/usage-rights/";
+
 /// The largest checklist body accepted, in bytes.
 pub const MAX_CHECKLIST_BYTES: usize = 1024 * 1024;
 
@@ -59,6 +64,12 @@ pub fn answer_request(
     let store = pipeline.store();
     if path == CHECKLIST_PATH {
         return checklist(pipeline, method, holder, body);
+    }
+    if let Some(producer) = path
+        .strip_prefix(USAGE_RIGHTS_PREFIX)
+        .and_then(|rest| rest.strip_suffix("/end"))
+    {
+        return end_usage_right(pipeline, method, holder, producer, body);
     }
     if method != "GET" {
         return (
@@ -206,6 +217,56 @@ fn meta(m: &DocumentMeta) -> Value {
     })
 }
 
+/// `POST /inspect/usage-rights/<producer>/end`.
+fn end_usage_right(
+    pipeline: &Pipeline,
+    method: &str,
+    holder: &str,
+    producer: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    if method != "POST" {
+        return (
+            405,
+            error(&format!(
+                "{USAGE_RIGHTS_PREFIX}{producer}/end takes POST with {{\"last_day\": \"YYYY-MM-DD\"}}"
+            )),
+        );
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct End {
+        last_day: String,
+    }
+    let parsed = serde_json::from_slice::<End>(body)
+        .map_err(|e| e.to_string())
+        .and_then(|end| {
+            time::Date::parse(
+                &end.last_day,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| format!("last_day `{}` is not a date YYYY-MM-DD", end.last_day))
+        });
+    let last_day = match parsed {
+        Ok(day) => day,
+        Err(e) => {
+            return (
+                400,
+                error(&format!(
+                    "the body must be {{\"last_day\": \"YYYY-MM-DD\"}}: {e}"
+                )),
+            );
+        }
+    };
+    match pipeline.end_usage_right(holder, producer, last_day) {
+        Ok(changed) => (
+            200,
+            json!({ "organiser": holder, "producer": producer, "last_day": last_day.to_string(), "changed": changed }),
+        ),
+        Err(e) => (404, error(&e)),
+    }
+}
+
 fn audit(a: &AuditEntry) -> Value {
     json!({
         "id": a.id,
@@ -216,5 +277,10 @@ fn audit(a: &AuditEntry) -> Value {
         "outcome": a.outcome.as_str(),
         "codes": a.codes.iter().map(|c| c.code()).collect::<Vec<_>>(),
         "replayed": a.replayed,
+        "query": a.query.as_ref().map(|q| json!({
+            "kind": q.kind,
+            "results": q.results,
+            "result_bytes": q.result_bytes,
+        })),
     })
 }

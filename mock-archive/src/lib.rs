@@ -22,6 +22,7 @@
 mod chain;
 pub mod config;
 mod conn;
+pub mod fault;
 mod http;
 pub mod inspect;
 // The pipeline's and the store's read API is wider than the server uses (a store path, stats,
@@ -30,6 +31,7 @@ pub mod inspect;
 #[allow(dead_code, unused_imports)]
 pub mod pipeline;
 mod pool;
+mod query;
 pub mod recent;
 pub mod server;
 mod shared;
@@ -49,6 +51,7 @@ pub use config::{
     ArchiveConfig, BUNDLED_ORGS, BUNDLED_ORGS_NAME, ConfigError, DEFAULT_DB, DEFAULT_MESSAGE_PATH,
     DEFAULT_VIEW_LISTEN, Database, RawConfig, TlsFiles,
 };
+pub use fault::{Fault, FaultEvent, FaultKind, FaultPlan, PlanError, RefuseStage};
 pub use server::{
     ConnectionCounts, MockArchive, MockArchiveBuilder, MockArchiveHandle, Ready, StartError,
     run_ready, shutdown_signal,

@@ -73,6 +73,12 @@ struct ServeArgs {
     /// start). Give a non-loopback address only if other machines must reach it.
     #[arg(long, value_name = "ADDR|off")]
     validation_listen: Option<String>,
+    /// A fault plan (TOML, `[[fault]]` tables; see the README): service breaks to rehearse.
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// The admin token of `PUT /inspect/faults` (default: a random one, printed at start).
+    #[arg(long, value_name = "TOKEN", env = "MOCK_ARCHIVE_ADMIN_TOKEN")]
+    admin_token: Option<String>,
     /// Benchmark baseline: the same TLS and HTTP stack answering a fixed body to everything.
     #[arg(long, hide = true)]
     bare_baseline: bool,
@@ -134,6 +140,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut config = file.overlay(flags).validate()?;
     config.bare_baseline = args.bare_baseline;
+    if let Some(path) = &args.faults {
+        config.faults = mock_archive::FaultPlan::load(path)?.faults;
+    }
+    config.admin_token = args.admin_token;
     let view_ca = mock_archive::view::issuer_file(&config.tls);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(mock_archive::run_ready(config, |ready| {
@@ -155,6 +165,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "addr": addr.to_string(),
                 "url": format!("https://localhost:{}", addr.port()),
                 "view": view,
+                "admin_token": ready.admin_token,
                 "validation": ready.validation_addr.map(|a| serde_json::json!({
                     "url": mock_archive::server::validation_url(a),
                 })),

@@ -84,6 +84,9 @@ pub struct Answer {
 /// Everything the pipeline needs, built once at start.
 pub struct Pipeline {
     judge: Arc<Judge>,
+    /// The fixture as the rules see it now: the start-time fixture with the usage rights ended
+    /// since ([`Pipeline::end_usage_right`]).
+    current: std::sync::RwLock<Arc<Registry>>,
     store: Store,
     pool: CpuPool,
     ack_counter: AtomicU64,
@@ -135,6 +138,7 @@ impl Pipeline {
         let signature = validate::signature_options(registry.clone(), signature_cas);
         let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 / 1000;
         Self {
+            current: std::sync::RwLock::new(registry.clone()),
             judge: Arc::new(Judge {
                 registry,
                 signature,
@@ -169,7 +173,7 @@ impl Pipeline {
             frame,
             document,
             &self.judge.limits,
-            &self.judge.registry,
+            &self.current_registry(),
             &self.judge.signature,
         )
     }
@@ -189,13 +193,26 @@ impl Pipeline {
                     .await;
             }
         };
+        // Queries (issue 16) have their own module; everything else is a storing message.
+        if let Some(format::query::Sniffed::Query(kind)) = format::query::sniff(&incoming.body) {
+            return crate::query::handle(self, kind, &incoming, media).await;
+        }
         let judge = Arc::clone(&self.judge);
+        let registry = self.current_registry();
         let body = incoming.body.clone();
         let tls_organisation = incoming.tls_organisation.clone();
         let received_at = incoming.received_at;
         let prepared = self
             .pool
-            .run(move || judge.prepare(media, &body, tls_organisation.as_deref(), received_at))
+            .run(move || {
+                judge.prepare(
+                    media,
+                    &body,
+                    &registry,
+                    tls_organisation.as_deref(),
+                    received_at,
+                )
+            })
             .await;
         let judged = match prepared {
             Prepared::Fault { status, reason } => {
@@ -274,8 +291,123 @@ impl Pipeline {
         }
     }
 
+    /// Records a request (or, with `None`, a connection) an injected fault broke
+    /// ([`crate::fault`]): an audit entry `AR` with `SYS-BREAK` under the message's register
+    /// holder when it can be read (so the archivist view lists it), without a message id (a
+    /// resend's record is the store's, untouched), and the request kept for
+    /// `/inspect/audit/<id>/request`. Returns the `AR` acknowledgement in the request's wrapping.
+    pub async fn record_break(&self, incoming: Option<&Incoming>, what: &str) -> Answer {
+        let detail = vec![AckDetail {
+            code: AckCode::ServiceBreak,
+            location: None,
+            detail: what.to_owned(),
+        }];
+        let read = incoming.map(|i| (i, format::read_message(&i.body, &self.judge.limits)));
+        let (holder, wrapping, ack_input) = match &read {
+            Some((incoming, (Some(message), problems))) => {
+                let (_, holder) = self.judge.judge(
+                    message,
+                    problems.clone(),
+                    &self.current_registry(),
+                    incoming.tls_organisation.as_deref(),
+                );
+                let mut input = Judge::ack_input(message, incoming.received_at);
+                let n = self.ack_counter.fetch_add(1, Ordering::Relaxed);
+                input.id = ack::InstanceId::root(format!("{}.{n}", codes::ACK_ID_ROOT.value));
+                (holder, message.wrapping, Some(input))
+            }
+            _ => (None, Wrapping::Soap11, None),
+        };
+        let request = Request {
+            received_at: incoming.map_or_else(OffsetDateTime::now_utc, |i| i.received_at),
+            tls_peer: incoming.and_then(|i| i.tls_organisation.clone()),
+            message_id: None,
+            message_digest: [0; 16],
+            register_holder: holder.clone(),
+            action: Action::Refuse(detail.clone()),
+            body: incoming.map(|i| i.body.clone()).unwrap_or_default(),
+            acknowledge: Box::new(move |type_code, details| match ack_input {
+                Some(input) => ack::render(&AckInput {
+                    type_code,
+                    details: details.to_vec(),
+                    ..input
+                })
+                .into_bytes(),
+                None => Vec::new(),
+            }),
+        };
+        match self.store.submit(request).await {
+            Ok(recorded) => {
+                if let Some(incoming) = incoming {
+                    self.recent.keep(KeptRequest {
+                        audit_id: recorded.audit_id,
+                        register_holder: holder,
+                        content_type: incoming.content_type.clone(),
+                        body: incoming.body.clone(),
+                    });
+                }
+                Answer {
+                    status: 200,
+                    content_type: content_type_of(wrapping),
+                    body: wrap(wrapping, &recorded.ack),
+                    recorded: Some(recorded),
+                }
+            }
+            Err(err) => {
+                tracing::error!("audit of an injected fault failed: {err}");
+                Answer {
+                    status: 500,
+                    content_type: content_type_of(Wrapping::Soap11),
+                    body: soap_fault(
+                        "soap:Server",
+                        &format!("the archive could not record: {err}"),
+                    ),
+                    recorded: None,
+                }
+            }
+        }
+    }
+
+    /// The fixture as the rules see it now (usage rights ended at run time included).
+    pub fn current_registry(&self) -> Arc<Registry> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ends every usage right `organiser` granted `producer` after `last_day`, for storing
+    /// and reading alike, and stores the changed rights. Returns how many changed.
+    pub fn end_usage_right(
+        &self,
+        organiser: &str,
+        producer: &str,
+        last_day: time::Date,
+    ) -> Result<usize, String> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Registry::clone(&current);
+        let changed = next
+            .end_usage_right(organiser, producer, last_day)
+            .map_err(|_| format!("{organiser} granted {producer} no register usage right"))?;
+        self.store
+            .sync_registry(&next)
+            .map_err(|e| format!("the archive could not store the ended right: {e}"))?;
+        *current = Arc::new(next);
+        Ok(changed)
+    }
+
+    /// The reading limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.judge.limits
+    }
+
+    /// The next number for an answer's own message id.
+    pub(crate) fn next_answer_number(&self) -> u64 {
+        self.ack_counter.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Records an unreadable request in the audit log and answers with a SOAP Fault.
-    async fn fault(
+    pub(crate) async fn fault(
         &self,
         incoming: &Incoming,
         status: u16,
@@ -322,6 +454,7 @@ impl Judge {
         &self,
         media: Media,
         body: &[u8],
+        registry: &Registry,
         tls_organisation: Option<&str>,
         received_at: OffsetDateTime,
     ) -> Prepared {
@@ -347,7 +480,7 @@ impl Judge {
         // element's bytes, once.
         let message_digest =
             store::message_digest(body.get(message.span.clone()).unwrap_or_default());
-        let (action, holder) = self.judge(&message, problems, tls_organisation);
+        let (action, holder) = self.judge(&message, problems, registry, tls_organisation);
         Prepared::Judged(Box::new(Judged {
             wrapping: message.wrapping,
             message_id: message.id.as_ref().map(message_id),
@@ -364,12 +497,13 @@ impl Judge {
         &self,
         message: &Message,
         problems: Vec<format::Problem>,
+        registry: &Registry,
         tls_organisation: Option<&str>,
     ) -> (Action, Option<String>) {
         let checked = validate::check(
             message,
             problems,
-            &self.registry,
+            registry,
             &self.signature,
             tls_organisation,
         );
@@ -429,7 +563,7 @@ fn message_id(id: &format::InstanceId) -> String {
 
 /// The media types a message may come as [conv: DESIGN §3.1].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(crate) enum Media {
     /// `text/xml`: a SOAP 1.1 envelope.
     Text,
     /// `application/soap+xml`: a SOAP 1.2 envelope.
@@ -462,7 +596,7 @@ fn check_content_type(ct: Option<&str>) -> Result<Media, String> {
 /// The content-type stage, second part, once the envelope is known: a SOAP 1.1 envelope goes
 /// with `text/xml` and a SOAP 1.2 envelope with `application/soap+xml` (SOAP 1.1 §6.1.1,
 /// SOAP 1.2 part 2 §7.1.4); a bare message is read under any of the three.
-fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
+pub(crate) fn check_envelope(media: Media, wrapping: Wrapping) -> Result<(), String> {
     let sent = match media {
         Media::Text => "text/xml",
         Media::Soap => "application/soap+xml",

@@ -346,6 +346,27 @@ impl MockArchiveHandle {
         Ok(self.shared.pipeline.store().audit_all(1)?.pop())
     }
 
+    /// Breaks the archive on purpose from now on ([`crate::fault`]): the fault's
+    /// `after_requests` count from this call.
+    pub fn inject(&self, fault: crate::fault::Fault) {
+        self.shared.faults.inject(fault);
+    }
+
+    /// Removes every armed fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// The faults that acted so far, oldest first.
+    pub fn fault_events(&self) -> Vec<crate::fault::FaultEvent> {
+        self.shared.faults.events()
+    }
+
+    /// The admin token of `PUT /inspect/faults` (configured, or random at start).
+    pub fn admin_token(&self) -> &str {
+        self.shared.faults.admin_token()
+    }
+
     /// Stops accepting, lets open requests finish, and waits for the archive to stop.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -406,6 +427,7 @@ impl Bound {
                 .as_ref()
                 .map(|v| v.tokens().to_vec())
                 .unwrap_or_default(),
+            admin_token: self.shared.faults.admin_token().to_owned(),
         }
     }
 }
@@ -421,6 +443,8 @@ pub struct Ready {
     pub view_tokens: Vec<ViewToken>,
     /// The validation listener's address, when it is on.
     pub validation_addr: Option<SocketAddr>,
+    /// The admin token of `PUT /inspect/faults`.
+    pub admin_token: String,
 }
 
 /// The validation service's URL on a plain-HTTP listener at `addr`.
@@ -487,6 +511,8 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
         }
         None => (None, None),
     };
+    let config_faults = config.faults.clone();
+    let config_admin_token = config.admin_token.clone();
     Ok(Bound {
         listener,
         acceptor: tls::acceptor(tls_config),
@@ -498,6 +524,10 @@ pub async fn bind(config: ArchiveConfig) -> Result<Bound, StartError> {
             handshake_failures: AtomicU64::new(0),
             view,
             connections: Connections::new(max_connections),
+            faults: crate::fault::FaultState::new(
+                &config_faults,
+                config_admin_token.unwrap_or_else(crate::fault::new_admin_token),
+            ),
         }),
         addr,
         view_addr,
@@ -643,6 +673,15 @@ async fn connection(
 ) {
     let slot = admitted.slot().clone();
     let name = side.name();
+    if side == Side::Messages
+        && let Some(fault) = shared.faults.on_connect(remote)
+    {
+        let what = format!("{}: connection from {remote}", fault.describe());
+        crate::fault::refuse(tcp, fault.stage).await;
+        shared.pipeline.record_break(None, &what).await;
+        drop(admitted);
+        return;
+    }
     let served = async {
         let served = match (side, acceptor) {
             (Side::Validation, _) | (_, None) => {

@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) view: Option<View>,
     /// Every open connection, under the cap.
     pub(crate) connections: Arc<Connections>,
+    /// The injected faults and the admin token ([`crate::fault`]).
+    pub(crate) faults: crate::fault::FaultState,
 }
 
 impl Shared {

@@ -39,8 +39,12 @@ pub const PATH: &str = "/shark-validointi/validoi/asiakirja/tulos";
 /// The largest request accepted, in bytes (two XML texts of up to 8 MiB each, JSON-escaped).
 pub const MAX_REQUEST_BYTES: usize = 20 * 1024 * 1024;
 
-/// The service request codes (`palveluPyynto`) this archive knows.
-pub const SERVICE_REQUESTS: &[&str] = &[codes::SERVICE_REQUEST_SP1.code];
+/// The service request codes (`palveluPyynto`) this archive knows: both seen in public
+/// material (`SP1` for a client relationship document, `SP17` "Asiakasasiakirjan arkistointi").
+pub const SERVICE_REQUESTS: &[&str] = &[
+    codes::SERVICE_REQUEST_SP1.code,
+    codes::SERVICE_REQUEST_SP17.code,
+];
 
 /// The request body, as the public client sends it.
 #[derive(Debug, Deserialize)]

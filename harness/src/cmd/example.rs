@@ -214,15 +214,20 @@ pub fn examples(
         &invalidation,
         Wrapping::Bare,
     )?;
-    n += 1;
-    push_as(
-        format!("{n:02}-client-relationship-own-client"),
-        "the county's own client: sent and signed by the county (county-client, county-signature) into its own register, bare HL7 V3".into(),
-        client_relationship,
-        &own_client_values(n),
-        Wrapping::Bare,
-        (Role::CountyClient, county_signer),
-    )?;
+    for (tname, template) in &templates {
+        n += 1;
+        push_as(
+            format!("{n:02}-{tname}-own-client"),
+            format!(
+                "{} document of the county's own client: sent and signed by the county (county-client, county-signature) into its own register, bare HL7 V3",
+                template.title
+            ),
+            template,
+            &own_client_values(n),
+            Wrapping::Bare,
+            (Role::CountyClient, county_signer),
+        )?;
+    }
     Ok(out)
 }
 

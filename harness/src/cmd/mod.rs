@@ -5,6 +5,7 @@ pub mod example;
 pub mod inspect;
 pub mod pki;
 pub mod preflight;
+pub mod query;
 pub mod rehearse;
 pub mod report;
 pub mod sign;

@@ -28,6 +28,10 @@ pub struct Args {
     /// `https://localhost:8443` (a `mock-archive serve`). Needs --pki.
     #[arg(long, value_name = "URL", requires = "pki")]
     pub archive: Option<String>,
+    /// The running archive's admin token (`mock-archive serve` prints it at start), for the
+    /// steps that break the archive on purpose (`[step.fault]`).
+    #[arg(long, value_name = "TOKEN", env = "KANTAKOE_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
     /// A Kantakoe test PKI directory (`kantakoe pki init`). With --archive: the certificates
     /// to use. Without: the embedded archive's PKI (made there if missing), so that your
     /// system can use the same certificates in SUT mode. Default: a throwaway PKI.
@@ -160,6 +164,7 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
             pki
         }
     };
+    let mut embedded_admin_token = None;
     let (target, embedded) = match &args.archive {
         Some(url) => (Target::parse(url)?, false),
         None => {
@@ -198,6 +203,7 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
                 .await
                 .context("cannot start the embedded archive")?;
             let url = archive.url();
+            embedded_admin_token = Some(archive.admin_token().to_owned());
             if args.sut {
                 println!(
                     "embedded archive: {url} (test PKI: {}; your system trusts ca.pem and presents client.pem or vendor.pem)",
@@ -219,6 +225,7 @@ async fn run_async(args: &Args, cases: &[Case]) -> anyhow::Result<RunResults> {
         message_path: args.message_path.clone(),
         timeouts: args.timeouts.timeouts(),
         record: args.record.clone(),
+        admin_token: args.admin_token.clone().or(embedded_admin_token),
     };
     // Every mode checks the archive before the first step: a run never starts against
     // nothing, and a negative step never passes because nothing answered.

@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use kanta_profile::ack::AckCode;
+use kanta_profile::format::query::{DocumentStatus, QueryKind};
 use kanta_profile::orgs::Registry;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -106,6 +107,33 @@ pub enum Action {
         /// The expected answer.
         expect: Expect,
     },
+    /// A planned service break (`[step.fault]`): the archive is broken on purpose; meanwhile
+    /// the documents are recorded (versions 1..N of one new document, as `submission`
+    /// describes), and after the break they must arrive exactly once, in version order,
+    /// within the step's time, an answer-lost one resent under the same message id
+    /// (`rehearse::fault_step`).
+    Fault {
+        /// What each document is.
+        submission: Box<Submission>,
+        /// The break.
+        plan: BreakPlan,
+    },
+    /// Asks the archive one query (`[step.query]`, issue 16) and judges the answer.
+    Query {
+        /// What is asked, and by whom.
+        query: Box<QuerySpec>,
+        /// The expected answer.
+        expect: QueryExpect,
+    },
+    /// Ends a register usage right through the inspection API (`[step.admin]`, the organiser's
+    /// archivist): from the next day on the producer neither stores into nor reads from the
+    /// organiser's register.
+    EndUsageRight {
+        /// The organiser that granted the right (its archivist's token is used).
+        organiser: String,
+        /// The producer whose right ends.
+        producer: String,
+    },
     /// Sends a recorded message verbatim (`[step.replay]`, written by `rehearse --record`).
     Replay {
         /// The message bytes.
@@ -118,6 +146,60 @@ pub enum Action {
         expect: Expect,
     },
 }
+
+/// A query of a `[step.query]`, with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySpec {
+    /// Which operation.
+    pub kind: QueryKind,
+    /// The TLS client certificate's PKI role.
+    pub tls: Role,
+    /// The asking organisation.
+    pub sender: String,
+    /// Whose register is read.
+    pub register_holder: String,
+    /// The client's identity code.
+    pub client: String,
+    /// An earlier step whose document is asked (metadata and document queries).
+    pub document: Option<String>,
+    /// Filter: document group code.
+    pub document_group: Option<String>,
+    /// Filter: service task code.
+    pub service_task: Option<String>,
+    /// Filter: document status.
+    pub status: Option<DocumentStatus>,
+    /// Message wrapping.
+    pub wrapping: WrappingName,
+}
+
+/// What a query must answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryExpect {
+    /// `AA`, `AE` or `AR`, and exactly these detail codes.
+    pub ack: Expect,
+    /// `AA` answers of document kinds: exactly the documents of these earlier steps.
+    pub documents: Option<Vec<String>>,
+}
+
+/// The names of the query kinds.
+pub const QUERY_KINDS: &[&str] = &["relationships", "cases", "metadata", "document", "summary"];
+
+/// The keys of a `[step.query]`.
+const QUERY_KEYS: &[&str] = &[
+    "kind",
+    "tls",
+    "sender",
+    "register_holder",
+    "client",
+    "document",
+    "document_group",
+    "service_task",
+    "status",
+    "wrapping",
+];
+
+/// The keys of a `[step.admin]`.
+const ADMIN_KEYS: &[&str] = &["action", "organiser", "producer"];
 
 /// The expected acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +326,42 @@ pub struct Submission {
     pub narrative: String,
 }
 
+/// The break of a `[step.fault]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakPlan {
+    /// `unavailable` (503 + `Retry-After`) or `refused` (connections reset).
+    pub kind: BreakKind,
+    /// How long the break lasts.
+    pub seconds: u64,
+    /// `unavailable`: the `Retry-After` the archive answers, in seconds.
+    pub retry_after: u64,
+    /// How many documents (versions 1..N of one document) are recorded during the break.
+    pub documents: u32,
+    /// Whether the first delivery after the break loses its answer (stored, then the
+    /// connection closes): its resend must keep its message id.
+    pub answer_lost: bool,
+}
+
+/// The kind of a planned break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakKind {
+    /// `503 Service Unavailable` with `Retry-After`.
+    Unavailable,
+    /// Connections reset as soon as they are made.
+    Refused,
+}
+
+impl BreakKind {
+    /// The archive's fault-plan spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakKind::Unavailable => "unavailable",
+            BreakKind::Refused => "refused",
+        }
+    }
+}
+
 /// One archivist checkpoint: fields of a stored document's description metadata, or that a
 /// document is stored nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,9 +482,101 @@ struct RawStep {
     connect: Option<RawConnect>,
     submit: Option<RawSubmit>,
     replay: Option<RawReplay>,
+    fault: Option<RawFault>,
+    query: Option<RawQuery>,
+    admin: Option<RawAdmin>,
     expect: Option<RawExpect>,
     #[serde(default)]
     check: Vec<RawCheck>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// A planned break (`[step.fault]`).
+#[derive(Debug, Deserialize)]
+struct RawFault {
+    kind: Option<String>,
+    seconds: Option<u64>,
+    retry_after: Option<u64>,
+    documents: Option<u32>,
+    answer_lost: Option<bool>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// The keys of a `[step.fault]`.
+const FAULT_KEYS: &[&str] = &["kind", "seconds", "retry_after", "documents", "answer_lost"];
+
+/// Reads a `[step.fault]`; `None` (with its problems told) when it is unusable.
+fn read_break(f: &RawFault, p: &mut dyn FnMut(String)) -> Option<BreakPlan> {
+    let before_ok = true;
+    let mut ok = before_ok;
+    let kind: BreakKind = match f.kind.as_deref() {
+        None => {
+            p("fault.kind is missing: unavailable or refused".to_owned());
+            ok = false;
+            BreakKind::Unavailable
+        }
+        Some(k) => choice(k, "fault.kind", &["unavailable", "refused"]).unwrap_or_else(|e| {
+            p(e);
+            ok = false;
+            BreakKind::Unavailable
+        }),
+    };
+    let seconds = match f.seconds {
+        Some(s @ 1..=600) => s,
+        Some(_) => {
+            p("fault.seconds must be 1 to 600: the break's length".to_owned());
+            ok = false;
+            0
+        }
+        None => {
+            p("fault.seconds is missing: the break's length".to_owned());
+            ok = false;
+            0
+        }
+    };
+    if f.retry_after.is_some() && kind != BreakKind::Unavailable {
+        p("fault.retry_after applies only to kind = \"unavailable\"".to_owned());
+        ok = false;
+    }
+    let documents = f.documents.unwrap_or(3);
+    if !(1..=20).contains(&documents) {
+        p("fault.documents must be 1 to 20".to_owned());
+        ok = false;
+    }
+    ok.then_some(BreakPlan {
+        kind,
+        seconds,
+        retry_after: f.retry_after.unwrap_or(1),
+        documents,
+        answer_lost: f.answer_lost.unwrap_or(true),
+    })
+}
+
+/// A query (`[step.query]`).
+#[derive(Debug, Deserialize)]
+struct RawQuery {
+    kind: Option<String>,
+    tls: Option<String>,
+    sender: Option<String>,
+    register_holder: Option<String>,
+    client: Option<String>,
+    document: Option<String>,
+    document_group: Option<String>,
+    service_task: Option<String>,
+    status: Option<String>,
+    wrapping: Option<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// An admin call (`[step.admin]`).
+#[derive(Debug, Deserialize)]
+struct RawAdmin {
+    action: Option<String>,
+    organiser: Option<String>,
+    producer: Option<String>,
     #[serde(flatten)]
     unknown: Unknown,
 }
@@ -418,6 +628,7 @@ struct RawExpect {
     ack: Option<String>,
     #[serde(default)]
     codes: Vec<String>,
+    documents: Option<Vec<String>>,
     connection: Option<String>,
     organisation: Option<String>,
     #[serde(flatten)]
@@ -453,6 +664,9 @@ const STEP_KEYS: &[&str] = &[
     "timeout_seconds",
     "connect",
     "submit",
+    "fault",
+    "query",
+    "admin",
     "expect",
     "check",
 ];
@@ -716,11 +930,20 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         if let Some(c) = &s.submit {
             tables.push((&c.unknown, "[step.submit]", SUBMIT_KEYS));
         }
+        if let Some(c) = &s.fault {
+            tables.push((&c.unknown, "[step.fault]", FAULT_KEYS));
+        }
+        if let Some(c) = &s.query {
+            tables.push((&c.unknown, "[step.query]", QUERY_KEYS));
+        }
+        if let Some(c) = &s.admin {
+            tables.push((&c.unknown, "[step.admin]", ADMIN_KEYS));
+        }
         if let Some(c) = &s.expect {
             tables.push((
                 &c.unknown,
                 "[step.expect]",
-                &["ack", "codes", "connection", "organisation"],
+                &["ack", "codes", "documents", "connection", "organisation"],
             ));
         }
         tables.extend(
@@ -792,6 +1015,9 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                     ));
                 }
             }
+            if e.documents.is_some() && s.query.is_none() {
+                p("expect.documents belongs to [step.query] steps".to_owned());
+            }
             if e.connection.is_some() || e.organisation.is_some() {
                 p(
                     "expect.connection and expect.organisation belong to [step.connect] steps"
@@ -804,6 +1030,85 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
             }
         };
         let action = match (&s.connect, &s.submit) {
+            _ if s.query.is_some() || s.admin.is_some() => {
+                if s.connect.is_some()
+                    || s.submit.is_some()
+                    || s.replay.is_some()
+                    || (s.query.is_some() && s.admin.is_some())
+                {
+                    p(
+                        "[step.query] and [step.admin] stand alone: no other action beside them"
+                            .to_owned(),
+                    );
+                }
+                if actor == StepActor::YourSystem {
+                    p("a [step.query] or [step.admin] step is made by the reference client (actor = \"reference\"): waiting for your system's query is not built yet".to_owned());
+                }
+                if let Some(q) = &s.query {
+                    read_query(
+                        q,
+                        s.expect.as_ref(),
+                        &QueryDefaults {
+                            sender: d.sender.as_deref(),
+                            tls: d_tls,
+                            wrapping: d_wrapping,
+                        },
+                        fixture.as_ref(),
+                        &|name| earlier.get(name).copied(),
+                        &mut p,
+                    )
+                    .map(|(query, expect)| Action::Query {
+                        query: Box::new(query),
+                        expect,
+                    })
+                } else {
+                    let a = s.admin.as_ref().expect("matched");
+                    if s.expect.is_some() {
+                        p(
+                            "a [step.admin] step expects no acknowledgement; remove [step.expect]"
+                                .to_owned(),
+                        );
+                    }
+                    match a.action.as_deref() {
+                        Some("end-usage-right") => {}
+                        Some(other) => p(format!(
+                            "admin.action {other:?} is not one of end-usage-right"
+                        )),
+                        None => p("admin.action is missing: end-usage-right".to_owned()),
+                    }
+                    let mut org = |v: &Option<String>, what: &str| -> String {
+                        let Some(oid) = v else {
+                            p(format!("admin.{what} is missing"));
+                            return String::new();
+                        };
+                        if let Some(reg) = &fixture
+                            && reg.organisation(oid).is_none()
+                        {
+                            p(format!(
+                                "admin.{what} {oid} is not an organisation of the fixture"
+                            ));
+                        }
+                        oid.clone()
+                    };
+                    let organiser = org(&a.organiser, "organiser");
+                    let producer = org(&a.producer, "producer");
+                    if let Some(reg) = &fixture
+                        && !organiser.is_empty()
+                        && !reg
+                            .archivists()
+                            .iter()
+                            .any(|x| x.register_holder == organiser)
+                    {
+                        p(format!(
+                            "admin.organiser {organiser}: the fixture has no archivist for this register, so the usage right cannot be ended"
+                        ));
+                    }
+                    Some(Action::EndUsageRight {
+                        organiser,
+                        producer,
+                    })
+                }
+            }
             (None, None) if s.replay.is_some() => {
                 let r = s.replay.as_ref().expect("matched");
                 let tls = r
@@ -1054,6 +1359,28 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
                 })
             }
         };
+        let action = match (action, &s.fault) {
+            (Some(Action::Submit { submission, expect }), Some(f)) => {
+                if submission.replaces.is_some() || submission.version.is_some() {
+                    p("a [step.fault] step's documents are versions 1..N of one new document: submit.replaces and submit.version do not apply".to_owned());
+                }
+                if expect.ack != "AA" || !expect.codes.is_empty() {
+                    p("a [step.fault] step expects every document to be accepted: expect.ack = \"AA\" without codes".to_owned());
+                }
+                if !s.check.is_empty() {
+                    p(
+                        "a [step.fault] step checks its documents itself: no [[step.check]]"
+                            .to_owned(),
+                    );
+                }
+                read_break(f, &mut p).map(|plan| Action::Fault { submission, plan })
+            }
+            (other, Some(_)) => {
+                p("[step.fault] goes with a [step.submit] describing the documents recorded during the break".to_owned());
+                other
+            }
+            (other, None) => other,
+        };
         let stores = matches!(action, Some(Action::Submit { .. } | Action::Replay { .. }));
         let mut checks = Vec::new();
         for c in &s.check {
@@ -1156,6 +1483,176 @@ pub fn parse(text: &str, file: &str, read_fixture: FixtureReader<'_>) -> Result<
         }),
         _ => Err(CaseError(problems)),
     }
+}
+
+/// The case's defaults a query uses.
+struct QueryDefaults<'a> {
+    sender: Option<&'a str>,
+    tls: Role,
+    wrapping: Option<WrappingName>,
+}
+
+/// Reads a `[step.query]` and its `[step.expect]`; `None` when unusable (problems told).
+/// `earlier` says of a step id whether that earlier step stores a document (`None`: no such
+/// earlier step).
+fn read_query(
+    q: &RawQuery,
+    e: Option<&RawExpect>,
+    d: &QueryDefaults<'_>,
+    fixture: Option<&Registry>,
+    earlier: &dyn Fn(&str) -> Option<bool>,
+    p: &mut dyn FnMut(String),
+) -> Option<(QuerySpec, QueryExpect)> {
+    let mut probs: Vec<String> = Vec::new();
+    let kind: Option<QueryKind> = match q.kind.as_deref() {
+        None => {
+            probs.push(format!("query.kind is missing: {}", QUERY_KINDS.join(", ")));
+            None
+        }
+        Some(k) => choice(k, "query.kind", QUERY_KINDS)
+            .map_err(|m| probs.push(m))
+            .ok(),
+    };
+    let tls = match q.tls.as_deref().map(role) {
+        None => d.tls,
+        Some(Ok(r)) => r,
+        Some(Err(m)) => {
+            probs.push(m);
+            d.tls
+        }
+    };
+    let need = |v: Option<&str>, what: &str, probs: &mut Vec<String>| -> String {
+        v.map(str::to_owned).unwrap_or_else(|| {
+            probs.push(format!("query.{what} is missing"));
+            String::new()
+        })
+    };
+    let sender = need(
+        q.sender.as_deref().or(d.sender),
+        "sender (or defaults.sender)",
+        &mut probs,
+    );
+    let register_holder = need(q.register_holder.as_deref(), "register_holder", &mut probs);
+    let client = need(q.client.as_deref(), "client", &mut probs);
+    if let Some(reg) = fixture {
+        for (what, oid) in [("sender", &sender), ("register_holder", &register_holder)] {
+            if !oid.is_empty() && reg.organisation(oid).is_none() {
+                probs.push(format!(
+                    "query.{what} {oid} is not an organisation of the fixture"
+                ));
+            }
+        }
+    }
+    let refers = |name: &str, what: &str, probs: &mut Vec<String>| match earlier(name) {
+        Some(true) => {}
+        Some(false) => probs.push(format!("{what} {name:?} is a step that stores no document")),
+        None => probs.push(format!(
+            "{what} {name:?} is not an earlier step of this case"
+        )),
+    };
+    if let Some(doc) = &q.document {
+        refers(doc, "query.document", &mut probs);
+    }
+    if let Some(k) = kind {
+        if k.needs_document() && q.document.is_none() {
+            probs.push(format!(
+                "query.document is missing: a {k} query names one earlier step's document"
+            ));
+        } else if !k.needs_document() && q.document.is_some() {
+            probs.push(format!(
+                "query.document applies only to metadata and document queries, not {k}"
+            ));
+        }
+    }
+    let status = q.status.as_deref().and_then(|v| {
+        DocumentStatus::parse(v).or_else(|| {
+            probs.push(format!(
+                "query.status {v:?} is not one of {}",
+                CHECK_STATUSES.join(", ")
+            ));
+            None
+        })
+    });
+    let wrapping: Option<WrappingName> = q.wrapping.as_deref().and_then(|v| {
+        choice(v, "query.wrapping", WRAPPINGS)
+            .map_err(|m| probs.push(m))
+            .ok()
+    });
+    let expect = match e {
+        None => {
+            probs.push("the step has no [step.expect]: expect.documents = [\"step-id\", …] or expect.ack = \"AE\" with its codes".to_owned());
+            None
+        }
+        Some(e) => {
+            let ack = e.ack.clone().unwrap_or_else(|| "AA".to_owned());
+            if !matches!(ack.as_str(), "AA" | "AE" | "AR") {
+                probs.push(format!("expect.ack {ack:?} is not one of AA, AE, AR"));
+            }
+            if ack != "AA" && e.codes.is_empty() {
+                probs.push(format!(
+                    "an {ack} expectation must name its codes (expect.codes)"
+                ));
+            }
+            for c in &e.codes {
+                if AckCode::from_code(c).is_none() {
+                    probs.push(format!(
+                        "expect.codes: {c:?} is not an acknowledgement code of the archive"
+                    ));
+                }
+            }
+            if let Some(docs) = &e.documents {
+                if ack != "AA" {
+                    probs.push(
+                        "expect.documents goes with an AA answer: a refusal returns no documents"
+                            .to_owned(),
+                    );
+                }
+                if matches!(kind, Some(QueryKind::Relationships | QueryKind::Cases)) {
+                    probs.push("expect.documents applies to metadata, document and summary queries, whose answers list documents".to_owned());
+                }
+                for doc in docs {
+                    refers(doc, "expect.documents", &mut probs);
+                }
+            } else if ack == "AA" && e.ack.is_none() {
+                probs.push("the step's [step.expect] says nothing: expect.documents = [\"step-id\", …] or expect.ack".to_owned());
+            }
+            if e.connection.is_some() || e.organisation.is_some() {
+                probs.push(
+                    "expect.connection and expect.organisation belong to [step.connect] steps"
+                        .to_owned(),
+                );
+            }
+            Some(QueryExpect {
+                ack: Expect {
+                    ack,
+                    codes: e.codes.clone(),
+                },
+                documents: e.documents.clone(),
+            })
+        }
+    };
+    let ok = probs.is_empty();
+    for m in probs {
+        p(m);
+    }
+    let (Some(kind), Some(expect), true) = (kind, expect, ok) else {
+        return None;
+    };
+    Some((
+        QuerySpec {
+            kind,
+            tls,
+            sender,
+            register_holder,
+            client,
+            document: q.document.clone(),
+            document_group: q.document_group.clone(),
+            service_task: q.service_task.clone(),
+            status,
+            wrapping: wrapping.or(d.wrapping).unwrap_or(WrappingName::Soap12),
+        },
+        expect,
+    ))
 }
 
 fn role(name: &str) -> Result<Role, String> {
@@ -1277,7 +1774,7 @@ register_holder = "2.999.5851.2.3"
             "the test case has 10 problems:
   case.toml:8: step a: a \"your-system\" step needs an instruction in Finnish and Swedish (instruction = { fi = \"…\", sv = \"…\" })
   case.toml:8: step a: submit.organiser is required for a purchased service or a service voucher
-  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature
+  case.toml:8: step a: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature, county-client, county-signature
   case.toml:8: step a: submit.replaces \"z\" is not an earlier step of this case
   case.toml:8: step a: submit.reason is required with submit.replaces: correction or invalidation
   case.toml:8: step a: an AE expectation must name its codes (expect.codes)
@@ -1295,7 +1792,7 @@ register_holder = "2.999.5851.2.3"
         assert_eq!(
             text,
             "the test case has 3 problems:
-  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:10: step a: unknown field `titel` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, query, admin, expect, check
   case.toml:8: step a: title is missing: title = { fi = \"…\", sv = \"…\" }
   case.toml:8: step a: a step needs [step.connect], [step.submit] or [[step.check]]",
         );
@@ -1339,10 +1836,76 @@ status = "deleted"
         assert_eq!(
             err.to_string(),
             "the test case has 4 problems:
-  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, expect, check
+  case.toml:11: step a: unknown field `colour` in [[step]]; expected one of id, title, actor, instruction, timeout_seconds, connect, submit, fault, query, admin, expect, check
   case.toml:8: step a: title.sv is missing
   case.toml:8: step a: submit.template \"letter\" is not one of client-relationship, service-task
   case.toml:8: step a: check.status \"deleted\" is not one of active, replaced, invalidated"
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_query_step_comes_in_one_pass() {
+        let err = load_str(&format!(
+            r#"{HEAD}
+[[step]]
+id = "a"
+title = {{ fi = "A", sv = "A" }}
+[step.connect]
+[[step]]
+id = "q"
+title = {{ fi = "Q", sv = "Q" }}
+actor = "your-system"
+instruction = {{ fi = "I", sv = "I" }}
+[step.query]
+kind = "everything"
+tls = "nobody"
+register_holder = "2.999.5851.2.99"
+document = "a"
+status = "lost"
+colour = "red"
+[step.expect]
+ack = "AE"
+documents = ["z"]
+[[step]]
+id = "d"
+title = {{ fi = "D", sv = "D" }}
+[step.query]
+kind = "document"
+register_holder = "2.999.5851.2.2"
+client = "150575-9025"
+[step.expect]
+documents = ["a"]
+[[step]]
+id = "e"
+title = {{ fi = "E", sv = "E" }}
+[step.admin]
+action = "restart"
+organiser = "2.999.5851.2.3"
+[step.expect]
+ack = "AA"
+"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the test case has 17 problems:
+  case.toml:23: step q: unknown field `colour` in [step.query]; expected one of kind, tls, sender, register_holder, client, document, document_group, service_task, status, wrapping
+  case.toml:12: step q: a [step.query] or [step.admin] step is made by the reference client (actor = \"reference\"): waiting for your system's query is not built yet
+  case.toml:12: step q: query.kind \"everything\" is not one of relationships, cases, metadata, document, summary
+  case.toml:12: step q: \"nobody\" is not a PKI certificate; one of: ca, server, client, vendor, signature, expired-client, unknown-ca, unknown-client, unknown-signature, bad-usage-signature, stranger-client, stranger-signature, county-client, county-signature
+  case.toml:12: step q: query.client is missing
+  case.toml:12: step q: query.register_holder 2.999.5851.2.99 is not an organisation of the fixture
+  case.toml:12: step q: query.document \"a\" is a step that stores no document
+  case.toml:12: step q: query.status \"lost\" is not one of active, replaced, invalidated
+  case.toml:12: step q: an AE expectation must name its codes (expect.codes)
+  case.toml:12: step q: expect.documents goes with an AA answer: a refusal returns no documents
+  case.toml:12: step q: expect.documents \"z\" is not an earlier step of this case
+  case.toml:27: step d: query.document is missing: a document query names one earlier step's document
+  case.toml:27: step d: expect.documents \"a\" is a step that stores no document
+  case.toml:36: step e: a [step.admin] step expects no acknowledgement; remove [step.expect]
+  case.toml:36: step e: admin.action \"restart\" is not one of end-usage-right
+  case.toml:36: step e: admin.producer is missing
+  case.toml:36: step e: admin.organiser 2.999.5851.2.3: the fixture has no archivist for this register, so the usage right cannot be ended"
         );
     }
 

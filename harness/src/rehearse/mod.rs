@@ -7,6 +7,7 @@
 //! Architecture invariant: everything here reaches the archive through [`crate::client`] only.
 
 pub mod case;
+mod fault_step;
 pub mod output;
 pub mod plan;
 pub mod record;
@@ -29,12 +30,12 @@ use crate::compose::{
 use crate::pki::{Pki, Role};
 use crate::results::{
     Actor, ActualAck, ArchiveTarget, Attempt, CaseResult, CheckpointResult, ExpectedAck, Mode,
-    Outcome, RESULTS_FORMAT, RunResults, Sender, StepResult, Stray, Summary, ack_text,
+    Outage, Outcome, RESULTS_FORMAT, RunResults, Sender, StepResult, Stray, Summary, ack_text,
 };
 use crate::signing::SystemSigner;
 use case::{
-    Action, Case, Check, Expect, Payment, Reason, Repository, Step, StepActor, Submission, Tamper,
-    Template,
+    Action, Case, Check, Expect, Payment, QueryExpect, QuerySpec, Reason, Repository, Step,
+    StepActor, Submission, Tamper, Template,
 };
 
 /// The arc of the ids the harness makes, one sub-arc per run (its start in milliseconds), so
@@ -60,6 +61,8 @@ pub struct Setup {
     pub timeouts: Timeouts,
     /// SUT mode: where to record your system's judged submissions as a replayable case.
     pub record: Option<std::path::PathBuf>,
+    /// The archive's admin token, for steps that break it on purpose (`[step.fault]`).
+    pub admin_token: Option<String>,
 }
 
 impl Setup {
@@ -222,6 +225,8 @@ struct Runner<'s> {
     stopped: Option<String>,
     /// SUT mode: your system's judged submissions, for `--record`.
     recorded: Vec<record::Recorded>,
+    /// Service breaks met during the current step (`503` + `Retry-After`, waited out).
+    outages: Vec<Outage>,
 }
 
 /// Runs `cases` against the archive of `setup`, telling `watch` as it goes.
@@ -247,6 +252,7 @@ pub async fn run(
         strays: Vec::new(),
         stopped: None,
         recorded: Vec::new(),
+        outages: Vec::new(),
     };
     watch(Event::Started {
         steps: cases.iter().map(|c| c.steps.len()).sum(),
@@ -327,6 +333,7 @@ impl Runner<'_> {
                 ));
             }
             result.duration_ms = started.elapsed().as_millis() as u64;
+            result.outages = std::mem::take(&mut self.outages);
             watch(Event::StepDone {
                 case,
                 result: &result,
@@ -370,6 +377,7 @@ impl Runner<'_> {
             failures: vec![],
             duration_ms: 0,
             attempts: vec![],
+            outages: vec![],
         }
     }
 
@@ -388,7 +396,17 @@ impl Runner<'_> {
                 submission.replaces.iter().map(String::as_str).collect()
             }
             Action::Resend { of, .. } => vec![of.as_str()],
-            Action::Connect { .. } | Action::Inspect | Action::Replay { .. } => vec![],
+            Action::Query { query, expect } => query
+                .document
+                .iter()
+                .chain(expect.documents.iter().flatten())
+                .map(String::as_str)
+                .collect(),
+            Action::Connect { .. }
+            | Action::EndUsageRight { .. }
+            | Action::Inspect
+            | Action::Replay { .. }
+            | Action::Fault { .. } => vec![],
         }
         .into_iter()
         .chain(
@@ -574,6 +592,21 @@ impl Runner<'_> {
                 records.insert(step.id.clone(), record);
             }
             Action::Inspect => {}
+            Action::Query { query, expect } => {
+                self.query_step(case, query, expect, records, result)
+                    .await?;
+            }
+            Action::EndUsageRight {
+                organiser,
+                producer,
+            } => {
+                self.end_usage_right(case, organiser, producer, result)
+                    .await?;
+            }
+            Action::Fault { submission, plan } => {
+                self.fault_step(case, step, sut, submission, plan, result, watch)
+                    .await?;
+            }
             Action::Resend { of, expect } => {
                 result.expected = expected(expect);
                 let earlier = records.get(of).cloned().unwrap_or_default();
@@ -597,6 +630,204 @@ impl Runner<'_> {
                 judge(result, expect, actual);
             }
         }
+        Ok(())
+    }
+
+    /// A `[step.query]`: asks, and judges the answer's type, codes and documents.
+    async fn query_step(
+        &mut self,
+        case: &Case,
+        spec: &QuerySpec,
+        expect: &QueryExpect,
+        records: &HashMap<String, Record>,
+        result: &mut StepResult,
+    ) -> Result<(), Fail> {
+        use kanta_profile::format::query::{self, QueryFilter, QueryRequest, QueryResults};
+        use kanta_profile::format::{InstanceId, Limits};
+        let _ = case;
+        result.expected = expected(&expect.ack);
+        let doc_of = |step: &str| records.get(step).and_then(|r| r.document_id.clone());
+        let (message_id, query_id) = self.next_ids();
+        let request = QueryRequest {
+            kind: spec.kind,
+            id: InstanceId::root(message_id),
+            creation_time: query::timestamp(OffsetDateTime::now_utc()),
+            processing_code: "T".to_owned(),
+            receiver: Some(InstanceId::root(codes::KANTA_RECEIVER.value)),
+            sender: InstanceId::root(spec.sender.clone()),
+            query_id: InstanceId::root(query_id),
+            register_holder: spec.register_holder.clone(),
+            client: spec.client.clone(),
+            document_id: spec.document.as_deref().and_then(doc_of),
+            filter: QueryFilter {
+                document_group: spec.document_group.clone(),
+                service_task: spec.service_task.clone(),
+                from: None,
+                until: None,
+                status: spec.status,
+            },
+            limit: None,
+        };
+        result.register_holder = Some(spec.register_holder.clone());
+        result.document_id = request.document_id.clone();
+        let wrapping = spec.wrapping.wrapping();
+        let body =
+            mock_archive::pipeline::wrap(wrapping, query::write_request(&request).as_bytes());
+        let path = self.setup.message_path.clone();
+        let reply = match self.connection(spec.tls).await {
+            Ok(conn) => conn.post(&path, wrapping.content_type(), body).await,
+            Err(e) => Err(e),
+        };
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                self.connections.remove(&spec.tls);
+                if e.is_tls_refusal() {
+                    judge(
+                        result,
+                        &expect.ack,
+                        ActualAck {
+                            ack: "refused".to_owned(),
+                            codes: vec![e.to_string()],
+                            message_id: None,
+                        },
+                    );
+                    return Ok(());
+                }
+                return Err(Fail::Env(format!("the query got no answer: {e}")));
+            }
+        };
+        if reply.status >= 500 {
+            return Err(Fail::Env(format!(
+                "the archive failed with HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+            )));
+        }
+        if reply.status != 200 {
+            judge(
+                result,
+                &expect.ack,
+                ActualAck {
+                    ack: format!("HTTP {}", reply.status),
+                    codes: vec![],
+                    message_id: None,
+                },
+            );
+            return Ok(());
+        }
+        let response = query::read_response(&reply.body, &Limits::default())
+            .map_err(|e| Fail::Env(format!("the archive's answer is not a query response: {e}")))?;
+        judge(
+            result,
+            &expect.ack,
+            ActualAck {
+                ack: response.type_code.as_str().to_owned(),
+                codes: response.details.iter().map(|d| d.code.clone()).collect(),
+                message_id: response.target_message.as_ref().map(|t| t.root.clone()),
+            },
+        );
+        if let Some(steps) = &expect.documents {
+            let want: BTreeSet<String> = steps.iter().filter_map(|s| doc_of(s)).collect();
+            let got: BTreeSet<String> = match &response.results {
+                QueryResults::Documents(v) => v.iter().map(|d| d.document_id.clone()).collect(),
+                _ => BTreeSet::new(),
+            };
+            if want != got {
+                let name = |ids: &BTreeSet<String>| -> String {
+                    if ids.is_empty() {
+                        return "none".to_owned();
+                    }
+                    ids.iter()
+                        .map(|id| {
+                            steps
+                                .iter()
+                                .find(|s| doc_of(s).as_deref() == Some(id.as_str()))
+                                .map_or_else(|| format!("document {id}"), |s| format!("step {s}"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                result.failures.push(format!(
+                    "expected the documents of {}, got {}",
+                    name(&want),
+                    name(&got)
+                ));
+            }
+            // A document query returns the stored CDA byte for byte: the one the step sent.
+            if let QueryResults::Documents(v) = &response.results
+                && spec.kind == kanta_profile::format::query::QueryKind::Document
+            {
+                for entry in v {
+                    let sent = steps
+                        .iter()
+                        .find(|s| doc_of(s).as_deref() == Some(entry.document_id.as_str()))
+                        .and_then(|s| records.get(s))
+                        .and_then(|r| r.message.as_deref());
+                    if let (Some(sent), Some(cda)) = (sent, &entry.content)
+                        && !carries(sent, cda)
+                    {
+                        result.failures.push(format!(
+                            "the archive returned document {} with other bytes than were stored",
+                            entry.document_id
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A `[step.admin]` ending a usage right: the organiser's archivist ends it yesterday, so
+    /// from today on the producer neither stores nor reads.
+    async fn end_usage_right(
+        &mut self,
+        case: &Case,
+        organiser: &str,
+        producer: &str,
+        result: &mut StepResult,
+    ) -> Result<(), Fail> {
+        result.expected = ExpectedAck {
+            ack: "ended".to_owned(),
+            codes: vec![],
+        };
+        result.register_holder = Some(organiser.to_owned());
+        let Some(token) = token_for(&case.fixture, organiser).map(str::to_owned) else {
+            return Err(Fail::Step(format!(
+                "the fixture has no archivist for {organiser}"
+            )));
+        };
+        let yesterday = OffsetDateTime::now_utc().date() - time::Duration::days(1);
+        let body = serde_json::json!({ "last_day": yesterday.to_string() }).to_string();
+        let path = format!(
+            "{}{producer}/end",
+            mock_archive::inspect::USAGE_RIGHTS_PREFIX
+        );
+        let reply = match self.connection(Role::Client).await {
+            Ok(conn) => conn.post_json_as(&path, &token, body).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
+            self.connections.remove(&Role::Client);
+            Fail::Env(format!("the archive's inspection API did not answer: {e}"))
+        })?;
+        let ack = if reply.status == 200 {
+            "ended".to_owned()
+        } else {
+            format!("HTTP {}", reply.status)
+        };
+        if reply.status != 200 {
+            result.failures.push(format!(
+                "the archive did not end the usage right of {producer} in the register of {organiser}: HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            ));
+        }
+        result.actual = Some(ActualAck {
+            ack,
+            codes: vec![],
+            message_id: None,
+        });
         Ok(())
     }
 
@@ -655,9 +886,28 @@ impl Runner<'_> {
         message: Vec<u8>,
     ) -> Result<(Vec<u8>, ActualAck), Fail> {
         let path = self.setup.message_path.clone();
-        let reply = match self.connection(role).await {
-            Ok(conn) => conn.post(&path, content_type, message).await,
-            Err(e) => Err(e),
+        let mut waited = Duration::ZERO;
+        let reply = loop {
+            let reply = match self.connection(role).await {
+                Ok(conn) => conn.post(&path, content_type, message.clone()).await,
+                Err(e) => Err(e),
+            };
+            // A service break: wait as the archive asks, then send the same message again,
+            // within a bounded total wait.
+            if let Ok(r) = &reply
+                && let Some(wait) = polite_wait(r.status, r.retry_after, waited)
+            {
+                self.outages.push(Outage {
+                    at: now_rfc3339(),
+                    answer: format!("HTTP {}", r.status),
+                    retry_after: r.retry_after.unwrap_or_default(),
+                    waited_ms: wait.as_millis() as u64,
+                });
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                continue;
+            }
+            break reply;
         };
         let reply = match reply {
             Ok(r) => r,
@@ -1189,7 +1439,29 @@ fn blank_result() -> StepResult {
         failures: vec![],
         duration_ms: 0,
         attempts: vec![],
+        outages: vec![],
     }
+}
+
+/// The archive's fault API (admin token), for `[step.fault]`.
+const FAULTS_PATH: &str = mock_archive::fault::PATH;
+
+/// The most the reference client waits out service breaks for one message, in all.
+pub const MAX_OUTAGE_WAIT: Duration = Duration::from_secs(120);
+
+/// How long to wait before sending a message again after this answer: `Retry-After` of a
+/// `503` (at least 100 ms, so `Retry-After: 0` never spins), while the waits stay within
+/// [`MAX_OUTAGE_WAIT`]; `None`: the answer stands.
+fn polite_wait(status: u16, retry_after: Option<u64>, waited: Duration) -> Option<Duration> {
+    let secs = retry_after.filter(|_| status == 503)?;
+    let wait = Duration::from_secs(secs).max(Duration::from_millis(100));
+    (waited + wait <= MAX_OUTAGE_WAIT).then_some(wait)
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// What a "your system" step asks for, to tell its submission from others.
@@ -1335,6 +1607,22 @@ fn fail_step(result: &mut StepResult, fail: Fail) {
             result.failures.push(why);
         }
     }
+}
+
+/// Whether the sent `message` carries `cda` byte for byte: the CDA travels base64-encoded
+/// (possibly line-wrapped) in the message's MIME part.
+fn carries(message: &[u8], cda: &[u8]) -> bool {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(cda);
+    let compact: Vec<u8> = message
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    !cda.is_empty()
+        && compact
+            .windows(encoded.len())
+            .any(|w| w == encoded.as_bytes())
 }
 
 fn expected(e: &Expect) -> ExpectedAck {

@@ -292,6 +292,13 @@ pub fn junit(results: &RunResults) -> String {
                     a.failure
                 );
             }
+            for o in &step.outages {
+                let _ = writeln!(
+                    out,
+                    "service break at {}: {} with Retry-After {} s; waited {} ms and sent the same message again",
+                    o.at, o.answer, o.retry_after, o.waited_ms
+                );
+            }
             element(&mut w, "system-out", &[], &out);
             write(&mut w, Event::End(BytesEnd::new("testcase")));
         }

@@ -13,6 +13,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "testcases/kayttoonottokoe.toml",
         include_str!("../../../testcases/kayttoonottokoe.toml"),
     ),
+    (
+        "testcases/rekisterinkayttooikeus.toml",
+        include_str!("../../../testcases/rekisterinkayttooikeus.toml"),
+    ),
 ];
 
 /// Loads every bundled case.

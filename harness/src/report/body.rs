@@ -33,6 +33,10 @@ use crate::results::{ArchivistConfirmation, Mode, RunResults, StepResult};
 /// The fixed phrases of one language.
 struct Phrases {
     subject_report: &'static str,
+    /// The subject when the run was the register-usage-right deployment test alone.
+    subject_usage_right: &'static str,
+    /// The subject when the run held both deployment tests.
+    subject_both: &'static str,
     rehearsal: &'static str,
     draft: &'static str,
     service: &'static str,
@@ -86,6 +90,8 @@ struct Phrases {
 
 const FI: Phrases = Phrases {
     subject_report: "Käyttöönottokokeen raportti",
+    subject_usage_right: "Rekisterinkäyttöoikeuden käyttöönottokokeen raportti",
+    subject_both: "Käyttöönottokokeen ja rekisterinkäyttöoikeuden käyttöönottokokeen raportti",
     rehearsal: "HARJOITUS",
     draft: "luonnos",
     service: "Sosiaalihuollon asiakastietovaranto",
@@ -152,6 +158,8 @@ const FI: Phrases = Phrases {
 
 const SV: Phrases = Phrases {
     subject_report: "Rapport om ibruktagningsprovet",
+    subject_usage_right: "Rapport om ibruktagningsprovet för registeranvändningsrätt",
+    subject_both: "Rapport om ibruktagningsprovet och ibruktagningsprovet för registeranvändningsrätt",
     rehearsal: "ÖVNING",
     draft: "utkast",
     service: "Klientdataarkivet för socialvården",
@@ -234,13 +242,28 @@ pub fn draft_subject(lang: Lang, settings: &Settings, results: &RunResults) -> S
     format!(
         "{} – {} ({}) – {} – {} – {}",
         p.rehearsal,
-        p.subject_report,
+        report_name(p, results),
         p.draft,
         p.service,
         settings.organisation,
         format_date(results.test_date)
     )
 }
+
+/// Which report the run is: the deployment test's, the register-usage-right deployment test's
+/// (bundled case `rekisterinkayttooikeus`), or both, by the cases that ran.
+fn report_name(p: &Phrases, results: &RunResults) -> &'static str {
+    let usage_right = results.cases.iter().any(|c| c.id == USAGE_RIGHT_CASE);
+    let other = results.cases.iter().any(|c| c.id != USAGE_RIGHT_CASE);
+    match (usage_right, other) {
+        (false, _) => p.subject_report,
+        (true, false) => p.subject_usage_right,
+        (true, true) => p.subject_both,
+    }
+}
+
+/// The id (file stem) of the bundled register-usage-right deployment test.
+pub const USAGE_RIGHT_CASE: &str = "rekisterinkayttooikeus";
 
 /// The real report's subject: the report, the service, the organisation and the test date.
 pub fn real_subject(lang: Lang, settings: &Settings, test: &RealTest) -> String {

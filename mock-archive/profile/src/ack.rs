@@ -272,10 +272,29 @@ ack_codes! {
     DocumentIdExists = "DOC-ID-EXISTS", Error,
         "Asiakirja tällä tunnisteella on jo arkistossa",
         "a document with this id is already stored";
+    /// R5 for queries: Kela reads nothing from a social welfare client register.
+    QueryByKela = "R5-KELA-QUERY", Error,
+        "Kela ei saa hakea tietoja sosiaalihuollon asiakasrekisteristä",
+        "Kela may not read a social welfare client register";
+    /// R8 for queries: the asker is neither the register holder (nor a vendor acting for it)
+    /// nor a producer holding a register usage right from it.
+    QueryOtherRegister = "R8-OTHER-REGISTER", Error,
+        "Hakija ei ole rekisterinpitäjä eikä sillä ole rekisterinkäyttöoikeutta rekisteriin",
+        "the asker is not the register holder and holds no register usage right to its register";
+    /// R2 for queries: the client's service relationship with the asking producer is not one
+    /// the register holder organises (another client of the organiser, or no relationship).
+    QueryNotProducersClient = "R2-NOT-PRODUCERS-CLIENT", Error,
+        "Asiakkaalla ei ole rekisterinpitäjän järjestämää palvelusuhdetta hakevaan palveluntuottajaan",
+        "the client has no service relationship with the asking producer organised by the register holder";
     /// The archive could not commit the document.
     StorageFailed = "SYS-STORAGE", Error,
         "Arkistointi epäonnistui arkiston sisäisen virheen vuoksi",
         "the archive could not store the document (internal error)";
+    /// The archive is in a (rehearsed) service break: the message was not processed (or its
+    /// answer was lost). An injected fault of the mock, never a verdict on the message.
+    ServiceBreak = "SYS-BREAK", Unreadable,
+        "Arkistossa on käyttökatko: sanomaa ei käsitelty, lähetä se uudelleen katkon jälkeen",
+        "the archive is in a service break: the message was not processed; send it again after the break";
 }
 
 impl AckCode {
@@ -342,6 +361,13 @@ impl AckCode {
             }
             AckCode::NoUsageRight => "Tjänsteproducenten har ingen giltig registeranvändningsrätt",
             AckCode::NoOwnRegister => "Tjänsteproducenten har inget eget klientregister",
+            AckCode::QueryByKela => "FPA får inte söka uppgifter i socialvårdens klientregister",
+            AckCode::QueryOtherRegister => {
+                "Den sökande är inte personuppgiftsansvarig och har ingen registeranvändningsrätt till registret"
+            }
+            AckCode::QueryNotProducersClient => {
+                "Klienten har ingen av den personuppgiftsansvariga anordnad tjänsterelation till den sökande tjänsteproducenten"
+            }
             AckCode::CustodianNotLicensed => {
                 "Den personuppgiftsansvariga har inget tillstånd eller ingen registrering"
             }
@@ -382,6 +408,9 @@ impl AckCode {
             AckCode::ClientChanged => "En ersättande handling kan inte byta klient",
             AckCode::DocumentIdExists => {
                 "En handling med denna identifierare finns redan i arkivet"
+            }
+            AckCode::ServiceBreak => {
+                "Arkivet har ett driftavbrott: meddelandet behandlades inte, skicka det på nytt efter avbrottet"
             }
             AckCode::StorageFailed => {
                 "Arkiveringen misslyckades på grund av ett internt fel i arkivet"

@@ -399,6 +399,34 @@ impl Registry {
             .ok_or(UsageRightProblem::ScopeExcludes(payment))
     }
 
+    /// Ends every usage right `organiser` granted `producer`: none is valid after `last_day`
+    /// (a right that would have ended earlier keeps its own end). Returns how many rights
+    /// changed; refuses when the organiser granted the producer none.
+    pub fn end_usage_right(
+        &mut self,
+        organiser: &str,
+        producer: &str,
+        last_day: Date,
+    ) -> Result<usize, UsageRightProblem> {
+        let mut granted = 0;
+        let mut changed = 0;
+        for right in self
+            .usage_rights
+            .iter_mut()
+            .filter(|r| r.organiser == organiser && r.producer == producer)
+        {
+            granted += 1;
+            if right.until > last_day {
+                right.until = last_day;
+                changed += 1;
+            }
+        }
+        if granted == 0 {
+            return Err(UsageRightProblem::NotGranted);
+        }
+        Ok(changed)
+    }
+
     /// The test person with this identity code.
     pub fn person(&self, identity_code: &str) -> Option<&Person> {
         self.persons.get(identity_code)
@@ -995,6 +1023,36 @@ mod tests {
     }
 
     #[test]
+    fn a_usage_right_can_end() {
+        let mut reg = bundled();
+        let (county, provider) = ("2.999.5851.2.2", "2.999.5851.2.1");
+        let day = date!(2026 - 12 - 07);
+        assert!(
+            reg.usage_right(county, provider, day, PaymentType::PurchasedService)
+                .is_ok()
+        );
+        assert_eq!(
+            reg.end_usage_right(county, provider, date!(2026 - 12 - 06)),
+            Ok(1)
+        );
+        assert_eq!(
+            reg.usage_right(county, provider, day, PaymentType::PurchasedService)
+                .unwrap_err()
+                .to_string(),
+            "none valid on 2026-12-07 (granted 2025-01-01..2026-12-06)"
+        );
+        // An earlier end stays; a later one changes nothing.
+        assert_eq!(
+            reg.end_usage_right(county, provider, date!(2027 - 06 - 01)),
+            Ok(0)
+        );
+        assert_eq!(
+            reg.end_usage_right("2.999.5851.2.3", provider, day),
+            Err(UsageRightProblem::NotGranted)
+        );
+    }
+
+    #[test]
     fn bundled_fixture_has_the_design_scenario() {
         let reg = bundled();
         let provider = reg.organisation("2.999.5851.2.1").unwrap();
@@ -1023,7 +1081,16 @@ mod tests {
         assert!(reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.1"));
         assert!(!reg.may_connect_for("2.999.5851.2.7", "2.999.5851.2.2"));
         assert!(!reg.may_connect_for("2.999.5851.2.3", "2.999.5851.2.1"));
-        assert_eq!(reg.persons().count(), 9);
+        assert_eq!(reg.persons().count(), 10);
+        // The register-usage-right test's client: the provider's purchased service from county
+        // A, and county A's own client too.
+        let bought = reg.relationship("050580-951K", "2.999.5851.2.1").unwrap();
+        assert_eq!(
+            (bought.payment, bought.organiser.as_deref()),
+            (PaymentType::PurchasedService, Some("2.999.5851.2.2"))
+        );
+        let county = reg.relationship("050580-951K", "2.999.5851.2.2").unwrap();
+        assert_eq!(county.payment, PaymentType::OwnClient);
         let own = reg.relationship("150915A931U", "2.999.5851.2.2").unwrap();
         assert_eq!(
             (own.payment, own.organiser.as_deref()),

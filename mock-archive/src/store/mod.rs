@@ -34,6 +34,7 @@ use crate::rules::{Replaces, Submission, Violation};
 
 mod checklist;
 mod checkpoint;
+mod query_log;
 mod read;
 pub mod schema;
 mod writer;
@@ -44,40 +45,14 @@ mod tests;
 pub use checklist::{
     Checklist, ChecklistProblem, ChecklistStep, Checkpoint, Confirmation, MAX_CHECKPOINTS,
 };
-pub use read::{AuditEntry, ClientSummary, DocumentFilter, DocumentMeta, StoredDocument};
+pub use query_log::QueryRecord;
+pub use read::{
+    AuditEntry, ClientSummary, DocumentFilter, DocumentMeta, QueryAudit, StoredDocument,
+};
 pub use schema::Durability;
 
-/// The lifecycle state of one stored version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocumentStatus {
-    /// The latest version of a live set.
-    Active,
-    /// A later version replaced it.
-    Replaced,
-    /// The version that invalidated its set ("mitätöity"); the set takes nothing more.
-    Invalidated,
-}
-
-impl DocumentStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentStatus::Active => "active",
-            DocumentStatus::Replaced => "replaced",
-            DocumentStatus::Invalidated => "invalidated",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "active" => Some(DocumentStatus::Active),
-            "replaced" => Some(DocumentStatus::Replaced),
-            "invalidated" => Some(DocumentStatus::Invalidated),
-            _ => None,
-        }
-    }
-}
+/// The lifecycle state of one stored version (the profile's type, shared with queries).
+pub use crate::format::query::DocumentStatus;
 
 /// A document the rules accepted, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -522,6 +497,13 @@ impl Store {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(writer::Job::Submit(Box::new(request), reply))?;
         answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Records a query and what it returned in the audit log; returns the entry's id.
+    pub async fn record_query(&self, record: QueryRecord) -> Result<i64, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(writer::Job::Query(Box::new(record), reply))?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// Replaces the stored organisations, service units and usage rights with the registry's.

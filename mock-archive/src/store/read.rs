@@ -102,6 +102,19 @@ pub struct AuditEntry {
     pub codes: Vec<AckCode>,
     /// Whether it was a resend answered from the message-id record.
     pub replayed: bool,
+    /// For a query: which, and what it returned (`None` for storing).
+    pub query: Option<QueryAudit>,
+}
+
+/// What the audit log keeps of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryAudit {
+    /// The query kind (`relationships`, `cases`, `metadata`, `document`, `summary`).
+    pub kind: String,
+    /// How many entries the answer held.
+    pub results: u32,
+    /// The answer's size in bytes.
+    pub result_bytes: u64,
 }
 
 /// One client of a register, for the register page.
@@ -419,7 +432,8 @@ impl Store {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let sql_text = format!(
             "SELECT id, at, tls_peer, message_id, register_holder, document_id, outcome, codes, \
-             replayed FROM audit WHERE {condition} ORDER BY id DESC LIMIT {limit}"
+             replayed, query, results, result_bytes FROM audit WHERE {condition} \
+             ORDER BY id DESC LIMIT {limit}"
         );
         type Raw = (
             i64,
@@ -431,6 +445,9 @@ impl Store {
             String,
             String,
             bool,
+            Option<String>,
+            Option<u32>,
+            Option<i64>,
         );
         self.with_reader(|conn| {
             let mut statement = conn
@@ -449,6 +466,9 @@ impl Store {
                         row.get(6)?,
                         row.get(7)?,
                         row.get(8)?,
+                        row.get(9)?,
+                        row.get(10)?,
+                        row.get(11)?,
                     ))
                 })
                 .map_err(sql("querying the audit log"))?;
@@ -464,6 +484,9 @@ impl Store {
                     outcome,
                     codes,
                     replayed,
+                    query,
+                    results,
+                    result_bytes,
                 ) = row.map_err(sql("reading an audit row"))?;
                 out.push(AuditEntry {
                     id,
@@ -478,6 +501,11 @@ impl Store {
                     })?,
                     codes: parse_codes(&codes, "audit.codes")?,
                     replayed,
+                    query: query.map(|kind| QueryAudit {
+                        kind,
+                        results: results.unwrap_or(0),
+                        result_bytes: result_bytes.map_or(0, |b| b.max(0) as u64),
+                    }),
                 });
             }
             Ok(out)

@@ -16,8 +16,9 @@ use rusqlite::Connection;
 ///   reason, the signature's verdict and signer; the deployment-test checklists.
 /// - 3: resends ([`V3`]): a message id is remembered only for an acceptance, keyed on the
 ///   digest of the HL7 message (not of the request body); the service task and service event.
-/// - 4: the document is stored once ([`V4`]): its CDA, not also the whole request.
-pub const SCHEMA_VERSION: i64 = 4;
+/// - 4: queries in the audit log ([`V4`]): which query, how many entries and bytes it returned.
+/// - 5: the document is stored once ([`V5`]): its CDA, not also the whole request.
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The version-1 tables, created when missing. Idempotent; [`migrate`] then brings them to
 /// [`SCHEMA_VERSION`].
@@ -133,9 +134,17 @@ ALTER TABLE documents ADD COLUMN service_event_code TEXT;
 ALTER TABLE documents ADD COLUMN service_event_name TEXT;
 "#;
 
-/// From version 3 to 4: the CDA (and the description columns) are the stored document; the
-/// whole request body that was kept beside it (`message`, never read back) is dropped.
+/// From version 3 to 4: a query's audit entry names the query kind (`query`, `NULL` for
+/// storing) and what it returned (`results` entries, `result_bytes` of the response body).
 pub const V4: &str = r#"
+ALTER TABLE audit ADD COLUMN query TEXT;
+ALTER TABLE audit ADD COLUMN results INTEGER;
+ALTER TABLE audit ADD COLUMN result_bytes INTEGER;
+"#;
+
+/// From version 4 to 5: the CDA (and the description columns) are the stored document; the
+/// whole request body that was kept beside it (`message`, never read back) is dropped.
+pub const V5: &str = r#"
 ALTER TABLE documents DROP COLUMN message;
 "#;
 
@@ -188,8 +197,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
     let v2 = if found < 2 { V2 } else { "" };
     let v3 = if found < 3 { V3 } else { "" };
+    let v4 = if found < 4 { V4 } else { "" };
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{v3}\n{V4}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        "BEGIN IMMEDIATE;\n{SCHEMA}\n{v2}\n{v3}\n{v4}\n{V5}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
     ))
     .inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");

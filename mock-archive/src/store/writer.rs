@@ -35,6 +35,11 @@ pub const MAX_BATCH: usize = 512;
 pub(crate) enum Job {
     /// Record a request.
     Submit(Box<Request>, oneshot::Sender<Result<Recorded, StoreError>>),
+    /// Record a query in the audit log.
+    Query(
+        Box<super::QueryRecord>,
+        oneshot::Sender<Result<i64, StoreError>>,
+    ),
     /// Replace the organisation tables.
     Registry(Box<Registry>, mpsc::Sender<Result<(), StoreError>>),
     /// Replace a register holder's checklist.
@@ -80,6 +85,10 @@ enum Reply {
         Result<Recorded, StoreError>,
     ),
     Registry(mpsc::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Query(
+        oneshot::Sender<Result<i64, StoreError>>,
+        Result<i64, StoreError>,
+    ),
     Checklist(
         ChecklistReply,
         Result<Result<(), ChecklistProblem>, StoreError>,
@@ -100,6 +109,9 @@ impl Reply {
             Reply::Registry(to, result) => {
                 let _ = to.send(result);
             }
+            Reply::Query(to, result) => {
+                let _ = to.send(result);
+            }
             Reply::Checklist(to, result) => {
                 let _ = to.send(result);
             }
@@ -114,6 +126,7 @@ impl Reply {
         match self {
             Reply::Submit(to, _) => Reply::Submit(to, Err(failed(operation, source))),
             Reply::Registry(to, _) => Reply::Registry(to, Err(failed(operation, source))),
+            Reply::Query(to, _) => Reply::Query(to, Err(failed(operation, source))),
             Reply::Checklist(to, _) => Reply::Checklist(to, Err(failed(operation, source))),
             Reply::Confirm(to, _) => Reply::Confirm(to, Err(failed(operation, source))),
         }
@@ -126,6 +139,7 @@ impl Job {
         match self {
             Job::Submit(_, to) => Reply::Submit(to, Err(failed(operation, source))),
             Job::Registry(_, to) => Reply::Registry(to, Err(failed(operation, source))),
+            Job::Query(_, to) => Reply::Query(to, Err(failed(operation, source))),
             Job::PutChecklist { reply, .. } => {
                 Reply::Checklist(reply, Err(failed(operation, source)))
             }
@@ -172,6 +186,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Reply> {
             Job::Registry(registry, to) => {
                 let result = in_savepoint(&mut tx, |conn| sync_registry(conn, &registry));
                 replies.push(Reply::Registry(to, result));
+            }
+            Job::Query(record, to) => {
+                let result = in_savepoint(&mut tx, |conn| super::query_log::insert(conn, &record));
+                replies.push(Reply::Query(to, result));
             }
             Job::PutChecklist {
                 holder,

@@ -128,6 +128,8 @@ struct AuditRow {
     codes: Vec<CodeText>,
     message_id: String,
     document_id: Option<String>,
+    /// A query's operation name and what it returned (issue 16).
+    query: Option<String>,
     tls_peer: String,
 }
 
@@ -726,6 +728,13 @@ fn audit(ctx: &Ctx<'_>, session: &Session) -> Response {
                     .collect(),
                 message_id: e.message_id.unwrap_or_default(),
                 document_id: e.document_id,
+                query: e.query.map(|q| {
+                    let name = q
+                        .kind
+                        .parse::<crate::format::query::QueryKind>()
+                        .map_or(q.kind.clone(), |k| k.finnish().to_owned());
+                    format!("{name}: {} / {} B", q.results, q.result_bytes)
+                }),
                 tls_peer: e
                     .tls_peer
                     .map(|oid| org_named(ctx.registry(), &oid))

@@ -478,6 +478,75 @@ pub const INTERACTION_PATIENT_REPLACE: Value = Value {
     meaning: "replace a patient document (patient data repository)",
     provenance: public(HUS_REPLACE),
 };
+// ---- Queries (issue 16) ----------------------------------------------------------------------
+// The operation names (Hae asiakkuus, Hae asia, Hae asiakirjan metatiedot, Hae asiakirja, Hae
+// kooste) are public (Kela's "Rajapintakäyttötapaukset" table of contents); their interaction ids
+// are not. Each id below is ours: an RCMR query/response pair numbered after the social welfare
+// store (`RCMR_IN2000xxFI01`), one edit each when the specification is at hand.
+
+/// Why the query interaction ids are conventions.
+const QUERY_NOTE: &str = "the operation name is public (Kela's Rajapintakäyttötapaukset); the interaction id is ours, an RCMR query/response pair numbered after RCMR_IN200002FI01";
+
+/// Hae asiakkuus: the query (find a client's relationships in a register).
+pub const INTERACTION_QUERY_RELATIONSHIPS: Value = Value {
+    value: "RCMR_IN200031FI01",
+    meaning: "Hae asiakkuus: find a client's relationships in a register (query)",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asiakkuus: the response.
+pub const INTERACTION_RESPONSE_RELATIONSHIPS: Value = Value {
+    value: "RCMR_IN200032FI01",
+    meaning: "Hae asiakkuus: response",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asia: the query (find a client's cases in a register).
+pub const INTERACTION_QUERY_CASES: Value = Value {
+    value: "RCMR_IN200033FI01",
+    meaning: "Hae asia: find a client's cases in a register (query)",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asia: the response.
+pub const INTERACTION_RESPONSE_CASES: Value = Value {
+    value: "RCMR_IN200034FI01",
+    meaning: "Hae asia: response",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asiakirjan metatiedot: the query (read a document's description metadata).
+pub const INTERACTION_QUERY_METADATA: Value = Value {
+    value: "RCMR_IN200035FI01",
+    meaning: "Hae asiakirjan metatiedot: read a document's description metadata (query)",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asiakirjan metatiedot: the response.
+pub const INTERACTION_RESPONSE_METADATA: Value = Value {
+    value: "RCMR_IN200036FI01",
+    meaning: "Hae asiakirjan metatiedot: response",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asiakirja: the query (read a document (the stored CDA)).
+pub const INTERACTION_QUERY_DOCUMENT: Value = Value {
+    value: "RCMR_IN200037FI01",
+    meaning: "Hae asiakirja: read a document (the stored CDA) (query)",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae asiakirja: the response.
+pub const INTERACTION_RESPONSE_DOCUMENT: Value = Value {
+    value: "RCMR_IN200038FI01",
+    meaning: "Hae asiakirja: response",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae kooste: the query (list a client's documents (kooste)).
+pub const INTERACTION_QUERY_SUMMARY: Value = Value {
+    value: "RCMR_IN200039FI01",
+    meaning: "Hae kooste: list a client's documents (kooste) (query)",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
+/// Hae kooste: the response.
+pub const INTERACTION_RESPONSE_SUMMARY: Value = Value {
+    value: "RCMR_IN200040FI01",
+    meaning: "Hae kooste: response",
+    provenance: Provenance::Convention { note: QUERY_NOTE },
+};
 /// Root of `interactionId`.
 pub const INTERACTION_ID_ROOT: Value = Value {
     value: "2.16.840.1.113883.1.6",
@@ -838,6 +907,46 @@ pub const ALL: &[Entry] = &[
         name: "HARNESS_ID_ARC",
         value: HARNESS_ID_ARC,
     },
+    Entry::Value {
+        name: "INTERACTION_QUERY_RELATIONSHIPS",
+        value: INTERACTION_QUERY_RELATIONSHIPS,
+    },
+    Entry::Value {
+        name: "INTERACTION_RESPONSE_RELATIONSHIPS",
+        value: INTERACTION_RESPONSE_RELATIONSHIPS,
+    },
+    Entry::Value {
+        name: "INTERACTION_QUERY_CASES",
+        value: INTERACTION_QUERY_CASES,
+    },
+    Entry::Value {
+        name: "INTERACTION_RESPONSE_CASES",
+        value: INTERACTION_RESPONSE_CASES,
+    },
+    Entry::Value {
+        name: "INTERACTION_QUERY_METADATA",
+        value: INTERACTION_QUERY_METADATA,
+    },
+    Entry::Value {
+        name: "INTERACTION_RESPONSE_METADATA",
+        value: INTERACTION_RESPONSE_METADATA,
+    },
+    Entry::Value {
+        name: "INTERACTION_QUERY_DOCUMENT",
+        value: INTERACTION_QUERY_DOCUMENT,
+    },
+    Entry::Value {
+        name: "INTERACTION_RESPONSE_DOCUMENT",
+        value: INTERACTION_RESPONSE_DOCUMENT,
+    },
+    Entry::Value {
+        name: "INTERACTION_QUERY_SUMMARY",
+        value: INTERACTION_QUERY_SUMMARY,
+    },
+    Entry::Value {
+        name: "INTERACTION_RESPONSE_SUMMARY",
+        value: INTERACTION_RESPONSE_SUMMARY,
+    },
 ];
 
 /// The interactions this project knows, with whether each belongs to the social welfare
@@ -935,7 +1044,17 @@ mod tests {
                 "DEFAULT_MESSAGE_PATH",
                 "INTERACTION_ACK",
                 "ACK_ID_ROOT",
-                "HARNESS_ID_ARC"
+                "HARNESS_ID_ARC",
+                "INTERACTION_QUERY_RELATIONSHIPS",
+                "INTERACTION_RESPONSE_RELATIONSHIPS",
+                "INTERACTION_QUERY_CASES",
+                "INTERACTION_RESPONSE_CASES",
+                "INTERACTION_QUERY_METADATA",
+                "INTERACTION_RESPONSE_METADATA",
+                "INTERACTION_QUERY_DOCUMENT",
+                "INTERACTION_RESPONSE_DOCUMENT",
+                "INTERACTION_QUERY_SUMMARY",
+                "INTERACTION_RESPONSE_SUMMARY"
             ]
         );
         assert!(ACK_DETAIL_SYSTEM.oid.starts_with("2.999."));

@@ -94,7 +94,10 @@ pub fn read_frame(
 const TEXT_PATH: &str = "controlActProcess/subject/clinicalDocument/text";
 
 /// Finds the HL7 V3 element: the root itself, or the one child of a SOAP `Body`.
-fn unwrap<'a>(root: &'a Element, problems: &mut Vec<Problem>) -> Option<(Wrapping, &'a Element)> {
+pub(crate) fn unwrap<'a>(
+    root: &'a Element,
+    problems: &mut Vec<Problem>,
+) -> Option<(Wrapping, &'a Element)> {
     let wrapping = match (&root.ns, root.name.as_ref()) {
         (Ns::Soap11, "Envelope") => Wrapping::Soap11,
         (Ns::Soap12, "Envelope") => Wrapping::Soap12,

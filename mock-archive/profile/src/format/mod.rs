@@ -21,6 +21,7 @@ mod mime;
 mod model;
 pub mod oid;
 mod problem;
+pub mod query;
 mod read;
 mod xml;
 

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use crate::ack::{AckCode, AckDetail};
 use crate::orgs::Registry;
 
+pub mod access;
 pub mod extract;
 pub mod identity;
 pub mod organisation;
