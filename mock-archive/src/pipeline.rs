@@ -13,7 +13,7 @@
 //! is complete.
 //!
 //! Reading, the signature and the rules are CPU work: they run on the bounded pool
-//! ([`CpuPool`]: tokio's blocking threads, at most one job per core at once), never on the
+//! (`CpuPool`: tokio's blocking threads, at most one job per core at once), never on the
 //! async workers, so `/health`, handshakes and other clients are served while a large or
 //! hostile message is judged.
 

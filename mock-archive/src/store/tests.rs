@@ -1222,7 +1222,7 @@ fn a_database_from_a_newer_archive_is_refused() {
     assert_eq!(
         err,
         format!(
-            "cannot open database {}: schema version 9 is newer than this archive's (4)",
+            "cannot open database {}: schema version 9 is newer than this archive's (5)",
             path.display()
         )
     );
