@@ -251,7 +251,13 @@ async fn the_admin_api_injects_with_the_admin_token_only() {
     let mut conn = connect(&archive).await.unwrap();
     let plan = "[[fault]]\nkind = \"ar\"\ncount = 1\n";
     let reply = conn
-        .put_toml_as("/inspect/faults", PROVIDER_TOKEN, plan)
+        .send_as(
+            "PUT",
+            "/inspect/faults",
+            "application/toml",
+            PROVIDER_TOKEN,
+            plan,
+        )
         .await
         .unwrap();
     assert_eq!(reply.status, 403);
@@ -260,8 +266,10 @@ async fn the_admin_api_injects_with_the_admin_token_only() {
         r#"{"error":"/inspect/faults: not the admin token (an archivist's token does not open it)"}"#
     );
     let bad = conn
-        .put_toml_as(
+        .send_as(
+            "PUT",
             "/inspect/faults",
+            "application/toml",
             archive.admin_token(),
             "[[fault]]\nkind = \"ar\"\ncount = 0\n",
         )
@@ -273,7 +281,13 @@ async fn the_admin_api_injects_with_the_admin_token_only() {
         r#"{"error":"the fault plan has 1 problem(s):\n<request body>:3: count must be at least 1"}"#
     );
     let reply = conn
-        .put_toml_as("/inspect/faults", archive.admin_token(), plan)
+        .send_as(
+            "PUT",
+            "/inspect/faults",
+            "application/toml",
+            archive.admin_token(),
+            plan,
+        )
         .await
         .unwrap();
     assert_eq!(reply.status, 200);

@@ -392,7 +392,13 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
     let token = "arkistonhoitaja-testila-TESTI";
     let path = format!("/inspect/usage-rights/{}/end", scenario::PROVIDER_OID);
     let reply = provider
-        .post_json_as(&path, token, format!("{{\"last_day\": \"{yesterday}\"}}"))
+        .send_as(
+            "POST",
+            &path,
+            "application/json",
+            token,
+            format!("{{\"last_day\": \"{yesterday}\"}}"),
+        )
         .await
         .unwrap();
     let text = String::from_utf8(reply.body.to_vec()).unwrap();
@@ -436,7 +442,13 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
 
     // A bad day and another holder's producer are named.
     let reply = provider
-        .post_json_as(&path, token, "{\"last_day\": \"eilen\"}")
+        .send_as(
+            "POST",
+            &path,
+            "application/json",
+            token,
+            "{\"last_day\": \"eilen\"}",
+        )
         .await
         .unwrap();
     assert_eq!(reply.status, 400);
@@ -445,8 +457,10 @@ async fn storing_and_reading_both_stop_when_the_usage_right_ends() {
         r#"{"error":"the body must be {\"last_day\": \"YYYY-MM-DD\"}: last_day `eilen` is not a date YYYY-MM-DD"}"#
     );
     let reply = provider
-        .post_json_as(
+        .send_as(
+            "POST",
             "/inspect/usage-rights/2.999.5851.2.5/end",
+            "application/json",
             token,
             format!("{{\"last_day\": \"{yesterday}\"}}"),
         )

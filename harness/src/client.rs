@@ -707,57 +707,18 @@ impl Connection {
             .await
     }
 
-    /// `PUT path` with a JSON body and an archivist's bearer token (the inspection API's
-    /// checklist).
-    pub async fn put_json_as(
+    /// `method path` with a body of `content_type` and a bearer token: the inspection API's
+    /// calls that change something (the checklist, ending a usage right, the fault plan).
+    pub async fn send_as(
         &mut self,
+        method: &str,
         path: &str,
+        content_type: &str,
         token: &str,
         body: impl Into<Bytes>,
     ) -> Result<Reply, ClientError> {
-        self.request(
-            "PUT",
-            path,
-            Some("application/json"),
-            Some(token),
-            body.into(),
-        )
-        .await
-    }
-
-    /// `PUT path` with a TOML body and a bearer token (the archive's fault API, admin token).
-    pub async fn put_toml_as(
-        &mut self,
-        path: &str,
-        token: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<Reply, ClientError> {
-        self.request(
-            "PUT",
-            path,
-            Some("application/toml"),
-            Some(token),
-            body.into(),
-        )
-        .await
-    }
-
-    /// `POST path` with a JSON body and an archivist's bearer token (the inspection API's
-    /// admin calls, e.g. ending a usage right).
-    pub async fn post_json_as(
-        &mut self,
-        path: &str,
-        token: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<Reply, ClientError> {
-        self.request(
-            "POST",
-            path,
-            Some("application/json"),
-            Some(token),
-            body.into(),
-        )
-        .await
+        self.request(method, path, Some(content_type), Some(token), body.into())
+            .await
     }
 
     /// `POST path` with a body of the given content type.

@@ -156,8 +156,14 @@ impl Runner<'_> {
     async fn put_faults(&mut self, admin: &str, plan: &str) -> Result<(), Fail> {
         let reply = match self.connection(crate::pki::Role::Client).await {
             Ok(conn) => {
-                conn.put_toml_as(super::FAULTS_PATH, admin, plan.to_owned())
-                    .await
+                conn.send_as(
+                    "PUT",
+                    super::FAULTS_PATH,
+                    "application/toml",
+                    admin,
+                    plan.to_owned(),
+                )
+                .await
             }
             Err(e) => Err(e),
         };

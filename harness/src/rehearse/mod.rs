@@ -804,7 +804,10 @@ impl Runner<'_> {
             mock_archive::inspect::USAGE_RIGHTS_PREFIX
         );
         let reply = match self.connection(Role::Client).await {
-            Ok(conn) => conn.post_json_as(&path, &token, body).await,
+            Ok(conn) => {
+                conn.send_as("POST", &path, "application/json", &token, body)
+                    .await
+            }
             Err(e) => Err(e),
         }
         .map_err(|e| {
@@ -1884,7 +1887,13 @@ pub async fn put_checklists(
     let mut conn = inspection_connection(setup).await?;
     for (holder, token, list) in lists {
         let reply = conn
-            .put_json_as("/inspect/checklist", token, serde_json::to_vec(list)?)
+            .send_as(
+                "PUT",
+                "/inspect/checklist",
+                "application/json",
+                token,
+                serde_json::to_vec(list)?,
+            )
             .await?;
         anyhow::ensure!(
             reply.status == 200,
